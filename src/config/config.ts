@@ -1,0 +1,239 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+/**
+ * Environment -> typed, validated configuration. The only module that reads `process.env`:
+ * everything else receives a `KeyDeskConfig`. A bad start-up lists every bad variable at once,
+ * each with what to do about it, so an operator fixes the deployment in one go.
+ */
+
+export type RequesterCheck = 'enforce' | 'warn' | 'off';
+
+export type ClientCredential =
+  | { kind: 'secret'; secret: string }
+  | {
+      kind: 'certificate';
+      path: string;
+      /** PEM of the private key, for MSAL's client assertion. */
+      privateKey: string;
+      /** SHA-256 thumbprint (hex) of the certificate, as Entra shows it. */
+      thumbprintSha256: string;
+      /** The certificate chain (PEM), sent as `x5c` for subject-name/issuer authentication. */
+      x5c: string;
+    };
+
+export interface KeyDeskConfig {
+  tenantId: string;
+  clientId: string;
+  clientCredential: ClientCredential;
+  /** Without trailing slash, e.g. `https://login.microsoftonline.com`. */
+  authorityHost: string;
+  /** Without trailing slash, e.g. `https://graph.microsoft.com`. */
+  graphBaseUrl: string;
+  /** Accepted `aud` values of access tokens presented to the API. */
+  apiAudiences: string[];
+  host: string;
+  port: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  audit: {
+    file: string;
+    /** When set, the chain is HMAC-SHA-256 under this key instead of plain SHA-256. */
+    hmacKey: Buffer | null;
+  };
+  graph: {
+    retryBudgetMs: number;
+    requestTimeoutMs: number;
+  };
+  policy: {
+    requesterCheck: RequesterCheck;
+    ticketPattern: RegExp;
+  };
+  /** Largest accepted request body, in bytes. */
+  bodyLimitBytes: number;
+  /** Trust X-Forwarded-For from this many proxy hops (0: use the socket address). */
+  trustProxyHops: number;
+}
+
+/** Accepts `INC0012345` (ServiceNow), `SD-1234` (Jira), `12345` (Zendesk) and similar. */
+export const DEFAULT_TICKET_PATTERN = '^(?:[A-Z][A-Z0-9]{1,9}-?\\d{1,12}|\\d{1,12})$';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TENANT_DOMAIN = /^(?=.{3,253}$)[a-z0-9-]+(?:\.[a-z0-9-]+)+$/i;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(
+      `KeyDesk cannot start: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n` +
+        problems.map((p) => `  - ${p}`).join('\n') +
+        '\nSee .env.example and the configuration table in README.md.',
+    );
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): KeyDeskConfig {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const required = (name: string, how: string): string => {
+    const value = read(name);
+    if (value === undefined) problems.push(`${name} is missing: ${how}`);
+    return value ?? '';
+  };
+  const integer = (name: string, fallback: number, min: number, max: number, how: string): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+      problems.push(`${name}=${JSON.stringify(raw)} is not valid: ${how} (a whole number from ${min} to ${max})`);
+      return fallback;
+    }
+    return value;
+  };
+  const httpsUrl = (name: string, fallback: string, how: string): string => {
+    const raw = read(name) ?? fallback;
+    try {
+      const url = new URL(raw);
+      if (url.protocol !== 'https:') throw new Error('not https');
+      if (url.search || url.hash || url.username) throw new Error('extra parts');
+      return url.origin + url.pathname.replace(/\/+$/, '');
+    } catch {
+      problems.push(`${name}=${JSON.stringify(raw)} is not valid: ${how}`);
+      return fallback;
+    }
+  };
+
+  const tenantId = required(
+    'AZURE_TENANT_ID',
+    'set it to the Directory (tenant) ID shown on the app registration\'s Overview page in the Entra admin center',
+  );
+  if (tenantId && !GUID.test(tenantId) && !TENANT_DOMAIN.test(tenantId)) {
+    problems.push(`AZURE_TENANT_ID=${JSON.stringify(tenantId)} is not valid: use the tenant's GUID (or its primary domain, e.g. contoso.onmicrosoft.com)`);
+  }
+  const clientId = required(
+    'AZURE_CLIENT_ID',
+    'set it to the Application (client) ID of KeyDesk\'s app registration',
+  );
+  if (clientId && !GUID.test(clientId)) {
+    problems.push(`AZURE_CLIENT_ID=${JSON.stringify(clientId)} is not valid: it must be the application (client) ID, a GUID`);
+  }
+
+  const secret = read('AZURE_CLIENT_SECRET');
+  const certificatePath = read('AZURE_CLIENT_CERTIFICATE_PATH');
+  let clientCredential: ClientCredential = { kind: 'secret', secret: '' };
+  if (secret && certificatePath) {
+    problems.push('AZURE_CLIENT_SECRET and AZURE_CLIENT_CERTIFICATE_PATH are both set: keep only one (a certificate is preferred)');
+  } else if (secret) {
+    clientCredential = { kind: 'secret', secret };
+  } else if (certificatePath) {
+    const loaded = loadCertificate(certificatePath);
+    if (typeof loaded === 'string') problems.push(`AZURE_CLIENT_CERTIFICATE_PATH=${JSON.stringify(certificatePath)} is not usable: ${loaded}`);
+    else clientCredential = loaded;
+  } else {
+    problems.push(
+      'AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH is missing: add a client secret or upload a certificate under "Certificates & secrets" of the app registration, then set one of them',
+    );
+  }
+
+  const authorityHost = httpsUrl(
+    'AZURE_AUTHORITY_HOST',
+    'https://login.microsoftonline.com',
+    'use the https URL of your cloud\'s Entra authority, e.g. https://login.microsoftonline.com or https://login.microsoftonline.us',
+  );
+  const graphBaseUrl = httpsUrl(
+    'GRAPH_BASE_URL',
+    'https://graph.microsoft.com',
+    'use the https URL of your cloud\'s Microsoft Graph, e.g. https://graph.microsoft.com or https://graph.microsoft.us',
+  );
+
+  const apiAudience = read('API_AUDIENCE') ?? (clientId ? `api://${clientId}` : '');
+  const apiAudiences = [...new Set([apiAudience, clientId].filter((a) => a !== ''))];
+
+  const host = read('HOST') ?? '0.0.0.0';
+  const port = integer('PORT', 8080, 1, 65535, 'set the TCP port to listen on');
+
+  const logLevel = (read('LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)} is not valid: use one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  const auditFile = read('AUDIT_FILE') ?? './data/audit.jsonl';
+  const hmacRaw = read('AUDIT_HMAC_KEY');
+  let hmacKey: Buffer | null = null;
+  if (hmacRaw !== undefined) {
+    if (hmacRaw.length < 32) {
+      problems.push('AUDIT_HMAC_KEY is too short: use at least 32 random characters, e.g. the output of `openssl rand -base64 48`');
+    } else {
+      hmacKey = Buffer.from(hmacRaw, 'utf8');
+    }
+  }
+
+  const retryBudgetMs = integer('GRAPH_RETRY_BUDGET_MS', 10_000, 0, 120_000, 'set how long KeyDesk may spend retrying a throttled or failing Graph call, in milliseconds');
+  const requestTimeoutMs = integer('GRAPH_TIMEOUT_MS', 5_000, 100, 60_000, 'set the timeout of one Graph request, in milliseconds');
+
+  const requesterCheck = (read('REQUESTER_CHECK') ?? 'enforce').toLowerCase();
+  if (!['enforce', 'warn', 'off'].includes(requesterCheck)) {
+    problems.push(`REQUESTER_CHECK=${JSON.stringify(requesterCheck)} is not valid: use enforce, warn or off`);
+  }
+  const ticketPatternRaw = read('TICKET_PATTERN') ?? DEFAULT_TICKET_PATTERN;
+  let ticketPattern = new RegExp(DEFAULT_TICKET_PATTERN);
+  try {
+    ticketPattern = new RegExp(ticketPatternRaw);
+  } catch (error) {
+    problems.push(`TICKET_PATTERN=${JSON.stringify(ticketPatternRaw)} is not a valid regular expression: ${(error as Error).message}`);
+  }
+
+  const bodyLimitBytes = integer('BODY_LIMIT_BYTES', 8_192, 1_024, 1_048_576, 'set the largest accepted request body, in bytes');
+  const trustProxyHops = integer('TRUST_PROXY_HOPS', 0, 0, 10, 'set how many reverse proxies in front of KeyDesk may set X-Forwarded-For');
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    tenantId,
+    clientId,
+    clientCredential,
+    authorityHost,
+    graphBaseUrl,
+    apiAudiences,
+    host,
+    port,
+    logLevel: logLevel as KeyDeskConfig['logLevel'],
+    audit: { file: auditFile, hmacKey },
+    graph: { retryBudgetMs, requestTimeoutMs },
+    policy: { requesterCheck: requesterCheck as RequesterCheck, ticketPattern },
+    bodyLimitBytes,
+    trustProxyHops,
+  };
+}
+
+/** Reads a PEM holding the certificate (chain) and its private key; a string is what is wrong. */
+function loadCertificate(path: string): ClientCredential | string {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    return `cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); mount the PEM file and check the path`;
+  }
+  const keyMatch = pem.match(/-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/);
+  const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!keyMatch) return 'no private key found; the PEM must hold the certificate and its unencrypted private key';
+  if (!certs || certs.length === 0) return 'no certificate found; the PEM must hold the certificate and its private key';
+  try {
+    createPrivateKey(keyMatch[0]);
+    const certificate = new X509Certificate(certs[0]!);
+    if (!certificate.checkPrivateKey(createPrivateKey(keyMatch[0]))) {
+      return 'the private key does not belong to the first certificate in the file';
+    }
+    const thumbprintSha256 = certificate.fingerprint256.replaceAll(':', '').toLowerCase();
+    return { kind: 'certificate', path, privateKey: keyMatch[0], thumbprintSha256, x5c: certs.join('\n') };
+  } catch (error) {
+    return `cannot parse it (${(error as Error).message}); export the certificate with its private key as unencrypted PEM`;
+  }
+}

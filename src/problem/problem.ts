@@ -1,0 +1,73 @@
+/**
+ * The one error type KeyDesk raises for an expected refusal or failure. Its `code` is part of the
+ * public API: ticketing integrations branch on it, so codes are never renamed.
+ */
+export const PROBLEM_CODES = {
+  invalid_request: { status: 400, title: 'The request is not valid' },
+  unauthorized: { status: 401, title: 'A valid Entra access token is required' },
+  forbidden: { status: 403, title: 'The caller lacks the app role this needs' },
+  not_found: { status: 404, title: 'No such resource' },
+  device_not_found: { status: 404, title: 'No device matches' },
+  key_not_found: { status: 404, title: 'The device has no escrowed recovery key' },
+  ambiguous_device: { status: 409, title: 'Several devices have that name' },
+  ambiguous_key_id: { status: 409, title: 'The key ID matches more than one recovery key' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
+  key_id_mismatch: { status: 422, title: 'The key ID matches no recovery key of this device' },
+  requester_not_owner: { status: 422, title: 'The requester is not an owner or primary user of the device' },
+  invalid_ticket: { status: 422, title: 'The ticket reference is not in an accepted form' },
+  comment_required: { status: 422, title: 'A comment is required for this reason' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal_error: { status: 500, title: 'Unexpected error' },
+  graph_permission_missing: { status: 502, title: 'KeyDesk lacks a Microsoft Graph permission' },
+  graph_error: { status: 502, title: 'Microsoft Graph returned an unexpected answer' },
+  graph_unavailable: { status: 503, title: 'Microsoft Graph is unavailable' },
+  identity_provider_unavailable: { status: 503, title: 'Entra ID could not be reached to verify the token' },
+  audit_unavailable: { status: 503, title: 'The audit trail cannot be written' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEM_CODES;
+
+export interface ProblemOptions {
+  /** Extra members of the problem document (RFC 9457 allows extensions), e.g. `candidates`. */
+  extensions?: Record<string, unknown>;
+  /** Response headers the problem needs, e.g. `Retry-After`. */
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+export class KeyDeskProblem extends Error {
+  readonly code: ProblemCode;
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string;
+  readonly extensions: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ProblemCode, detail: string, options: ProblemOptions = {}) {
+    super(detail, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'KeyDeskProblem';
+    this.code = code;
+    this.status = PROBLEM_CODES[code].status;
+    this.title = PROBLEM_CODES[code].title;
+    this.detail = detail;
+    this.extensions = options.extensions ?? {};
+    this.headers = options.headers ?? {};
+  }
+
+  toJSON(instance?: string): Record<string, unknown> {
+    return {
+      type: `urn:keydesk:problem:${this.code}`,
+      title: this.title,
+      status: this.status,
+      code: this.code,
+      detail: this.detail,
+      ...(instance ? { instance } : {}),
+      ...this.extensions,
+    };
+  }
+}
+
+export function isProblem(error: unknown): error is KeyDeskProblem {
+  return error instanceof KeyDeskProblem;
+}
