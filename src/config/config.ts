@@ -55,7 +55,7 @@ export interface KeyDeskConfig {
 }
 
 /** Accepts `INC0012345` (ServiceNow), `SD-1234` (Jira), `12345` (Zendesk) and similar. */
-export const DEFAULT_TICKET_PATTERN = '^(?:[A-Z][A-Z0-9]{1,9}-?\\d{1,12}|\\d{1,12})$';
+export const DEFAULT_TICKET_PATTERN = '^(?:[A-Za-z][A-Za-z0-9]{1,9}-?\\d{1,12}|\\d{1,12})$';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TENANT_DOMAIN = /^(?=.{3,253}$)[a-z0-9-]+(?:\.[a-z0-9-]+)+$/i;

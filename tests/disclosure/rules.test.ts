@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_TICKET_PATTERN } from '../../src/config/config.js';
+import {
+  checkDeviceSelector,
+  checkReason,
+  checkRequester,
+  checkTicket,
+  matchKeyId,
+  pickDevice,
+} from '../../src/disclosure/rules.js';
+import { device, recoveryKey } from '../helpers/fakes.js';
+
+function problemCode(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+  return undefined;
+}
+
+describe('ticket and reason', () => {
+  const pattern = new RegExp(DEFAULT_TICKET_PATTERN);
+
+  it.each(['INC0012345', 'SD-1234', '12345', 'RITM0010001', 'CS-42'])('accepts the usual ticket form %s', (ticket) => {
+    expect(problemCode(() => checkTicket(ticket, pattern))).toBeUndefined();
+  });
+
+  it.each(['', 'see above', 'INC 123', "INC1'; DROP", '-12', 'inc0012345x', '1'.repeat(13)])('refuses the ticket %j', (ticket) => {
+    expect(problemCode(() => checkTicket(ticket, pattern))).toBe('invalid_ticket');
+  });
+
+  it('honours a custom TICKET_PATTERN', () => {
+    const custom = /^HD-\d{6}$/;
+    expect(problemCode(() => checkTicket('HD-123456', custom))).toBeUndefined();
+    expect(problemCode(() => checkTicket('INC0012345', custom))).toBe('invalid_ticket');
+  });
+
+  it('requires a comment when the reason is "other"', () => {
+    expect(problemCode(() => checkReason('other', undefined))).toBe('comment_required');
+    expect(problemCode(() => checkReason('other', '   '))).toBe('comment_required');
+    expect(problemCode(() => checkReason('other', 'Motherboard replaced by vendor'))).toBeUndefined();
+    expect(problemCode(() => checkReason('forgotten_pin', undefined))).toBeUndefined();
+  });
+
+  it('wants exactly one of deviceName and deviceId', () => {
+    expect(problemCode(() => checkDeviceSelector({}))).toBe('invalid_request');
+    expect(problemCode(() => checkDeviceSelector({ deviceName: 'PC', deviceId: 'x' }))).toBe('invalid_request');
+    expect(problemCode(() => checkDeviceSelector({ deviceName: 'PC' }))).toBeUndefined();
+  });
+});
+
+describe('resolving the device', () => {
+  it('refuses when no device has the name', () => {
+    expect(problemCode(() => pickDevice([], { deviceName: 'NOPE' }))).toBe('device_not_found');
+  });
+
+  it('lists every candidate with its owners when the name is shared', () => {
+    const a = device({ displayName: 'LAPTOP-SHARED', registeredOwners: [{ id: '1', userPrincipalName: 'ann@contoso.com' }] });
+    const b = device({ displayName: 'LAPTOP-SHARED', operatingSystemVersion: '10.0.19045.5011' });
+    let problem: { code: string; extensions: { candidates: unknown[] } } | undefined;
+    try {
+      pickDevice([a, b], { deviceName: 'LAPTOP-SHARED' });
+    } catch (error) {
+      problem = error as typeof problem;
+    }
+    expect(problem?.code).toBe('ambiguous_device');
+    expect(problem?.extensions.candidates).toEqual([
+      expect.objectContaining({ deviceId: a.deviceId, operatingSystem: 'Windows', approximateLastSignInDateTime: a.approximateLastSignInDateTime, owners: ['ann@contoso.com'] }),
+      expect.objectContaining({ deviceId: b.deviceId, operatingSystemVersion: '10.0.19045.5011', owners: [] }),
+    ]);
+  });
+});
+
+describe('matching the key ID read off the recovery screen', () => {
+  const pc = device({ displayName: 'LAPTOP-ANN' });
+  const os = recoveryKey(pc.deviceId, { id: '1a2b3c4d-1111-4aaa-8bbb-0123456789ab' });
+  const data = recoveryKey(pc.deviceId, { id: '9f8e7d6c-2222-4ccc-9ddd-ba9876543210', volumeType: 'fixedDataVolume' });
+
+  it('matches the first 8 hex digits, ignoring case', () => {
+    expect(matchKeyId([os, data], '1A2B3C4D', pc).id).toBe(os.id);
+  });
+
+  it('matches the whole key ID with or without hyphens', () => {
+    expect(matchKeyId([os, data], data.id.toUpperCase(), pc).id).toBe(data.id);
+    expect(matchKeyId([os, data], data.id.replaceAll('-', ''), pc).id).toBe(data.id);
+    expect(matchKeyId([os, data], '9F8E7D6C-2222', pc).id).toBe(data.id);
+  });
+
+  it('refuses a key ID that matches no key of the device', () => {
+    expect(problemCode(() => matchKeyId([os, data], '1a2b3c4e', pc))).toBe('key_id_mismatch');
+  });
+
+  it('asks for more digits when the prefix fits two keys', () => {
+    const twin = recoveryKey(pc.deviceId, { id: '1a2b3c4d-9999-4aaa-8bbb-0123456789ab' });
+    expect(problemCode(() => matchKeyId([os, twin], '1a2b3c4d', pc))).toBe('ambiguous_key_id');
+    expect(matchKeyId([os, twin], '1a2b3c4d9999', pc).id).toBe(twin.id);
+  });
+
+  it('refuses fewer than 8 hex digits as an invalid request', () => {
+    expect(problemCode(() => matchKeyId([os], '1a2b3c4', pc))).toBe('invalid_request');
+    expect(problemCode(() => matchKeyId([os], '1a2b-3c4', pc))).toBe('invalid_request');
+  });
+
+  it('says there is no key when the device has none escrowed', () => {
+    expect(problemCode(() => matchKeyId([], '1a2b3c4d', pc))).toBe('key_not_found');
+  });
+});
+
+describe('checking the requester', () => {
+  const pc = device({
+    displayName: 'LAPTOP-ANN',
+    registeredOwners: [{ id: 'u1', userPrincipalName: 'Ann.Lee@contoso.com', displayName: 'Ann Lee' }],
+  });
+  const intune = { managedDeviceId: 'm1', deviceName: 'LAPTOP-ANN', primaryUserUpn: 'bob@contoso.com', primaryUserId: 'u2', lastSyncDateTime: null };
+
+  it('accepts a registered owner, whatever the case of the UPN', () => {
+    expect(checkRequester(pc, null, 'ann.lee@CONTOSO.com', 'enforce')).toEqual({ verdict: 'passed', matchedAs: 'registered_owner' });
+  });
+
+  it('accepts the Intune primary user', () => {
+    expect(checkRequester(pc, intune, 'bob@contoso.com', 'enforce')).toEqual({ verdict: 'passed', matchedAs: 'primary_user' });
+  });
+
+  it('refuses anybody else when enforcing', () => {
+    expect(problemCode(() => checkRequester(pc, intune, 'mallory@contoso.com', 'enforce'))).toBe('requester_not_owner');
+  });
+
+  it('lets a mismatch through with a warning in warn mode', () => {
+    expect(checkRequester(pc, intune, 'mallory@contoso.com', 'warn')).toEqual({ verdict: 'warned', matchedAs: null });
+  });
+
+  it('skips the check when it is off', () => {
+    expect(checkRequester(pc, intune, 'mallory@contoso.com', 'off')).toEqual({ verdict: 'skipped', matchedAs: null });
+  });
+
+  it('cannot match owners whose UPN Graph withheld (no User.Read.All)', () => {
+    const withheld = device({ displayName: 'LAPTOP-X', registeredOwners: [{ id: 'u1' }] });
+    expect(problemCode(() => checkRequester(withheld, null, 'ann.lee@contoso.com', 'enforce'))).toBe('requester_not_owner');
+  });
+});

@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { KeyDeskProblem } from '../../src/problem/problem.js';
+import type { AuditEntry, AuditRecord, AuditSink } from '../../src/audit/types.js';
+import type {
+  Device,
+  DeviceSearchResult,
+  GraphGateway,
+  IntuneRecord,
+  RecoveryKeyMetadata,
+  RecoveryPasswordRead,
+} from '../../src/graph/types.js';
+
+/**
+ * In-memory stand-ins for the Graph gateway and the audit sink, for testing the disclosure rules
+ * without HTTP. Both write to one shared `events` list, so a test can assert the order in which
+ * things happened (the intent record before the key read, and so on).
+ */
+
+export interface FakeDirectory {
+  devices: Device[];
+  intune: Record<string, IntuneRecord>;
+  keys: RecoveryKeyMetadata[];
+  passwords: Record<string, string>;
+}
+
+export class FakeGraph implements GraphGateway {
+  readonly calls: string[] = [];
+  failWith: KeyDeskProblem | null = null;
+
+  constructor(
+    readonly directory: FakeDirectory,
+    private readonly events: string[] = [],
+  ) {}
+
+  private record(call: string): void {
+    this.calls.push(call);
+    this.events.push(`graph:${call}`);
+    if (this.failWith) throw this.failWith;
+  }
+
+  async findDevicesByName(name: string): Promise<DeviceSearchResult> {
+    this.record(`findDevicesByName ${name}`);
+    const devices = this.directory.devices.filter((d) => d.displayName === name);
+    return { devices, capped: false, limit: 500 };
+  }
+
+  async findDevicesByPrefix(prefix: string): Promise<DeviceSearchResult> {
+    this.record(`findDevicesByPrefix ${prefix}`);
+    const devices = this.directory.devices.filter((d) => d.displayName.startsWith(prefix));
+    return { devices, capped: false, limit: 500 };
+  }
+
+  async getDevice(deviceId: string): Promise<Device | null> {
+    this.record(`getDevice ${deviceId}`);
+    return this.directory.devices.find((d) => d.deviceId === deviceId) ?? null;
+  }
+
+  async getIntuneRecord(deviceId: string): Promise<IntuneRecord | null> {
+    this.record(`getIntuneRecord ${deviceId}`);
+    return this.directory.intune[deviceId] ?? null;
+  }
+
+  async listRecoveryKeys(deviceId: string): Promise<RecoveryKeyMetadata[]> {
+    this.record(`listRecoveryKeys ${deviceId}`);
+    return this.directory.keys.filter((k) => k.deviceId === deviceId);
+  }
+
+  async readRecoveryPassword(keyId: string, clientRequestId: string): Promise<RecoveryPasswordRead> {
+    this.record(`readRecoveryPassword ${keyId}`);
+    const key = this.directory.keys.find((k) => k.id === keyId);
+    const password = this.directory.passwords[keyId];
+    if (!key || !password) throw new KeyDeskProblem('key_not_found', 'gone');
+    return { recoveryKey: { ...key, key: password }, graphRequestId: `graph-${clientRequestId}` };
+  }
+}
+
+export class MemoryAuditSink implements AuditSink {
+  readonly records: AuditRecord[] = [];
+  /** Appends numbered here (1-based) fail, e.g. new Set([2]) fails the second append. */
+  failingAppends = new Set<number>();
+  private appends = 0;
+
+  constructor(private readonly events: string[] = []) {}
+
+  async append(entry: AuditEntry): Promise<AuditRecord> {
+    this.appends += 1;
+    if (this.failingAppends.has(this.appends)) {
+      this.events.push(`audit-failed:${entry.action}`);
+      throw new KeyDeskProblem('audit_unavailable', 'disk full');
+    }
+    const record: AuditRecord = {
+      ...structuredClone(entry),
+      seq: this.records.length + 1,
+      id: randomUUID(),
+      time: new Date().toISOString(),
+      hashAlg: 'sha256',
+      prevHash: '0'.repeat(64),
+      hash: '0'.repeat(64),
+    };
+    this.records.push(record);
+    this.events.push(`audit:${entry.action}:${entry.outcome}`);
+    return record;
+  }
+
+  async isWritable(): Promise<boolean> {
+    return true;
+  }
+
+  async close(): Promise<void> {}
+}
+
+export function device(overrides: Partial<Device> & Pick<Device, 'displayName'>): Device {
+  return {
+    id: randomUUID(),
+    deviceId: randomUUID(),
+    operatingSystem: 'Windows',
+    operatingSystemVersion: '10.0.22631.4460',
+    approximateLastSignInDateTime: '2026-11-20T08:15:00Z',
+    trustType: 'AzureAd',
+    isManaged: true,
+    accountEnabled: true,
+    registeredOwners: [],
+    ...overrides,
+  };
+}
+
+export function recoveryKey(deviceId: string, overrides: Partial<RecoveryKeyMetadata> = {}): RecoveryKeyMetadata {
+  return { id: randomUUID(), deviceId, volumeType: 'operatingSystemVolume', createdDateTime: '2026-01-11T10:00:00Z', ...overrides };
+}
