@@ -7,5 +7,6 @@ export default defineConfig({
     // nock patches the process-wide HTTP stack: files run in separate forks so mocks never leak.
     pool: 'forks',
     testTimeout: 20_000,
+    globalSetup: ['tests/global-setup.ts'],
   },
 });
