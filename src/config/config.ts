@@ -74,7 +74,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): KeyDeskConfig {
   const problems: string[] = [];
@@ -165,15 +165,9 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
   }
 
   const auditFile = read('AUDIT_FILE') ?? './data/audit.jsonl';
-  const hmacRaw = read('AUDIT_HMAC_KEY');
-  let hmacKey: Buffer | null = null;
-  if (hmacRaw !== undefined) {
-    if (hmacRaw.length < 32) {
-      problems.push('AUDIT_HMAC_KEY is too short: use at least 32 random characters, e.g. the output of `openssl rand -base64 48`');
-    } else {
-      hmacKey = Buffer.from(hmacRaw, 'utf8');
-    }
-  }
+  const hmac = readAuditHmacKey(env);
+  if (typeof hmac === 'string') problems.push(hmac);
+  const hmacKey = typeof hmac === 'string' ? null : hmac;
 
   const retryBudgetMs = integer('GRAPH_RETRY_BUDGET_MS', 10_000, 0, 120_000, 'set how long KeyDesk may spend retrying a throttled or failing Graph call, in milliseconds');
   const requestTimeoutMs = integer('GRAPH_TIMEOUT_MS', 5_000, 100, 60_000, 'set the timeout of one Graph request, in milliseconds');
@@ -211,6 +205,19 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     bodyLimitBytes,
     trustProxyHops,
   };
+}
+
+/**
+ * AUDIT_HMAC_KEY by the one rule the service and `npm run audit:verify` share, so the verifier
+ * keys the HMAC exactly as the service did. A string is the problem to report.
+ */
+export function readAuditHmacKey(env: Env): Buffer | null | string {
+  const raw = env.AUDIT_HMAC_KEY?.trim();
+  if (raw === undefined || raw === '') return null;
+  if (raw.length < 32) {
+    return 'AUDIT_HMAC_KEY is too short: use at least 32 random characters, e.g. the output of `openssl rand -base64 48`';
+  }
+  return Buffer.from(raw, 'utf8');
 }
 
 /** Reads a PEM holding the certificate (chain) and its private key; a string is what is wrong. */

@@ -1,0 +1,327 @@
+import { randomUUID } from 'node:crypto';
+import { access, constants, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { KeyDeskProblem, isProblem } from '../problem/problem.js';
+import { GENESIS_HASH, hashAlgFor, recordHashMatches, sealRecord, type ChainHead } from './chain.js';
+import { nodeFileSystem, syncDirectory, writeAll, type AuditFileHandle, type AuditFileSystem } from './file-system.js';
+import { moveTornTailAside, readAuditTail, type LastRecord, type MovedTail } from './tail.js';
+import type { AuditEntry, AuditRecord, AuditSink } from './types.js';
+
+/**
+ * The audit trail as a JSON Lines file: one hash-chained record per line, each fsynced before
+ * `append` resolves. Appends that arrive while a write is in flight are committed together in one
+ * write and one fsync (group commit), so the fsync cost is shared under load.
+ *
+ * One process writes a file: two sinks on the same file would fork the chain.
+ */
+
+export type AuditLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
+
+export interface FileAuditSinkOptions {
+  file: string;
+  /** When set, records are chained with HMAC-SHA-256 under this key instead of SHA-256. */
+  hmacKey: Buffer | null;
+  logger: AuditLogger;
+  clock?: () => Date;
+  newId?: () => string;
+  /** Tests inject failing writes and fsyncs here; defaults to node:fs/promises. */
+  fileSystem?: AuditFileSystem;
+}
+
+export interface FileAuditSink extends AuditSink {
+  /** Seq and hash of the last durable record; seq 0 and the genesis hash for an empty trail. */
+  head(): ChainHead;
+}
+
+/**
+ * How long a failed write keeps `isWritable` false when no write succeeds meanwhile. Not forever:
+ * a readiness probe that takes KeyDesk out of rotation also stops the appends that would show
+ * the disk has recovered.
+ */
+export const FAILED_WRITE_HOLD_MS = 30_000;
+
+const WRITE_FAILED =
+  'The audit trail could not record this request, so KeyDesk will not disclose. Try again shortly; ' +
+  'if it persists, tell the KeyDesk operators (the audit disk may be full or failing).';
+
+export async function openFileAuditSink(options: FileAuditSinkOptions): Promise<FileAuditSink> {
+  const fileSystem = options.fileSystem ?? nodeFileSystem;
+  const clock = options.clock ?? (() => new Date());
+  const handle = await openAuditFile(fileSystem, options.file);
+  try {
+    const { head, size, moved } = await loadChain(fileSystem, handle, { ...options, clock });
+    const sink = new FileAuditSinkImpl({ ...options, handle, head, size, clock, newId: options.newId ?? randomUUID });
+    // Compared with the last head logged before a restart, this shows records cut off the end
+    // while KeyDesk was down, which no check of the file alone can see.
+    options.logger.info({ audit: head }, 'audit chain opened');
+    if (moved !== null) await sink.append(chainRecoveredEntry(moved));
+    return sink;
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw asUnavailable(error, `The audit file ${options.file} could not be opened`);
+  }
+}
+
+interface SinkInit {
+  file: string;
+  handle: AuditFileHandle;
+  hmacKey: Buffer | null;
+  logger: AuditLogger;
+  clock: () => Date;
+  newId: () => string;
+  head: ChainHead;
+  /** Bytes of the file known to hold whole, durable records: a failed write is cut back to it. */
+  size: number;
+}
+
+interface PendingAppend {
+  entry: AuditEntry;
+  resolve(record: AuditRecord): void;
+  reject(error: KeyDeskProblem): void;
+}
+
+interface SealedAppend {
+  pending: PendingAppend;
+  record: AuditRecord;
+}
+
+class FileAuditSinkImpl implements FileAuditSink {
+  readonly #file: string;
+  readonly #handle: AuditFileHandle;
+  readonly #hmacKey: Buffer | null;
+  readonly #logger: AuditLogger;
+  readonly #clock: () => Date;
+  readonly #newId: () => string;
+  #head: ChainHead;
+  #size: number;
+  /** 'broken': a failed write could not be rolled back, so the file's end is unknown until restart. */
+  #state: 'open' | 'closing' | 'closed' | 'broken' = 'open';
+  /** When the last write failed (clock ms); null once a later write succeeds. */
+  #failedAt: number | null = null;
+  #queue: PendingAppend[] = [];
+  #draining: Promise<void> | null = null;
+  #closing: Promise<void> | null = null;
+
+  constructor(init: SinkInit) {
+    this.#file = init.file;
+    this.#handle = init.handle;
+    this.#hmacKey = init.hmacKey;
+    this.#logger = init.logger;
+    this.#clock = init.clock;
+    this.#newId = init.newId;
+    this.#head = init.head;
+    this.#size = init.size;
+  }
+
+  head(): ChainHead {
+    return { ...this.#head };
+  }
+
+  append(entry: AuditEntry): Promise<AuditRecord> {
+    if (this.#state !== 'open') return Promise.reject(this.#refusal());
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ entry, resolve, reject });
+      this.#draining ??= this.#drain();
+    });
+  }
+
+  async isWritable(): Promise<boolean> {
+    if (this.#state !== 'open') return false;
+    if (this.#failedAt !== null && this.#clock().getTime() - this.#failedAt < FAILED_WRITE_HOLD_MS) return false;
+    try {
+      // Catches the file being deleted or moved away (e.g. by a misconfigured log rotation).
+      await access(this.#file, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutDown();
+    return this.#closing;
+  }
+
+  async #drain(): Promise<void> {
+    // Yield once so that appends made in the same tick share the first write and fsync.
+    await Promise.resolve();
+    while (this.#queue.length > 0) await this.#commit(this.#queue.splice(0));
+    this.#draining = null;
+  }
+
+  async #commit(batch: PendingAppend[]): Promise<void> {
+    if (this.#state === 'broken') {
+      for (const pending of batch) pending.reject(this.#refusal());
+      return;
+    }
+    const sealed = this.#seal(batch);
+    if (sealed.length === 0) return;
+    const bytes = Buffer.from(sealed.map(({ record }) => `${JSON.stringify(record)}\n`).join(''), 'utf8');
+    try {
+      await writeAll(this.#handle, bytes);
+      await this.#handle.sync();
+    } catch (error) {
+      await this.#rollBack(error);
+      for (const { pending } of sealed) pending.reject(new KeyDeskProblem('audit_unavailable', WRITE_FAILED, { cause: error }));
+      return;
+    }
+    this.#acknowledge(sealed, bytes.length);
+  }
+
+  /** Assigns seq and prevHash in queue order; an entry that cannot be stored is refused alone. */
+  #seal(batch: PendingAppend[]): SealedAppend[] {
+    const sealed: SealedAppend[] = [];
+    let previous: ChainHead = this.#head;
+    for (const pending of batch) {
+      try {
+        const position = { seq: previous.seq + 1, id: this.#newId(), time: this.#clock().toISOString(), prevHash: previous.hash };
+        const record = sealRecord(pending.entry, position, this.#hmacKey);
+        sealed.push({ pending, record });
+        previous = record;
+      } catch (error) {
+        const detail = 'The audit entry cannot be stored as JSON, so KeyDesk will not disclose; this is a KeyDesk bug.';
+        pending.reject(new KeyDeskProblem('audit_unavailable', detail, { cause: error }));
+      }
+    }
+    return sealed;
+  }
+
+  #acknowledge(sealed: SealedAppend[], bytesWritten: number): void {
+    const last = sealed[sealed.length - 1]!.record;
+    this.#size += bytesWritten;
+    this.#head = { seq: last.seq, hash: last.hash };
+    this.#failedAt = null;
+    // The head in the service log is what reveals a trail cut short at its end (see verify.ts).
+    this.#logger.info({ audit: { seq: last.seq, hash: last.hash } }, 'audit chain head');
+    for (const { pending, record } of sealed) pending.resolve(record);
+  }
+
+  /**
+   * Cuts the file back to its last durable record, so a partial line never sits where the next
+   * record goes and the chain head stays true. If even that fails, the file's end is unknown:
+   * the sink refuses everything until a restart, whose start-up moves any torn bytes aside.
+   */
+  async #rollBack(error: unknown): Promise<void> {
+    this.#failedAt = this.#clock().getTime();
+    this.#logger.error({ err: error, audit: { seq: this.#head.seq } }, 'audit write failed; rolling the file back to the last durable record');
+    try {
+      await this.#handle.truncate(this.#size);
+      await this.#handle.sync();
+    } catch (rollBackError) {
+      this.#state = 'broken';
+      this.#logger.error({ err: rollBackError }, 'audit file could not be rolled back; refusing all appends until KeyDesk restarts');
+    }
+  }
+
+  async #shutDown(): Promise<void> {
+    if (this.#state === 'open') this.#state = 'closing';
+    await this.#draining;
+    const healthy = this.#state === 'closing';
+    this.#state = 'closed';
+    try {
+      if (healthy) await this.#handle.sync();
+    } catch (error) {
+      throw new KeyDeskProblem('audit_unavailable', 'The audit file could not be synced on close.', { cause: error });
+    } finally {
+      await this.#handle.close();
+    }
+  }
+
+  #refusal(): KeyDeskProblem {
+    const detail =
+      this.#state === 'broken'
+        ? 'The audit trail is out of service after a write it could not roll back, so KeyDesk will not disclose. ' +
+          'The KeyDesk operators must check the audit disk and restart KeyDesk.'
+        : 'The audit trail is closed because KeyDesk is shutting down; try again shortly.';
+    return new KeyDeskProblem('audit_unavailable', detail);
+  }
+}
+
+async function openAuditFile(fileSystem: AuditFileSystem, file: string): Promise<AuditFileHandle> {
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    // 'a+': appends always land at the end, and the tail can still be read at start-up.
+    const handle = await fileSystem.open(file, 'a+');
+    await syncDirectory(fileSystem, dirname(file));
+    return handle;
+  } catch (error) {
+    throw asUnavailable(error, `The audit file ${file} could not be opened for appending`);
+  }
+}
+
+/** Finds where the chain continues, moving a torn last line aside first: never chain over it. */
+async function loadChain(
+  fileSystem: AuditFileSystem,
+  handle: AuditFileHandle,
+  options: Pick<FileAuditSinkOptions, 'file' | 'hmacKey' | 'logger'> & { clock: () => Date },
+): Promise<{ head: ChainHead; size: number; moved: MovedTail | null }> {
+  const { size } = await handle.stat();
+  const tail = await readAuditTail(handle, size, options.file);
+  let moved: MovedTail | null = null;
+  if (tail.torn.length > 0) {
+    moved = await moveTornTailAside(fileSystem, handle, options.file, tail, options.clock());
+    options.logger.warn(
+      { audit: { tornFile: moved.tornPath, tornBytes: moved.tornBytes } },
+      `the audit file ended in a torn write (a crash mid-write); moved ${moved.tornBytes} bytes to ${moved.tornPath}`,
+    );
+  }
+  if (tail.last === null) return { head: { seq: 0, hash: GENESIS_HASH }, size: tail.goodSize, moved };
+  checkLastRecord(tail.last, options.hmacKey, options.logger);
+  return { head: { seq: tail.last.link.seq, hash: tail.last.link.hash }, size: tail.goodSize, moved };
+}
+
+/**
+ * Only the record the chain continues from is checked here; `audit:verify` checks them all.
+ * A mismatch is logged rather than fatal: refusing to start would stop every disclosure while
+ * protecting nothing, because new records chain to the stored hash and the verifier still
+ * points at the damaged line.
+ */
+function checkLastRecord(last: LastRecord, hmacKey: Buffer | null, logger: AuditLogger): void {
+  const { seq, hashAlg, hash } = last.link;
+  const configured = hashAlgFor(hmacKey);
+  if (hashAlg !== configured) {
+    logger.error(
+      { audit: { seq } },
+      `the last audit record (seq ${seq}) is chained with ${hashAlg} but KeyDesk is configured for ${configured}; ` +
+        'new records continue the chain, but audit:verify will report the change. Start a new audit file when setting, changing or removing AUDIT_HMAC_KEY',
+    );
+    return;
+  }
+  if (!recordHashMatches(last.record, hmacKey, hash)) {
+    logger.error(
+      { audit: { seq } },
+      `the last audit record (seq ${seq}) does not match its hash: it was edited, or AUDIT_HMAC_KEY changed; ` +
+        'new records continue the chain from the stored hash. Run npm run audit:verify',
+    );
+  }
+}
+
+function chainRecoveredEntry(moved: MovedTail): AuditEntry {
+  return {
+    action: 'chain_recovered',
+    outcome: 'recovered',
+    code: null,
+    disclosureId: null,
+    requestId: null,
+    caller: null,
+    agentUpn: null,
+    requesterUpn: null,
+    ticket: null,
+    reason: null,
+    comment: null,
+    device: null,
+    recoveryKeyId: null,
+    keyIdInput: null,
+    checks: null,
+    graphClientRequestId: null,
+    graphRequestId: null,
+    details: { tornFile: moved.tornFile, tornBytes: moved.tornBytes, lastGoodSeq: moved.lastGoodSeq },
+  };
+}
+
+function asUnavailable(error: unknown, detail: string): KeyDeskProblem {
+  if (isProblem(error)) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new KeyDeskProblem('audit_unavailable', `${detail}: ${reason}`, { cause: error });
+}

@@ -1,0 +1,62 @@
+import { open } from 'node:fs/promises';
+
+/**
+ * The few file operations the sink performs, as a seam: tests run as root, where permissions
+ * cannot provoke a failed write or fsync, so they inject a handle that fails on demand.
+ * A `node:fs/promises` FileHandle satisfies `AuditFileHandle` as it is.
+ */
+export interface AuditFileHandle {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  write(buffer: Buffer): Promise<{ bytesWritten: number }>;
+  sync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  stat(): Promise<{ size: number }>;
+  close(): Promise<void>;
+}
+
+export interface AuditFileSystem {
+  open(path: string, flags: string): Promise<AuditFileHandle>;
+}
+
+export const nodeFileSystem: AuditFileSystem = {
+  open: (path, flags) => open(path, flags),
+};
+
+/** write(2) may accept fewer bytes than asked (a full disk, a signal); a record is all or nothing. */
+export async function writeAll(handle: AuditFileHandle, buffer: Buffer): Promise<void> {
+  let written = 0;
+  while (written < buffer.length) {
+    const { bytesWritten } = await handle.write(buffer.subarray(written));
+    if (bytesWritten <= 0) throw new Error(`the file system accepted no bytes after ${written} of ${buffer.length}`);
+    written += bytesWritten;
+  }
+}
+
+export async function readAt(handle: AuditFileHandle, position: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.alloc(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return buffer.subarray(0, filled);
+}
+
+/**
+ * A new file's name is only durable once its directory is fsynced. Best effort: some platforms
+ * (Windows) and file systems refuse to open or fsync a directory, and the records themselves are
+ * fsynced regardless.
+ */
+export async function syncDirectory(fileSystem: AuditFileSystem, directory: string): Promise<void> {
+  try {
+    const handle = await fileSystem.open(directory, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Best effort, see above.
+  }
+}

@@ -1,0 +1,398 @@
+import { randomBytes } from 'node:crypto';
+import { appendFile, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GENESIS_HASH } from '../../src/audit/chain.js';
+import { FAILED_WRITE_HOLD_MS, openFileAuditSink, type FileAuditSinkOptions } from '../../src/audit/file-audit-sink.js';
+import type { AuditEntry, AuditRecord } from '../../src/audit/types.js';
+import { verifyAuditFile } from '../../src/audit/verify.js';
+import { KeyDeskProblem } from '../../src/problem/problem.js';
+import {
+  disclosureEntry,
+  faultyFileSystem,
+  fixedClock,
+  memoryLogger,
+  readLines,
+  readRecords,
+  tempAuditFile,
+  writeTrail,
+} from './audit-kit.js';
+
+const HMAC_KEY = Buffer.from(randomBytes(36).toString('base64'), 'utf8');
+const TORN_SUFFIX = '.torn-2025-03-04T05-06-07.089Z';
+
+function open(file: string, overrides: Partial<FileAuditSinkOptions> = {}) {
+  return openFileAuditSink({ file, hmacKey: null, logger: memoryLogger().logger, ...overrides });
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 1_000 && !condition(); turn += 1) await new Promise((resolve) => setImmediate(resolve));
+  if (!condition()) throw new Error('condition never became true');
+}
+
+describe('FileAuditSink appends', () => {
+  it('writes records chained from the genesis hash and resolves with the record as stored', async () => {
+    const file = await tempAuditFile();
+    let ids = 0;
+    const sink = await open(file, { clock: fixedClock(), newId: () => `id-${(ids += 1)}` });
+
+    const first = await sink.append(disclosureEntry({ outcome: 'pending', action: 'disclosure_intent' }));
+    const second = await sink.append(disclosureEntry());
+    await sink.close();
+
+    expect(first).toMatchObject({ seq: 1, id: 'id-1', time: '2025-03-04T05:06:07.089Z', hashAlg: 'sha256', prevHash: GENESIS_HASH });
+    expect(second).toMatchObject({ seq: 2, id: 'id-2', prevHash: first.hash });
+    expect(await readRecords(file)).toEqual([first, second]);
+    expect(await verifyAuditFile(file, null)).toEqual({ ok: true, records: 2, head: { seq: 2, hash: second.hash } });
+  });
+
+  it('chains with HMAC-SHA-256 when a key is configured', async () => {
+    const file = await tempAuditFile();
+    const sink = await open(file, { hmacKey: HMAC_KEY });
+
+    const record = await sink.append(disclosureEntry());
+    await sink.close();
+
+    expect(record.hashAlg).toBe('hmac-sha256');
+    expect(await verifyAuditFile(file, HMAC_KEY)).toMatchObject({ ok: true, records: 1 });
+  });
+
+  it('commits 200 concurrent appends as records 1 to 200 with fewer fsyncs than records', async () => {
+    const file = await tempAuditFile();
+    const disk = faultyFileSystem(file);
+    const sink = await open(file, { fileSystem: disk.fileSystem });
+
+    const records = await Promise.all(
+      Array.from({ length: 200 }, (_, n) => sink.append(disclosureEntry({ requestId: `req-${n + 1}` }))),
+    );
+    await sink.close();
+
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, n) => n + 1));
+    expect(records.map((r) => r.requestId)).toEqual(Array.from({ length: 200 }, (_, n) => `req-${n + 1}`));
+    expect(await readRecords(file)).toEqual(records);
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 200, head: { seq: 200 } });
+    expect(disk.calls.sync).toBeLessThan(200);
+  });
+
+  it('queues appends that arrive during an fsync and commits them with one write and one fsync', async () => {
+    const file = await tempAuditFile();
+    const disk = faultyFileSystem(file);
+    const sink = await open(file, { fileSystem: disk.fileSystem });
+    let release = (): void => undefined;
+    disk.faults.holdSync = new Promise((resolve) => (release = resolve));
+
+    const first = sink.append(disclosureEntry());
+    await until(() => disk.calls.sync === 1);
+    const queued = Array.from({ length: 50 }, () => sink.append(disclosureEntry()));
+    disk.faults.holdSync = null;
+    release();
+    const records = await Promise.all([first, ...queued]);
+
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 51 }, (_, n) => n + 1));
+    expect(disk.calls).toEqual({ write: 2, sync: 2 });
+    await sink.close();
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 51 });
+  });
+
+  it('logs the chain head after a write and none of the record', async () => {
+    const file = await tempAuditFile();
+    const log = memoryLogger();
+    const sink = await open(file, { logger: log.logger });
+
+    await Promise.all([sink.append(disclosureEntry()), sink.append(disclosureEntry())]);
+    const last = await sink.append(disclosureEntry());
+    await sink.close();
+
+    const heads = log.lines.filter((line) => line.msg === 'audit chain head');
+    expect(heads.map((line) => line.audit)).toEqual([{ seq: 2, hash: expect.any(String) }, { seq: 3, hash: last.hash }]);
+    expect(sink.head()).toEqual({ seq: 3, hash: last.hash });
+    for (const content of ['INC0012345', 'alice@contoso.example', 'LAPTOP-ALICE', 'b0c1d2e3', '203.0.113.7']) {
+      expect(log.text()).not.toContain(content);
+    }
+  });
+
+  it('stores only the members of an audit entry, whatever else the caller passes', async () => {
+    const file = await tempAuditFile();
+    const sink = await open(file);
+    const entry = { ...disclosureEntry(), graphResponse: { note: 'must-not-be-stored' } } as AuditEntry;
+
+    await sink.append(entry);
+    await sink.close();
+
+    expect(await readFile(file, 'utf8')).not.toContain('must-not-be-stored');
+  });
+
+  it('stores a comment with a lone surrogate as U+FFFD instead of refusing it', async () => {
+    const file = await tempAuditFile();
+    const sink = await open(file);
+
+    const record = await sink.append(disclosureEntry({ comment: 'broken \ud800 text' }));
+    await sink.close();
+
+    expect(record.comment).toBe('broken \ufffd text');
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 1 });
+  });
+
+  it('refuses an entry that cannot be stored as JSON without using up a seq', async () => {
+    const file = await tempAuditFile();
+    const sink = await open(file);
+
+    const refused = sink.append(disclosureEntry({ details: { size: 10n } }));
+    const stored = sink.append(disclosureEntry());
+
+    await expect(refused).rejects.toMatchObject({ code: 'audit_unavailable', status: 503 });
+    await expect(stored).resolves.toMatchObject({ seq: 1 });
+    expect(await sink.isWritable()).toBe(true);
+    await sink.close();
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 1 });
+  });
+});
+
+describe('FileAuditSink start-up', () => {
+  it('creates the directory and starts an absent file at seq 1', async () => {
+    const file = await tempAuditFile();
+    const sink = await open(file);
+
+    expect(sink.head()).toEqual({ seq: 0, hash: GENESIS_HASH });
+    expect(await sink.isWritable()).toBe(true);
+    await expect(sink.append(disclosureEntry())).resolves.toMatchObject({ seq: 1 });
+    await sink.close();
+  });
+
+  it('continues the chain after a restart', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 3);
+    const before = await readRecords(file);
+
+    const sink = await open(file);
+    expect(sink.head()).toEqual({ seq: 3, hash: before[2]!.hash });
+    const next = await sink.append(disclosureEntry());
+    await sink.close();
+
+    expect(next).toMatchObject({ seq: 4, prevHash: before[2]!.hash });
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 4, head: { seq: 4, hash: next.hash } });
+  });
+
+  it('finds the last record when records are longer than the first start-up read', async () => {
+    const file = await tempAuditFile();
+    const first = await open(file);
+    for (let n = 0; n < 3; n += 1) await first.append(disclosureEntry({ comment: 'x'.repeat(50_000) }));
+    await first.close();
+    await appendFile(file, '{"seq":4');
+
+    const sink = await open(file, { clock: fixedClock() });
+    await sink.close();
+
+    expect(await readRecords(file)).toHaveLength(4);
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 4 });
+  });
+
+  it('moves a torn last line aside, records the recovery and keeps the chain verifiable', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 3);
+    const intact = await readLines(file);
+    const torn = '{"seq":4,"id":"9b2';
+    await appendFile(file, torn);
+    const log = memoryLogger();
+
+    const sink = await open(file, { logger: log.logger, clock: fixedClock() });
+    await sink.close();
+
+    expect(await readFile(file + TORN_SUFFIX, 'utf8')).toBe(torn);
+    const lines = await readLines(file);
+    expect(lines.slice(0, 3)).toEqual(intact);
+    const recovered = JSON.parse(lines[3]!) as AuditRecord;
+    expect(recovered).toMatchObject({
+      seq: 4,
+      action: 'chain_recovered',
+      outcome: 'recovered',
+      code: null,
+      caller: null,
+      ticket: null,
+      details: { tornFile: basename(file) + TORN_SUFFIX, tornBytes: torn.length, lastGoodSeq: 3 },
+    });
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 4 });
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({ level: 40, audit: { tornFile: file + TORN_SUFFIX, tornBytes: torn.length } }),
+    );
+  });
+
+  it('moves aside a last line that ends in a newline but is not a record', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 2);
+    await appendFile(file, '\0\0\0\0\n');
+
+    const sink = await open(file, { clock: fixedClock() });
+    await sink.close();
+
+    expect(await readFile(file + TORN_SUFFIX, 'utf8')).toBe('\0\0\0\0\n');
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 3 });
+  });
+
+  it('starts the chain at seq 1 when the only line is torn', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 0);
+    await writeFile(file, '{"seq":1,');
+
+    const sink = await open(file, { clock: fixedClock() });
+    await sink.close();
+
+    expect(await readRecords(file)).toEqual([
+      expect.objectContaining({ seq: 1, prevHash: GENESIS_HASH, details: expect.objectContaining({ lastGoodSeq: 0, tornBytes: 9 }) }),
+    ]);
+  });
+
+  it('refuses to start when more than the last line is damaged, and leaves the file alone', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 2);
+    await appendFile(file, 'edited by hand\n{"seq":4');
+    const before = await readFile(file);
+
+    await expect(open(file)).rejects.toMatchObject({ code: 'audit_unavailable', detail: expect.stringMatching(/is damaged/) });
+    expect(await readFile(file)).toEqual(before);
+    expect(await readdir(dirname(file))).toEqual([basename(file)]);
+  });
+
+  it('logs an error naming the seq when the last record does not match its hash, and still continues the chain', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 3);
+    const lines = await readLines(file);
+    const edited = { ...(JSON.parse(lines[2]!) as AuditRecord), ticket: 'INC9999999' };
+    lines[2] = JSON.stringify(edited);
+    await writeFile(file, lines.map((line) => `${line}\n`).join(''));
+    const log = memoryLogger();
+
+    const sink = await open(file, { logger: log.logger });
+    const next = await sink.append(disclosureEntry());
+    await sink.close();
+
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({ level: 50, audit: { seq: 3 }, msg: expect.stringMatching(/seq 3\) does not match its hash/) }),
+    );
+    expect(next).toMatchObject({ seq: 4, prevHash: edited.hash });
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: false, firstBroken: { line: 3, seq: 3 } });
+  });
+
+  it('logs an error when the trail was chained in another hash mode', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 2);
+    const log = memoryLogger();
+
+    const sink = await open(file, { logger: log.logger, hmacKey: HMAC_KEY });
+    const next = await sink.append(disclosureEntry());
+    await sink.close();
+
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({ level: 50, audit: { seq: 2 }, msg: expect.stringMatching(/chained with sha256 but KeyDesk is configured for hmac-sha256/) }),
+    );
+    expect(next).toMatchObject({ seq: 3, hashAlg: 'hmac-sha256' });
+  });
+});
+
+describe('FileAuditSink failures', () => {
+  it('rejects every append of a batch whose write fails, rolls the file back and writes again later', async () => {
+    const file = await tempAuditFile();
+    const disk = faultyFileSystem(file);
+    const sink = await open(file, { fileSystem: disk.fileSystem });
+    const good = await sink.append(disclosureEntry());
+    const before = await readFile(file);
+
+    disk.faults.write = 1;
+    const failed = await Promise.allSettled([sink.append(disclosureEntry()), sink.append(disclosureEntry())]);
+
+    for (const outcome of failed) {
+      expect(outcome.status).toBe('rejected');
+      const reason: unknown = outcome.status === 'rejected' ? outcome.reason : null;
+      expect(reason).toBeInstanceOf(KeyDeskProblem);
+      expect(reason).toMatchObject({ code: 'audit_unavailable', cause: expect.objectContaining({ code: 'EIO' }) });
+    }
+    expect(sink.head()).toEqual({ seq: 1, hash: good.hash });
+    expect(await sink.isWritable()).toBe(false);
+    expect(await readFile(file)).toEqual(before);
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 1 });
+
+    await expect(sink.append(disclosureEntry())).resolves.toMatchObject({ seq: 2, prevHash: good.hash });
+    expect(await sink.isWritable()).toBe(true);
+    await sink.close();
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 2 });
+  });
+
+  it('rejects an append whose fsync fails and does not advance the head', async () => {
+    const file = await tempAuditFile();
+    const disk = faultyFileSystem(file);
+    const sink = await open(file, { fileSystem: disk.fileSystem });
+    const good = await sink.append(disclosureEntry());
+
+    disk.faults.sync = 1;
+    await expect(sink.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable' });
+
+    expect(sink.head()).toEqual({ seq: 1, hash: good.hash });
+    expect(await sink.isWritable()).toBe(false);
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 1 });
+    await expect(sink.append(disclosureEntry())).resolves.toMatchObject({ seq: 2 });
+    await sink.close();
+  });
+
+  it('reports writable again once a failed write is no longer recent, so readiness cannot lock itself out', async () => {
+    const file = await tempAuditFile();
+    const disk = faultyFileSystem(file);
+    let now = Date.parse('2025-03-04T05:06:07.089Z');
+    const sink = await open(file, { fileSystem: disk.fileSystem, clock: () => new Date(now) });
+
+    disk.faults.sync = 1;
+    await expect(sink.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable' });
+    now += FAILED_WRITE_HOLD_MS - 1;
+    expect(await sink.isWritable()).toBe(false);
+    now += 1;
+    expect(await sink.isWritable()).toBe(true);
+    await sink.close();
+  });
+
+  it('refuses every append once a failed write cannot be rolled back, until a restart recovers the file', async () => {
+    const file = await tempAuditFile();
+    const disk = faultyFileSystem(file);
+    const log = memoryLogger();
+    const sink = await open(file, { fileSystem: disk.fileSystem, logger: log.logger });
+    await sink.append(disclosureEntry());
+
+    disk.faults.write = 1;
+    disk.faults.truncate = 1;
+    await expect(sink.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable' });
+    await expect(sink.append(disclosureEntry())).rejects.toMatchObject({ detail: expect.stringMatching(/out of service/) });
+    expect(await sink.isWritable()).toBe(false);
+    expect(log.lines).toContainEqual(expect.objectContaining({ level: 50, msg: expect.stringMatching(/could not be rolled back/) }));
+    await sink.close();
+
+    const restarted = await open(file, { clock: fixedClock() });
+    await restarted.close();
+    expect(await readRecords(file)).toEqual([
+      expect.objectContaining({ seq: 1 }),
+      expect.objectContaining({ seq: 2, action: 'chain_recovered', details: expect.objectContaining({ lastGoodSeq: 1 }) }),
+    ]);
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 2 });
+  });
+
+  it('reports not writable when the audit file is removed from under it', async () => {
+    const file = await tempAuditFile();
+    const sink = await open(file);
+    await rm(file);
+
+    expect(await sink.isWritable()).toBe(false);
+    await sink.close();
+  });
+});
+
+describe('FileAuditSink close', () => {
+  it('waits for queued appends, then refuses new ones', async () => {
+    const file = await tempAuditFile();
+    const sink = await open(file);
+
+    const queued = sink.append(disclosureEntry());
+    await sink.close();
+
+    await expect(queued).resolves.toMatchObject({ seq: 1 });
+    await expect(sink.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable', status: 503 });
+    expect(await sink.isWritable()).toBe(false);
+    expect(await readRecords(file)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import { appendFile, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { GENESIS_HASH, computeRecordHash } from '../../src/audit/chain.js';
+import type { AuditRecord } from '../../src/audit/types.js';
+import { verifyAuditFile, type VerifyResult } from '../../src/audit/verify.js';
+import { readLines, readRecords, tempAuditFile, writeTrail } from './audit-kit.js';
+
+const HMAC_KEY = Buffer.from(randomBytes(36).toString('base64'), 'utf8');
+
+async function rewrite(file: string, lines: string[]): Promise<void> {
+  await writeFile(file, lines.map((line) => `${line}\n`).join(''));
+}
+
+function reasonOf(result: VerifyResult): string {
+  if (result.ok) throw new Error('expected a broken trail');
+  return result.firstBroken.reason;
+}
+
+/** What an attacker without the HMAC key can do: re-derive a plain SHA-256 hash. */
+function forge(record: Omit<AuditRecord, 'hash'>): string {
+  return JSON.stringify({ ...record, hash: computeRecordHash(record, null) });
+}
+
+describe('verifyAuditFile', () => {
+  it('accepts an intact trail and reports its head', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 5);
+    const records = await readRecords(file);
+
+    const result = await verifyAuditFile(file, null);
+
+    expect(result).toEqual({ ok: true, records: 5, head: { seq: 5, hash: records[4]!.hash } });
+    expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(records[0]!.prevHash).toBe(GENESIS_HASH);
+    expect(records.slice(1).map((r) => r.prevHash)).toEqual(records.slice(0, 4).map((r) => r.hash));
+  });
+
+  it('accepts an empty file as a trail of no records at the genesis hash', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 0);
+
+    expect(await verifyAuditFile(file, null)).toEqual({ ok: true, records: 0, head: { seq: 0, hash: GENESIS_HASH } });
+  });
+
+  it('reports an edited field at its line', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 5);
+    const lines = await readLines(file);
+    const edited = JSON.parse(lines[2]!) as AuditRecord;
+    lines[2] = JSON.stringify({ ...edited, ticket: 'INC9999999' });
+    await rewrite(file, lines);
+
+    const result = await verifyAuditFile(file, null);
+
+    expect(result).toMatchObject({ ok: false, records: 2, firstBroken: { line: 3, seq: 3 } });
+    expect(reasonOf(result)).toMatch(/hash does not match the record: it was edited/);
+  });
+
+  it('reports a deleted record at the line where the gap shows', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 5);
+    const lines = await readLines(file);
+    lines.splice(2, 1);
+    await rewrite(file, lines);
+
+    const result = await verifyAuditFile(file, null);
+
+    expect(result).toMatchObject({ ok: false, records: 2, firstBroken: { line: 3, seq: 4 } });
+    expect(reasonOf(result)).toMatch(/seq 4 follows seq 2/);
+  });
+
+  it('reports records cut from the middle of the trail', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 8);
+    const lines = await readLines(file);
+    lines.splice(2, 4);
+    await rewrite(file, lines);
+
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: false, firstBroken: { line: 3, seq: 7 } });
+  });
+
+  it('reports two swapped records at the first of them', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 5);
+    const lines = await readLines(file);
+    [lines[2], lines[3]] = [lines[3]!, lines[2]!];
+    await rewrite(file, lines);
+
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: false, records: 2, firstBroken: { line: 3, seq: 4 } });
+  });
+
+  it('reports a copied record inserted into the trail', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 5);
+    const lines = await readLines(file);
+    lines.splice(2, 0, lines[1]!);
+    await rewrite(file, lines);
+
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: false, records: 2, firstBroken: { line: 3, seq: 2 } });
+  });
+
+  it('reports a forged record inserted with a correct SHA-256 hash at the record after it', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 5);
+    const lines = await readLines(file);
+    const [, second] = await readRecords(file);
+    const { hash: _hash, ...template } = second!;
+    lines.splice(2, 0, forge({ ...template, seq: 3, prevHash: second!.hash, ticket: 'INC7777777' }));
+    await rewrite(file, lines);
+
+    const result = await verifyAuditFile(file, null);
+
+    expect(result).toMatchObject({ ok: false, records: 3, firstBroken: { line: 4, seq: 3 } });
+  });
+
+  it('reports a line that is not JSON, with no seq', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 3);
+    const lines = await readLines(file);
+    lines.splice(1, 0, 'not json');
+    await rewrite(file, lines);
+
+    const result = await verifyAuditFile(file, null);
+
+    expect(result).toEqual({ ok: false, records: 1, firstBroken: { line: 2, seq: null, reason: 'the line is not valid JSON' } });
+  });
+
+  it('reports a last line torn by a crash (no newline)', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 3);
+    await appendFile(file, '{"seq":4,"id":"');
+
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: false, records: 3, firstBroken: { line: 4, seq: null } });
+  });
+
+  it('reports a complete last record whose newline never reached the disk', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 3);
+    const lines = await readLines(file);
+    await writeFile(file, lines.join('\n'));
+
+    const result = await verifyAuditFile(file, null);
+
+    expect(result).toMatchObject({ ok: false, records: 2, firstBroken: { line: 3, seq: 3 } });
+    expect(reasonOf(result)).toMatch(/no newline/);
+  });
+
+  it('rejects with the file system error when the file does not exist', async () => {
+    const file = await tempAuditFile();
+
+    await expect(verifyAuditFile(file, null)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('verifyAuditFile in HMAC mode', () => {
+  it('accepts an HMAC-chained trail with the key it was written with', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 4, HMAC_KEY);
+
+    const records = await readRecords(file);
+    expect(records.every((r) => r.hashAlg === 'hmac-sha256')).toBe(true);
+    expect(await verifyAuditFile(file, HMAC_KEY)).toMatchObject({ ok: true, records: 4, head: { seq: 4 } });
+  });
+
+  it('says the key is needed when none is given', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 4, HMAC_KEY);
+
+    const result = await verifyAuditFile(file, null);
+
+    expect(result).toMatchObject({ ok: false, records: 0, firstBroken: { line: 1, seq: 1 } });
+    expect(reasonOf(result)).toMatch(/no HMAC key was given: set AUDIT_HMAC_KEY/);
+  });
+
+  it('fails at the first record with a wrong key', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 4, HMAC_KEY);
+
+    const result = await verifyAuditFile(file, Buffer.from('another-key-of-at-least-32-characters!!'));
+
+    expect(result).toMatchObject({ ok: false, records: 0, firstBroken: { line: 1, seq: 1 } });
+    expect(reasonOf(result)).toMatch(/HMAC key is not the one it was written with/);
+  });
+
+  it('catches a record forged without the key', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 4, HMAC_KEY);
+    const lines = await readLines(file);
+    const edited = JSON.parse(lines[1]!) as AuditRecord;
+    const { hash: _hash, ...unhashed } = edited;
+    lines[1] = forge({ ...unhashed, ticket: 'INC7777777' });
+    await rewrite(file, lines);
+
+    expect(await verifyAuditFile(file, HMAC_KEY)).toMatchObject({ ok: false, firstBroken: { line: 2, seq: 2 } });
+  });
+
+  it('refuses a plain SHA-256 trail when a key is given, since anyone could have rewritten it', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 2);
+
+    const result = await verifyAuditFile(file, HMAC_KEY);
+
+    expect(result).toMatchObject({ ok: false, firstBroken: { line: 1, seq: 1 } });
+    expect(reasonOf(result)).toMatch(/plain SHA-256/);
+  });
+});
