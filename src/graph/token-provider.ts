@@ -1,0 +1,249 @@
+import {
+  AuthError,
+  ConfidentialClientApplication,
+  LogLevel,
+  type Configuration,
+  type INetworkModule,
+  type NetworkRequestOptions,
+  type NetworkResponse,
+} from '@azure/msal-node';
+import type { AuthenticationProvider } from '@microsoft/microsoft-graph-client';
+import type { KeyDeskConfig } from '../config/config.js';
+import { KeyDeskProblem } from '../problem/problem.js';
+import type { GraphLogger } from './graph-call.js';
+import { parseRetryAfter, retryAfterSeconds } from './retry.js';
+
+export type TokenProviderConfig = Pick<
+  KeyDeskConfig,
+  'tenantId' | 'clientId' | 'clientCredential' | 'authorityHost' | 'graphBaseUrl' | 'graph'
+>;
+
+export interface TokenProviderOptions {
+  logger: GraphLogger;
+  now?: () => number;
+}
+
+/** Retry-After KeyDesk suggests when Entra could not be reached and said nothing itself. */
+const ENTRA_RETRY_AFTER_MS = 5_000;
+
+const ENTRA_UNREACHABLE = 'keydesk_entra_unreachable';
+
+interface EntraFailure {
+  kind: 'timeout' | 'network' | 'unavailable';
+  status?: number;
+  retryAfterMs: number | null;
+}
+
+type EntraUnreachableError = AuthError & { entra: EntraFailure };
+
+function isEntraUnreachable(error: unknown): error is EntraUnreachableError {
+  return error instanceof AuthError && error.errorCode === ENTRA_UNREACHABLE && 'entra' in error;
+}
+
+/**
+ * MSAL's network module, replaced for two reasons. MSAL's own sends the token POST without any
+ * timeout, so a hung Entra would hang every Graph call. And on a 429/5xx from the token endpoint
+ * MSAL caches a "throttle" and refuses all token requests for 60 s (or Retry-After, up to an hour)
+ * without asking Entra again; throwing here instead keeps that decision with KeyDesk, which turns
+ * it into a Retry-After for its own caller. An AuthError passes MSAL's error handling unchanged
+ * (other errors become a bare network_error); AuthError's constructor resets the prototype, so
+ * the failure is tagged with a property, not a subclass.
+ */
+class EntraNetwork implements INetworkModule {
+  /** Why the last GET (OpenID discovery) failed: MSAL swallows that error and reports endpoints_resolution_error. */
+  lastGetFailure: EntraFailure | { kind: 'answered'; status: number } | null = null;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  sendGetRequestAsync<T>(url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
+    return this.send<T>('GET', url, options, timeout);
+  }
+
+  sendPostRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
+    return this.send<T>('POST', url, options);
+  }
+
+  private async send<T>(method: 'GET' | 'POST', url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), Math.min(timeout ?? this.timeoutMs, this.timeoutMs));
+    const unreachable = (failure: EntraFailure): EntraUnreachableError => {
+      if (method === 'GET') this.lastGetFailure = failure;
+      return Object.assign(new AuthError(ENTRA_UNREACHABLE, '', `Entra ID could not be reached (${failure.kind})`), { entra: failure });
+    };
+    try {
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method,
+          headers: options?.headers ?? {},
+          ...(method === 'POST' ? { body: options?.body ?? '' } : {}),
+          signal: controller.signal,
+        });
+      } catch {
+        throw unreachable({ kind: controller.signal.aborted ? 'timeout' : 'network', retryAfterMs: null });
+      }
+      if (response.status === 429 || response.status >= 500) {
+        await response.body?.cancel();
+        throw unreachable({ kind: 'unavailable', status: response.status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), this.now()) });
+      }
+      let body: T;
+      try {
+        body = (await response.json()) as T;
+      } catch {
+        if (controller.signal.aborted) throw unreachable({ kind: 'timeout', retryAfterMs: null });
+        // MSAL reads an empty object as "no token, no error"; an empty error makes it fail clearly.
+        body = { error: 'keydesk_unreadable_response' } as T;
+      }
+      if (method === 'GET') this.lastGetFailure = response.ok ? null : { kind: 'answered', status: response.status };
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      return { status: response.status, headers, body };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/**
+ * App-only Graph tokens from one MSAL ConfidentialClientApplication. MSAL keeps the token in its
+ * in-memory cache and serves it until shortly before expiry, so Graph calls cost no token round
+ * trip. A cold start with concurrent calls would send one token request each (MSAL does not
+ * coalesce client-credential requests), so concurrent callers share one pending acquisition.
+ */
+export class GraphTokenProvider implements AuthenticationProvider {
+  readonly scope: string;
+  readonly authority: string;
+  private readonly app: ConfidentialClientApplication;
+  private readonly network: EntraNetwork;
+  private readonly logger: GraphLogger;
+  private readonly credentialKind: 'secret' | 'certificate';
+  private pending: Promise<string> | null = null;
+
+  constructor(config: TokenProviderConfig, options: TokenProviderOptions) {
+    this.logger = options.logger;
+    this.scope = `${config.graphBaseUrl}/.default`;
+    this.authority = `${config.authorityHost}/${config.tenantId}`;
+    this.credentialKind = config.clientCredential.kind;
+    this.network = new EntraNetwork(config.graph.requestTimeoutMs, options.now ?? Date.now);
+    const credential: Partial<Configuration['auth']> =
+      config.clientCredential.kind === 'secret'
+        ? { clientSecret: config.clientCredential.secret }
+        : {
+            clientCertificate: {
+              thumbprintSha256: config.clientCredential.thumbprintSha256,
+              privateKey: config.clientCredential.privateKey,
+              x5c: config.clientCredential.x5c,
+            },
+          };
+    this.app = new ConfidentialClientApplication({
+      auth: {
+        clientId: config.clientId,
+        authority: this.authority,
+        // Trusting the configured host skips MSAL's instance discovery against the public cloud,
+        // which would fail for any authority host it does not know (a simulator, a new cloud).
+        knownAuthorities: [new URL(config.authorityHost).host],
+        ...credential,
+      },
+      system: {
+        networkClient: this.network,
+        // MSAL's messages are left out: KeyDesk logs its own, and never with PII or secrets.
+        loggerOptions: { piiLoggingEnabled: false, logLevel: LogLevel.Error, loggerCallback: () => undefined },
+      },
+    });
+  }
+
+  getAccessToken(): Promise<string> {
+    this.pending ??= this.acquire().finally(() => {
+      this.pending = null;
+    });
+    return this.pending;
+  }
+
+  private async acquire(): Promise<string> {
+    let result;
+    try {
+      result = await this.app.acquireTokenByClientCredential({ scopes: [this.scope] });
+    } catch (error) {
+      const problem = this.problemFrom(error);
+      this.logger.warn(
+        {
+          graph: {
+            token: 'failed',
+            problem: problem.code,
+            errorCode: error instanceof AuthError ? error.errorCode : undefined,
+            aadsts: aadstsOf(error),
+          },
+        },
+        'Graph token request failed',
+      );
+      throw problem;
+    }
+    if (!result?.accessToken) {
+      throw new KeyDeskProblem('graph_error', 'Entra ID answered the token request without an access token.');
+    }
+    if (!result.fromCache) this.logger.debug({ graph: { token: 'acquired', expiresOn: result.expiresOn?.toISOString() } }, 'Graph token acquired');
+    return result.accessToken;
+  }
+
+  private problemFrom(error: unknown): KeyDeskProblem {
+    if (isEntraUnreachable(error)) return unreachableProblem(error.entra, 'the token request');
+    if (!(error instanceof AuthError)) {
+      return new KeyDeskProblem('graph_error', 'KeyDesk could not obtain a Graph token from Entra ID.', { cause: error });
+    }
+    const code = error.errorCode;
+    const aadsts = aadstsOf(error);
+    const named = `${code}${aadsts ? `, ${aadsts}` : ''}`;
+    if (code === 'invalid_client') {
+      const what =
+        this.credentialKind === 'secret'
+          ? 'check AZURE_CLIENT_SECRET: it may have expired, or hold the secret\'s ID instead of its value'
+          : 'check that the certificate in AZURE_CLIENT_CERTIFICATE_PATH is the one uploaded under "Certificates & secrets" of the app registration, and has not expired';
+      return new KeyDeskProblem('graph_permission_missing', `Entra ID rejected KeyDesk's client credential (${named}): ${what}.`);
+    }
+    if (code === 'unauthorized_client') {
+      return new KeyDeskProblem(
+        'graph_permission_missing',
+        `Entra ID rejected KeyDesk's client credential (${named}): check that AZURE_CLIENT_ID names an app registration (with its secret or certificate) in tenant AZURE_TENANT_ID.`,
+      );
+    }
+    // MSAL reports a failed OpenID discovery as endpoints_resolution_error (wrapping openid_config_error).
+    if (code === 'endpoints_resolution_error' || code === 'openid_config_error') {
+      const failure = this.network.lastGetFailure;
+      if (failure && failure.kind !== 'answered') return unreachableProblem(failure, 'its OpenID configuration');
+      return new KeyDeskProblem(
+        'graph_error',
+        `Entra ID returned no OpenID configuration for ${this.authority}: check AZURE_AUTHORITY_HOST and AZURE_TENANT_ID.`,
+      );
+    }
+    if (code === 'invalid_scope') {
+      return new KeyDeskProblem('graph_error', `Entra ID refused the scope ${this.scope} (${named}): check GRAPH_BASE_URL.`);
+    }
+    if (code === 'network_error') return unreachableProblem({ kind: 'network', retryAfterMs: null }, 'the token request');
+    return new KeyDeskProblem('graph_error', `Entra ID refused KeyDesk's token request (${named}).`);
+  }
+}
+
+/** `AADSTS7000215` from the error number MSAL parsed out of Entra's answer (never its description). */
+function aadstsOf(error: unknown): string | undefined {
+  const errorNo = (error as { errorNo?: unknown }).errorNo;
+  return typeof errorNo === 'number' || (typeof errorNo === 'string' && /^\d+$/.test(errorNo)) ? `AADSTS${errorNo}` : undefined;
+}
+
+function unreachableProblem(failure: EntraFailure, what: string): KeyDeskProblem {
+  const retryAfter = retryAfterSeconds(failure.retryAfterMs ?? ENTRA_RETRY_AFTER_MS);
+  const how =
+    failure.kind === 'timeout' ? 'did not answer in time' : failure.kind === 'network' ? 'could not be reached' : `was unavailable (${failure.status})`;
+  return new KeyDeskProblem('graph_unavailable', `Entra ID ${how} for ${what}, so KeyDesk has no Graph token. Try again in ${retryAfter} s.`, {
+    headers: { 'Retry-After': String(retryAfter) },
+    extensions: { graphFailure: failure.kind },
+  });
+}
+
+export function createTokenProvider(config: TokenProviderConfig, options: TokenProviderOptions): GraphTokenProvider {
+  return new GraphTokenProvider(config, options);
+}

@@ -1,0 +1,280 @@
+import { execFileSync } from 'node:child_process';
+import { X509Certificate, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import nock from 'nock';
+import { compactVerify, decodeProtectedHeader, importX509 } from 'jose';
+import type { ClientCredential } from '../../src/config/config.js';
+import { createGraphGateway, type GraphGatewayConfig } from '../../src/graph/graph-gateway.js';
+import { isProblem, type KeyDeskProblem } from '../../src/problem/problem.js';
+import {
+  APP_CLIENT_ID,
+  CLIENT_SECRET,
+  GRAPH,
+  LOGIN,
+  TENANT,
+  captureLog,
+  fakeTime,
+  graphConfig,
+  mockOpenIdConfiguration,
+  mockTokenEndpoint,
+  type TokenRequest,
+} from '../helpers/graph-fixtures.js';
+
+const DEVICE_ID = '6d2e8f0a-3b1c-4d5e-9f7a-1b2c3d4e5f60';
+const KEYS_PATH = '/v1.0/informationProtection/bitlocker/recoveryKeys';
+const KEYS = { value: [{ id: 'k-1', volumeType: '1', deviceId: DEVICE_ID, createdDateTime: '2026-01-11T10:00:00Z' }] };
+
+beforeEach(() => {
+  nock.disableNetConnect();
+});
+afterEach(() => {
+  nock.cleanAll();
+  nock.enableNetConnect();
+});
+
+function gateway(overrides: Partial<GraphGatewayConfig> = {}) {
+  const log = captureLog();
+  const time = fakeTime();
+  const gw = createGraphGateway(graphConfig(overrides), { logger: log.logger, sleep: time.sleep, now: time.now, random: () => 0.5 });
+  return { gw, log };
+}
+
+async function problemOf(promise: Promise<unknown>): Promise<KeyDeskProblem> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!isProblem(error)) throw new Error(`expected a KeyDeskProblem, got ${String(error)}`);
+  return error;
+}
+
+describe('token reuse', () => {
+  it('requests one token for many Graph calls and sends it as the bearer of each', async () => {
+    const { gw, log } = gateway();
+    const requests: TokenRequest[] = [];
+    const token = mockTokenEndpoint({ accessToken: 'cached-graph-token', requests });
+    const graph = nock(GRAPH, { reqheaders: { authorization: 'Bearer cached-graph-token' } })
+      .get(KEYS_PATH)
+      .query(true)
+      .times(5)
+      .reply(200, KEYS);
+
+    for (let i = 0; i < 5; i++) await gw.listRecoveryKeys(DEVICE_ID);
+
+    expect(token.isDone() && graph.isDone()).toBe(true);
+    expect(requests).toHaveLength(1);
+    const form = requests[0]?.form;
+    expect(form?.get('grant_type')).toBe('client_credentials');
+    expect(form?.get('client_id')).toBe(APP_CLIENT_ID);
+    expect(form?.get('scope')).toBe('https://graph.microsoft.com/.default');
+    expect(form?.get('client_secret')).toBe(CLIENT_SECRET);
+    const written = log.lines.join('\n');
+    expect(written).not.toContain('cached-graph-token');
+    expect(written).not.toContain(CLIENT_SECRET);
+  });
+
+  it('shares one token request among calls that start together on a cold cache', async () => {
+    const { gw } = gateway();
+    const requests: TokenRequest[] = [];
+    mockTokenEndpoint({ requests });
+    nock(GRAPH).get(KEYS_PATH).query(true).times(3).reply(200, KEYS);
+
+    await Promise.all([gw.listRecoveryKeys(DEVICE_ID), gw.listRecoveryKeys(DEVICE_ID), gw.listRecoveryKeys(DEVICE_ID)]);
+
+    expect(requests).toHaveLength(1);
+  });
+});
+
+describe('certificate credential', () => {
+  let dir: string;
+  let certificatePem: string;
+  let credential: ClientCredential;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keydesk-cert-'));
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=KeyDesk test'],
+      { stdio: 'ignore' },
+    );
+    certificatePem = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    credential = {
+      kind: 'certificate',
+      path: join(dir, 'cert.pem'),
+      privateKey: readFileSync(join(dir, 'key.pem'), 'utf8'),
+      thumbprintSha256: new X509Certificate(certificatePem).fingerprint256.replaceAll(':', '').toLowerCase(),
+      x5c: certificatePem,
+    };
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("signs a client assertion that names the certificate's SHA-256 thumbprint, and sends no secret", async () => {
+    const { gw } = gateway({ clientCredential: credential });
+    const requests: TokenRequest[] = [];
+    mockTokenEndpoint({ requests });
+    nock(GRAPH).get(KEYS_PATH).query(true).reply(200, KEYS);
+
+    await gw.listRecoveryKeys(DEVICE_ID);
+
+    const form = requests[0]?.form;
+    expect(form?.has('client_secret')).toBe(false);
+    expect(form?.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+    const assertion = form?.get('client_assertion') ?? '';
+    const header = decodeProtectedHeader(assertion);
+    if (credential.kind !== 'certificate') throw new Error('unreachable');
+    expect(header['x5t#S256']).toBe(Buffer.from(credential.thumbprintSha256, 'hex').toString('base64url'));
+    expect(header.x5c?.[0]).toBe(new X509Certificate(certificatePem).raw.toString('base64'));
+    const { payload } = await compactVerify(assertion, await importX509(certificatePem, String(header.alg)));
+    const claims = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+    expect(claims).toMatchObject({ iss: APP_CLIENT_ID, sub: APP_CLIENT_ID, aud: `${LOGIN}/${TENANT}/oauth2/v2.0/token` });
+  });
+});
+
+describe('clouds and hosts', () => {
+  it('works in US Government: token from login.microsoftonline.us, bearer sent to graph.microsoft.us', async () => {
+    const { gw } = gateway({ authorityHost: 'https://login.microsoftonline.us', graphBaseUrl: 'https://graph.microsoft.us' });
+    const requests: TokenRequest[] = [];
+    // MSAL has built-in metadata for this host: no discovery request is expected, and none is mocked.
+    const token = mockTokenEndpoint({ authority: 'https://login.microsoftonline.us', accessToken: 'usgov-token', requests });
+    const graph = nock('https://graph.microsoft.us', { reqheaders: { authorization: 'Bearer usgov-token' } })
+      .get(KEYS_PATH)
+      .query(true)
+      .reply(200, KEYS);
+
+    await gw.listRecoveryKeys(DEVICE_ID);
+
+    expect(token.isDone() && graph.isDone()).toBe(true);
+    expect(requests[0]?.form.get('scope')).toBe('https://graph.microsoft.us/.default');
+  });
+
+  it('discovers a custom authority from its OpenID configuration and sends the token to a custom Graph host', async () => {
+    const authority = 'https://login.keydesk.test';
+    const graphHost = 'https://graph.keydesk.test:8443';
+    const { gw } = gateway({ authorityHost: authority, graphBaseUrl: graphHost });
+    const discovery = mockOpenIdConfiguration(authority);
+    const token = mockTokenEndpoint({ authority, accessToken: 'simulator-token' });
+    // Without customHosts the SDK would send this request with no Authorization header.
+    const graph = nock(graphHost, { reqheaders: { authorization: 'Bearer simulator-token' } }).get(KEYS_PATH).query(true).reply(200, KEYS);
+
+    await gw.listRecoveryKeys(DEVICE_ID);
+
+    expect(discovery.isDone() && token.isDone() && graph.isDone()).toBe(true);
+  });
+});
+
+describe('token failures', () => {
+  it('tells the operator the client secret was rejected (AADSTS7000215), without logging the secret or calling Graph', async () => {
+    const { gw, log } = gateway();
+    nock(LOGIN)
+      .post(`/${TENANT}/oauth2/v2.0/token`)
+      .query(true)
+      .reply(401, {
+        error: 'invalid_client',
+        error_description: "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '3b8e4f21-6a7d-4c9e-8f12-5d0a9b7c6e43'.",
+        error_codes: [7000215],
+        trace_id: randomUUID(),
+        correlation_id: randomUUID(),
+      });
+
+    const problem = await problemOf(gw.listRecoveryKeys(DEVICE_ID));
+
+    expect(problem.code).toBe('graph_permission_missing');
+    expect(problem.detail).toContain('client credential');
+    expect(problem.detail).toContain('AZURE_CLIENT_SECRET');
+    expect(problem.detail).toContain('AADSTS7000215');
+    expect(log.lines.join('\n')).not.toContain(CLIENT_SECRET);
+    expect(log.records().some((r) => r.msg === 'Graph token request failed')).toBe(true);
+  });
+
+  it('points at AZURE_CLIENT_ID when Entra does not know the application (unauthorized_client)', async () => {
+    const { gw } = gateway();
+    nock(LOGIN)
+      .post(`/${TENANT}/oauth2/v2.0/token`)
+      .query(true)
+      .reply(400, {
+        error: 'unauthorized_client',
+        error_description: "AADSTS700016: Application with identifier '…' was not found in the directory '…'.",
+        error_codes: [700016],
+      });
+
+    const problem = await problemOf(gw.listRecoveryKeys(DEVICE_ID));
+
+    expect(problem.code).toBe('graph_permission_missing');
+    expect(problem.detail).toContain('AZURE_CLIENT_ID');
+  });
+
+  it("reports an unavailable Entra as graph_unavailable with Entra's Retry-After, and asks Entra again on the next call", async () => {
+    const { gw } = gateway();
+    nock(LOGIN)
+      .post(`/${TENANT}/oauth2/v2.0/token`)
+      .query(true)
+      .reply(503, { error: 'temporarily_unavailable', error_description: 'AADSTS50001: …', error_codes: [50001] }, { 'Retry-After': '7' });
+
+    const problem = await problemOf(gw.listRecoveryKeys(DEVICE_ID));
+
+    expect(problem.code).toBe('graph_unavailable');
+    expect(problem.headers['Retry-After']).toBe('7');
+
+    // MSAL alone would refuse every token request for the next 60 s without asking Entra.
+    const token = mockTokenEndpoint();
+    nock(GRAPH).get(KEYS_PATH).query(true).reply(200, KEYS);
+    await expect(gw.listRecoveryKeys(DEVICE_ID)).resolves.toHaveLength(1);
+    expect(token.isDone()).toBe(true);
+  });
+
+  it('reports an unreachable Entra as graph_unavailable with a Retry-After', async () => {
+    const { gw } = gateway();
+    nock(LOGIN).post(`/${TENANT}/oauth2/v2.0/token`).query(true).replyWithError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' });
+
+    const problem = await problemOf(gw.listRecoveryKeys(DEVICE_ID));
+
+    expect(problem.code).toBe('graph_unavailable');
+    expect(problem.detail).toContain('could not be reached');
+    expect(Number(problem.headers['Retry-After'])).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives up on a hung token request after the request timeout', async () => {
+    const { gw } = gateway({ graph: { retryBudgetMs: 1_000, requestTimeoutMs: 100 } });
+    nock(LOGIN)
+      .post(`/${TENANT}/oauth2/v2.0/token`)
+      .query(true)
+      .delay(2_000)
+      .reply(200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: 'late' });
+
+    const problem = await problemOf(gw.listRecoveryKeys(DEVICE_ID));
+
+    expect(problem.code).toBe('graph_unavailable');
+    expect(problem.detail).toContain('did not answer in time');
+  });
+
+  it('reports an unreachable OpenID configuration of a custom authority as graph_unavailable', async () => {
+    const authority = 'https://login.keydesk.test';
+    const { gw } = gateway({ authorityHost: authority, graphBaseUrl: 'https://graph.keydesk.test' });
+    nock(authority).get(`/${TENANT}/v2.0/.well-known/openid-configuration`).reply(503, '');
+
+    const problem = await problemOf(gw.listRecoveryKeys(DEVICE_ID));
+
+    expect(problem.code).toBe('graph_unavailable');
+    expect(problem.detail).toContain('OpenID configuration');
+  });
+
+  it('points at AZURE_AUTHORITY_HOST and AZURE_TENANT_ID when the authority has no OpenID configuration', async () => {
+    const authority = 'https://login.keydesk.test';
+    const { gw } = gateway({ authorityHost: authority, graphBaseUrl: 'https://graph.keydesk.test' });
+    nock(authority)
+      .get(`/${TENANT}/v2.0/.well-known/openid-configuration`)
+      .reply(400, { error: 'invalid_tenant', error_description: 'AADSTS90002: Tenant not found.', error_codes: [90002] });
+
+    const problem = await problemOf(gw.listRecoveryKeys(DEVICE_ID));
+
+    expect(problem.code).toBe('graph_error');
+    expect(problem.detail).toContain('AZURE_AUTHORITY_HOST');
+    expect(problem.detail).toContain('AZURE_TENANT_ID');
+  });
+});
