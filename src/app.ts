@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { KeyDeskConfig } from './config/config.js';
+import type { AuditSink } from './audit/types.js';
+import type { GraphGateway } from './graph/types.js';
+import { createEntraTokenVerifier, type AccessTokenVerifier } from './auth/access-token.js';
+import { createGraphGateway } from './graph/graph-gateway.js';
+import { sharedSchemas } from './schemas/api.js';
+import problemDetails from './plugins/problem-details.js';
+import authentication from './plugins/authentication.js';
+import keydeskServices from './plugins/keydesk-services.js';
+import securityHeaders from './plugins/security-headers.js';
+import apiDocs from './plugins/api-docs.js';
+import healthRoutes from './routes/health/index.js';
+import deviceRoutes from './routes/api/v1/devices/index.js';
+import disclosureRoutes from './routes/api/v1/disclosures/index.js';
+
+export const KEYDESK_VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+export interface AppDeps {
+  logger: Logger;
+  /** The audit sink, already open: opening it is I/O, which buildApp does not do. */
+  audit: AuditSink;
+  /** Defaults to the Microsoft Graph gateway built from the configuration. */
+  graph?: GraphGateway;
+  /** Defaults to Entra token verification built from the configuration. */
+  tokenVerifier?: AccessTokenVerifier;
+  newId?: () => string;
+  /** Marks every page and API description as a demo (the simulated tenant). */
+  demo?: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger is what Fastify's base logger type describes; its generics just differ.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    // Only the configured number of proxy hops may speak for the client IP the audit records.
+    trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops,
+    requestIdHeader: false,
+    // A ticketing system's own correlation id is kept when it looks like one; else a fresh UUID.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  // The API speaks JSON only; a text/plain body is refused (415) rather than half-understood.
+  app.removeContentTypeParser('text/plain');
+  for (const schema of sharedSchemas) app.addSchema(schema);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(securityHeaders);
+  await app.register(apiDocs, { version: KEYDESK_VERSION, demo: deps.demo ?? false });
+  await app.register(keydeskServices, {
+    graph: deps.graph ?? createGraphGateway(config, { logger: deps.logger.child({ component: 'graph' }) }),
+    audit: deps.audit,
+    policy: config.policy,
+    newId: deps.newId ?? randomUUID,
+  });
+  await app.register(problemDetails, { recordEarlyRefusal: (request, problem) => app.keydesk.recordEarlyRefusal(request, problem) });
+  await app.register(authentication, {
+    verifier:
+      deps.tokenVerifier ??
+      createEntraTokenVerifier({ authorityHost: config.authorityHost, tenantId: config.tenantId, audiences: config.apiAudiences }),
+  });
+
+  await app.register(healthRoutes);
+  await app.register(
+    async (api) => {
+      await api.register(deviceRoutes);
+      await api.register(disclosureRoutes);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}

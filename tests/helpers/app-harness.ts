@@ -1,0 +1,78 @@
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp, type AppDeps } from '../../src/app.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { openFileAuditSink } from '../../src/audit/file-audit-sink.js';
+import type { AuditRecord, AuditSink } from '../../src/audit/types.js';
+import type { KeyDeskConfig } from '../../src/config/config.js';
+import { ARTIFACTS_DIR } from './secret-scan.js';
+import { testConfig } from './config.js';
+
+/**
+ * Builds KeyDesk as production does (real logger with its redaction, real file audit sink, real
+ * Graph gateway and token verifier unless a test swaps one), with every artefact a leak could
+ * hide in written under test-artifacts/ for the end-of-run secret scan.
+ */
+
+export interface Harness {
+  app: FastifyInstance;
+  config: KeyDeskConfig;
+  audit: AuditSink;
+  auditFile: string;
+  logFile: string;
+  /** app.inject, recording every response body except a 201 disclosure's (the one allowed place). */
+  inject(options: InjectOptions): Promise<LightMyRequestResponse>;
+  auditRecords(): AuditRecord[];
+  logLines(): Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+export async function buildHarness(
+  name: string,
+  options: { env?: Record<string, string>; deps?: Partial<AppDeps>; audit?: AuditSink } = {},
+): Promise<Harness> {
+  const runId = `${name}-${randomUUID().slice(0, 8)}`;
+  for (const kind of ['logs', 'audit', 'responses']) mkdirSync(join(ARTIFACTS_DIR, kind), { recursive: true });
+  const logFile = join(ARTIFACTS_DIR, 'logs', `${runId}.log`);
+  const auditFile = join(ARTIFACTS_DIR, 'audit', `${runId}.jsonl`);
+  const responsesFile = join(ARTIFACTS_DIR, 'responses', `${runId}.jsonl`);
+
+  const config = testConfig({ AUDIT_FILE: auditFile, LOG_LEVEL: 'debug', ...options.env });
+  const logger = createLogger(config.logLevel, pino.destination({ dest: logFile, sync: true }));
+  const audit = options.audit ?? (await openFileAuditSink({ file: auditFile, hmacKey: config.audit.hmacKey, logger }));
+  const app = await buildApp(config, { logger, audit, ...options.deps });
+
+  return {
+    app,
+    config,
+    audit,
+    auditFile,
+    logFile,
+    async inject(injectOptions) {
+      const response = await app.inject(injectOptions);
+      const isDisclosure = response.statusCode === 201 && String(injectOptions.url ?? '').startsWith('/api/v1/disclosures');
+      appendFileSync(
+        responsesFile,
+        JSON.stringify({ url: injectOptions.url, status: response.statusCode, body: isDisclosure ? '[201 disclosure: not recorded]' : response.body }) + '\n',
+      );
+      return response;
+    },
+    auditRecords() {
+      try {
+        return readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as AuditRecord);
+      } catch {
+        return [];
+      }
+    },
+    logLines() {
+      return readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
+    async close() {
+      await app.close();
+      await audit.close();
+    },
+  };
+}

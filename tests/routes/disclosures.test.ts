@@ -1,0 +1,259 @@
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import nock from 'nock';
+import { verifyAuditFile } from '../../src/audit/verify.js';
+import { buildHarness, type Harness } from '../helpers/app-harness.js';
+import { issueAppToken, makeSigningKey, mockEntraDiscovery, type SigningKey } from '../helpers/entra.js';
+import { mockTokenEndpoint } from '../helpers/graph-fixtures.js';
+import { mockGraphTenant, tenantDevice, user, type MockTenant, type TenantKey } from '../helpers/graph-tenant.js';
+import { fakeRecoveryPassword } from '../helpers/recovery-password.js';
+import { MemoryAuditSink } from '../helpers/fakes.js';
+
+const ann = user('ann.lee@contoso.com');
+const bob = user('bob@contoso.com');
+
+describe('POST /api/v1/disclosures', () => {
+  let signingKey: SigningKey;
+  let harness: Harness;
+  let tenant: MockTenant;
+  let token: string;
+  let laptop: ReturnType<typeof tenantDevice>;
+  let osKey: TenantKey;
+  let dataKey: TenantKey;
+
+  beforeAll(async () => {
+    signingKey = await makeSigningKey();
+  });
+
+  beforeEach(async () => {
+    nock.disableNetConnect();
+    mockEntraDiscovery([signingKey]);
+    mockTokenEndpoint({ times: 50 });
+    laptop = tenantDevice('LAPTOP-ANN', [ann], { primaryUserUpn: bob.userPrincipalName });
+    osKey = { id: '1a2b3c4d-1111-4aaa-8bbb-0123456789ab', deviceId: laptop.deviceId, volumeType: '1', createdDateTime: '2026-01-11T10:00:00Z', key: fakeRecoveryPassword() };
+    dataKey = { id: '9f8e7d6c-2222-4ccc-9ddd-ba9876543210', deviceId: laptop.deviceId, volumeType: '2', createdDateTime: '2026-02-01T10:00:00Z', key: fakeRecoveryPassword() };
+    const twins = [tenantDevice('LAPTOP-SHARED', [ann]), tenantDevice('LAPTOP-SHARED', [bob])];
+    const keyless = tenantDevice('DESKTOP-NOKEY', [ann]);
+    tenant = mockGraphTenant([laptop, ...twins, keyless], [osKey, dataKey]);
+    token = await issueAppToken(signingKey, { roles: ['BitLocker.Disclose'] });
+    harness = await buildHarness('disclosures');
+  });
+
+  afterEach(async () => {
+    await harness.close();
+    nock.cleanAll();
+    nock.enableNetConnect();
+  });
+
+  const body = (overrides: Record<string, unknown> = {}) => ({
+    deviceName: 'LAPTOP-ANN',
+    keyId: '1A2B3C4D',
+    ticket: 'INC0012345',
+    reason: 'forgotten_pin',
+    requesterUpn: ann.userPrincipalName,
+    agentUpn: 'sam.agent@contoso.com',
+    ...overrides,
+  });
+
+  const disclose = (payload: object, bearer = token, headers: Record<string, string> = {}) =>
+    harness.inject({ method: 'POST', url: '/api/v1/disclosures', headers: { authorization: `Bearer ${bearer}`, ...headers }, payload });
+
+  it('discloses the recovery password of the matched key, with the checks and an audit record id', async () => {
+    const response = await disclose(body());
+    expect(response.statusCode).toBe(201);
+    expect(response.headers['cache-control']).toBe('no-store');
+    const json = response.json();
+    expect(json).toMatchObject({
+      device: { deviceId: laptop.deviceId, displayName: 'LAPTOP-ANN', registeredOwners: [{ userPrincipalName: ann.userPrincipalName }] },
+      recoveryKey: { id: osKey.id, volumeType: 'operatingSystemVolume', createdDateTime: osKey.createdDateTime },
+      checks: { ticket: true, reason: true, deviceResolved: true, keyIdMatched: true, requester: 'passed', requesterMatchedAs: 'registered_owner' },
+      warnings: [],
+    });
+    expect(json.recoveryKey.key).toBe(osKey.key);
+
+    const records = harness.auditRecords();
+    expect(records.map((r) => `${r.action}:${r.outcome}`)).toEqual(['disclosure_intent:pending', 'disclosure:granted']);
+    expect(records[1]!.id).toBe(json.auditRecordId);
+    expect(records.every((r) => r.disclosureId === json.disclosureId)).toBe(true);
+    expect(records[1]).toMatchObject({
+      caller: { kind: 'app', appId: expect.any(String), ip: '127.0.0.1' },
+      agentUpn: 'sam.agent@contoso.com',
+      requesterUpn: ann.userPrincipalName,
+      ticket: 'INC0012345',
+      reason: 'forgotten_pin',
+      device: { deviceId: laptop.deviceId, displayName: 'LAPTOP-ANN' },
+      recoveryKeyId: osKey.id,
+      requestId: response.headers['x-request-id'],
+    });
+    expect(await verifyAuditFile(harness.auditFile, null)).toMatchObject({ ok: true, records: 2 });
+  });
+
+  it('reads exactly one key, with $select=key alone, and joins both audit trails on the request ids', async () => {
+    await disclose(body({ keyId: '9F8E7D6C' }));
+    const reads = tenant.keyReads();
+    expect(reads).toHaveLength(1);
+    expect(reads[0]!.path).toBe(`/v1.0/informationProtection/bitlocker/recoveryKeys/${dataKey.id}`);
+    expect([...reads[0]!.query.keys()]).toEqual(['$select']);
+    const [intent, granted] = harness.auditRecords();
+    expect(reads[0]!.headers['client-request-id']).toBe(intent!.graphClientRequestId);
+    expect(granted!.graphRequestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('makes at most 4 Graph requests for a cold disclosure', async () => {
+    await disclose(body());
+    expect(tenant.requests).toHaveLength(4);
+  });
+
+  it('keeps a caller-supplied request id', async () => {
+    const response = await disclose(body(), token, { 'x-request-id': 'snow-corr-000123' });
+    expect(response.headers['x-request-id']).toBe('snow-corr-000123');
+    expect(harness.auditRecords()[1]!.requestId).toBe('snow-corr-000123');
+  });
+
+  it('accepts the Intune primary user as requester', async () => {
+    const response = await disclose(body({ requesterUpn: 'BOB@contoso.com' }));
+    expect(response.statusCode).toBe(201);
+    expect(response.json().checks.requesterMatchedAs).toBe('primary_user');
+  });
+
+  it.each([
+    ['invalid_ticket', 422, { ticket: 'see chat' }],
+    ['comment_required', 422, { reason: 'other' }],
+    ['device_not_found', 404, { deviceName: 'LAPTOP-NOBODY' }],
+    ['key_id_mismatch', 422, { keyId: 'DEADBEEF' }],
+    ['requester_not_owner', 422, { requesterUpn: 'mallory@contoso.com' }],
+    ['key_not_found', 404, { deviceName: 'DESKTOP-NOKEY' }],
+  ])('refuses with %s (%i), audits the refusal and reads no key', async (code, status, overrides) => {
+    const response = await disclose(body(overrides));
+    expect(response.statusCode).toBe(status);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.json()).toMatchObject({ status, code, type: `urn:keydesk:problem:${code}` });
+    expect(tenant.keyReads()).toHaveLength(0);
+    expect(harness.auditRecords()).toEqual([expect.objectContaining({ action: 'disclosure', outcome: 'refused', code })]);
+  });
+
+  it('lists the candidates when two devices share the name', async () => {
+    const refused = await disclose(body({ deviceName: 'LAPTOP-SHARED' }));
+    expect(refused.statusCode).toBe(409);
+    const problem = refused.json();
+    expect(problem.code).toBe('ambiguous_device');
+    expect(problem.candidates).toHaveLength(2);
+    expect(problem.candidates[0]).toEqual(
+      expect.objectContaining({ deviceId: expect.any(String), operatingSystem: 'Windows', approximateLastSignInDateTime: '2026-11-20T08:15:00Z', owners: [ann.userPrincipalName] }),
+    );
+  });
+
+  it('discloses by Entra device ID, with the full key ID', async () => {
+    const response = await disclose(body({ deviceName: undefined, deviceId: laptop.deviceId, keyId: osKey.id }));
+    expect(response.statusCode).toBe(201);
+    expect(response.json().recoveryKey.id).toBe(osKey.id);
+    expect(tenant.requests[0]!.query.get('$filter')).toBe(`deviceId eq '${laptop.deviceId}'`);
+  });
+
+  it('asks for more digits when the key ID prefix fits two keys', async () => {
+    tenant.keys.push({ ...dataKey, id: '1a2b3c4d-3333-4eee-8fff-0123456789ab', key: fakeRecoveryPassword() });
+    const response = await disclose(body());
+    expect(response.statusCode).toBe(409);
+    expect(response.json().code).toBe('ambiguous_key_id');
+    expect(tenant.keyReads()).toHaveLength(0);
+  });
+
+  it('discloses in warn mode with a warning, and records the mismatch', async () => {
+    await harness.close();
+    harness = await buildHarness('disclosures-warn', { env: { REQUESTER_CHECK: 'warn' } });
+    const response = await disclose(body({ requesterUpn: 'mallory@contoso.com' }));
+    expect(response.statusCode).toBe(201);
+    expect(response.json().warnings[0]).toMatch(/mallory@contoso.com is not an owner/);
+    expect(harness.auditRecords()[1]).toMatchObject({ outcome: 'granted', checks: { requester: 'warned' } });
+  });
+
+  it.each([
+    ['neither deviceName nor deviceId', { deviceName: undefined }],
+    ['both deviceName and deviceId', { deviceId: randomUUID() }],
+    ['a key ID shorter than 8 digits', { keyId: '1A2B3C4' }],
+    ['a key ID with non-hex characters', { keyId: '1A2B3C4Z' }],
+    ['an unknown reason', { reason: 'curiosity' }],
+    ['an unknown field', { requester: 'ann' }],
+    ['a requester that is not a UPN', { requesterUpn: 'ann' }],
+    ['an over-long comment', { comment: 'x'.repeat(1001) }],
+  ])('refuses %s as invalid_request, and audits it', async (_label, overrides) => {
+    const response = await disclose(body(overrides));
+    expect(response.statusCode).toBe(400);
+    expect(response.json().code).toBe('invalid_request');
+    expect(harness.auditRecords()).toEqual([expect.objectContaining({ action: 'disclosure', outcome: 'refused', code: 'invalid_request' })]);
+    expect(tenant.requests).toHaveLength(0);
+  });
+
+  it('refuses a body over the limit with 413', async () => {
+    const response = await disclose(body({ comment: 'x'.repeat(9000) }));
+    expect(response.statusCode).toBe(413);
+    expect(response.json().code).toBe('payload_too_large');
+  });
+
+  it('refuses a body that is not JSON', async () => {
+    const response = await harness.inject({
+      method: 'POST',
+      url: '/api/v1/disclosures',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' },
+      payload: 'deviceName=LAPTOP-ANN',
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.json().code).toBe('unsupported_media_type');
+  });
+
+  it('refuses a caller without a token (401, not audited) and one without the Disclose role (403, audited)', async () => {
+    const anonymous = await harness.inject({ method: 'POST', url: '/api/v1/disclosures', payload: body() });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toBe('Bearer');
+    expect(anonymous.json().code).toBe('unauthorized');
+
+    const lookupOnly = await disclose(body(), await issueAppToken(signingKey, { roles: ['BitLocker.Lookup'] }));
+    expect(lookupOnly.statusCode).toBe(403);
+    expect(lookupOnly.json()).toMatchObject({ code: 'forbidden', detail: expect.stringContaining('BitLocker.Disclose') });
+
+    expect(harness.auditRecords()).toEqual([expect.objectContaining({ outcome: 'refused', code: 'forbidden', caller: expect.objectContaining({ kind: 'app' }) })]);
+    expect(tenant.requests).toHaveLength(0);
+  });
+
+  it('refuses expired tokens', async () => {
+    const response = await disclose(body(), await issueAppToken(signingKey, { expiresInSeconds: -600 }));
+    expect(response.statusCode).toBe(401);
+    expect(response.json()).toMatchObject({ code: 'unauthorized', detail: expect.stringContaining('expired') });
+  });
+
+  it('answers audit_unavailable and discloses nothing when the audit trail cannot be written', async () => {
+    const audit = new MemoryAuditSink();
+    audit.failingAppends = new Set([2]);
+    await harness.close();
+    harness = await buildHarness('disclosures-audit-down', { audit });
+    const response = await disclose(body());
+    expect(response.statusCode).toBe(503);
+    expect(response.json().code).toBe('audit_unavailable');
+    expect(response.body).not.toContain(osKey.key);
+    // The key was read (Entra logged it) and the intent says so; the outcome could not be written.
+    expect(tenant.keyReads()).toHaveLength(1);
+    expect(audit.records.map((r) => r.action)).toEqual(['disclosure_intent']);
+  });
+
+  it('writes one info line per outcome, without the key', async () => {
+    await disclose(body());
+    await disclose(body({ keyId: 'DEADBEEF' }));
+    const outcomes = harness.logLines().filter((line) => typeof line.disclosure === 'object');
+    expect(outcomes.map((line) => (line.disclosure as { outcome: string }).outcome)).toEqual(['granted', 'refused']);
+    expect(JSON.stringify(harness.logLines())).not.toContain(osKey.key);
+  });
+
+  it('records 200 concurrent disclosures without losing or interleaving any', async () => {
+    const responses = await Promise.all(Array.from({ length: 200 }, () => disclose(body())));
+    expect(responses.every((r) => r.statusCode === 201)).toBe(true);
+    const records = harness.auditRecords();
+    expect(records).toHaveLength(400);
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    const ids = new Set(responses.map((r) => r.json().disclosureId as string));
+    expect(ids.size).toBe(200);
+    for (const id of ids) {
+      expect(records.filter((r) => r.disclosureId === id).map((r) => r.action)).toEqual(['disclosure_intent', 'disclosure']);
+    }
+    expect(await verifyAuditFile(harness.auditFile, null)).toMatchObject({ ok: true, records: 400 });
+  });
+});
