@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { KeyDeskConfig } from './config/config.js';
+import { KEYDESK_VERSION } from './version.js';
 import type { AuditSink } from './audit/types.js';
 import type { GraphGateway } from './graph/types.js';
 import { createEntraTokenVerifier, type AccessTokenVerifier } from './auth/access-token.js';
@@ -12,12 +12,11 @@ import problemDetails from './plugins/problem-details.js';
 import authentication from './plugins/authentication.js';
 import keydeskServices from './plugins/keydesk-services.js';
 import securityHeaders from './plugins/security-headers.js';
+import connectionDraining from './plugins/connection-draining.js';
 import apiDocs from './plugins/api-docs.js';
 import healthRoutes from './routes/health/index.js';
 import deviceRoutes from './routes/api/v1/devices/index.js';
 import disclosureRoutes from './routes/api/v1/disclosures/index.js';
-
-export const KEYDESK_VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 export interface AppDeps {
   logger: Logger;
@@ -59,6 +58,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
     reply.header('x-request-id', request.id);
   });
 
+  await app.register(connectionDraining);
   await app.register(securityHeaders);
   await app.register(apiDocs, { version: KEYDESK_VERSION, demo: deps.demo ?? false });
   await app.register(keydeskServices, {

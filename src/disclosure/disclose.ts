@@ -54,6 +54,8 @@ export interface GrantedDisclosure {
   device: Device;
   intune: IntuneRecord | null;
   recoveryKey: RecoveryKeyWithPassword;
+  /** Graph's `request-id` of the key read: the entry in the tenant's own audit log. */
+  graphRequestId: string | null;
   checks: AuditChecks;
   requester: RequesterCheckResult;
 }
@@ -167,6 +169,7 @@ async function runChecksAndRead(
     device,
     intune,
     recoveryKey: read.recoveryKey,
+    graphRequestId: read.graphRequestId,
     checks: { ...trail.checks },
     requester,
   };

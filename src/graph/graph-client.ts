@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { KEYDESK_VERSION } from '../version.js';
 import {
   AuthenticationHandler,
   Client,
@@ -11,10 +11,6 @@ import type { KeyDeskConfig } from '../config/config.js';
 import { isProblem } from '../problem/problem.js';
 import { GraphAttemptFailed, GraphCall, type GraphLogger } from './graph-call.js';
 import { BoundedRetryHandler, DEFAULT_RETRY_TIMING, type RetryTiming } from './retry.js';
-
-// createRequire rather than a JSON import: package.json lies outside the build's rootDir (src).
-// The relative path is the same from src/graph/ and dist/graph/.
-export const KEYDESK_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 /** Sent on every Graph request: the BitLocker API requires a User-Agent, Microsoft support uses the ocp-* pair. */
 export const GRAPH_IDENTITY_HEADERS: Readonly<Record<string, string>> = {

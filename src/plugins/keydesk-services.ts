@@ -60,6 +60,7 @@ async function keydeskServices(app: FastifyInstance, options: KeyDeskServicesOpt
           disclosureId: granted.disclosureId,
           deviceId: granted.device.deviceId,
           recoveryKeyId: granted.recoveryKey.id,
+          graphRequestId: granted.graphRequestId,
           requester: granted.checks.requester,
         });
         return granted;

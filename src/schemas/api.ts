@@ -16,8 +16,8 @@ const Upn = Type.String({ minLength: 3, maxLength: 113, pattern: '^[^\\s@]+@[^\\
 export const DeviceOwnerSchema = Type.Object(
   {
     id: Type.String(),
-    userPrincipalName: Nullable(Type.String()),
-    displayName: Nullable(Type.String()),
+    userPrincipalName: Type.Optional(Type.String({ description: 'Absent when KeyDesk lacks User.Read.All' })),
+    displayName: Type.Optional(Type.String()),
   },
   { $id: 'DeviceOwner', additionalProperties: false },
 );

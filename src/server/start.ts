@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { KeyDeskConfig } from '../config/config.js';
+import type { AppDeps } from '../app.js';
+import { buildApp } from '../app.js';
+import { KEYDESK_VERSION } from '../version.js';
+import { openFileAuditSink } from '../audit/file-audit-sink.js';
+
+/** How long in-flight requests may take to finish once shutdown begins. */
+const SHUTDOWN_GRACE_MS = 20_000;
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  /** Stops accepting, lets in-flight requests finish, then flushes and closes the audit log. */
+  stop(): Promise<void>;
+}
+
+/** Opens the audit log, builds the app, listens, and stops gracefully on SIGTERM/SIGINT. */
+export async function startServer(
+  config: KeyDeskConfig,
+  deps: Omit<AppDeps, 'audit'> & { logger: Logger; handleSignals?: boolean },
+): Promise<RunningServer> {
+  const { logger } = deps;
+  if (!config.audit.hmacKey) {
+    logger.warn(
+      'AUDIT_HMAC_KEY is not set: the audit chain uses plain SHA-256, so someone who can edit the audit file can also recompute it. Set AUDIT_HMAC_KEY to make tampering detectable.',
+    );
+  }
+  const audit = await openFileAuditSink({ file: config.audit.file, hmacKey: config.audit.hmacKey, logger: logger.child({ component: 'audit' }) });
+  const app = await buildApp(config, { ...deps, audit });
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      logger.info('shutting down: finishing in-flight requests');
+      // Inside the 30 s a container platform usually allows: a stuck client must not keep the
+      // audit log from being flushed and closed.
+      const deadline = setTimeout(() => {
+        logger.warn('in-flight requests did not finish in time; closing their connections');
+        app.server.closeAllConnections();
+      }, SHUTDOWN_GRACE_MS);
+      deadline.unref();
+      await app.close();
+      clearTimeout(deadline);
+      await audit.close();
+      logger.info('audit log flushed and closed; bye');
+    })();
+    return stopping;
+  };
+
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await audit.close();
+    throw error;
+  }
+  const address = app.server.address();
+  const url = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
+  logger.info({ version: KEYDESK_VERSION, url, tenantId: config.tenantId, graph: config.graphBaseUrl, authority: config.authorityHost }, 'KeyDesk listening');
+
+  if (deps.handleSignals ?? true) {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        logger.info({ signal }, 'signal received');
+        stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      });
+    }
+  }
+  return { app, url, stop };
+}
