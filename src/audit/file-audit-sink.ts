@@ -7,6 +7,7 @@ import { GENESIS_HASH, hashAlgFor, recordHashMatches, sealRecord, type ChainHead
 import { nodeFileSystem, syncDirectory, writeAll, type AuditFileHandle, type AuditFileSystem } from './file-system.js';
 import { moveTornTailAside, readAuditTail, type LastRecord, type MovedTail } from './tail.js';
 import type { AuditEntry, AuditRecord, AuditSink } from './types.js';
+import { auditEntry } from './entry.js';
 
 /**
  * The audit trail as a JSON Lines file: one hash-chained record per line, each fsynced before
@@ -298,26 +299,12 @@ function checkLastRecord(last: LastRecord, hmacKey: Buffer | null, logger: Audit
 }
 
 function chainRecoveredEntry(moved: MovedTail): AuditEntry {
-  return {
+  return auditEntry({
     action: 'chain_recovered',
     outcome: 'recovered',
     code: null,
-    disclosureId: null,
-    requestId: null,
-    caller: null,
-    agentUpn: null,
-    requesterUpn: null,
-    ticket: null,
-    reason: null,
-    comment: null,
-    device: null,
-    recoveryKeyId: null,
-    keyIdInput: null,
-    checks: null,
-    graphClientRequestId: null,
-    graphRequestId: null,
     details: { tornFile: moved.tornFile, tornBytes: moved.tornBytes, lastGoodSeq: moved.lastGoodSeq },
-  };
+  });
 }
 
 function asUnavailable(error: unknown, detail: string): KeyDeskProblem {

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditCaller, AuditSink } from '../audit/types.js';
+import { auditEntry } from '../audit/entry.js';
 import type { GraphGateway } from '../graph/types.js';
 import { isProblem, type KeyDeskProblem } from '../problem/problem.js';
 import { discloseRecoveryKey, type DisclosurePolicy, type DisclosureRequest, type GrantedDisclosure } from '../disclosure/disclose.js';
@@ -71,27 +72,17 @@ async function keydeskServices(app: FastifyInstance, options: KeyDeskServicesOpt
     },
     async recordEarlyRefusal(request, problem) {
       request.auditedOutcome = true;
-      await audit.append({
-        action: 'disclosure',
-        outcome: problem.status >= 500 ? 'failed' : 'refused',
-        code: problem.code,
-        disclosureId: newId(),
-        requestId: request.id,
-        caller: auditCallerOf(request),
-        // The body did not pass validation (or was never read): nothing of it is trusted enough to keep.
-        agentUpn: null,
-        requesterUpn: null,
-        ticket: null,
-        reason: null,
-        comment: null,
-        device: null,
-        recoveryKeyId: null,
-        keyIdInput: null,
-        checks: null,
-        graphClientRequestId: null,
-        graphRequestId: null,
-        details: null,
-      });
+      // The body did not pass validation (or was never read): nothing of it is trusted enough to keep.
+      await audit.append(
+        auditEntry({
+          action: 'disclosure',
+          outcome: problem.status >= 500 ? 'failed' : 'refused',
+          code: problem.code,
+          disclosureId: newId(),
+          requestId: request.id,
+          caller: auditCallerOf(request),
+        }),
+      );
     },
   } satisfies KeyDeskServices);
 }

@@ -6,6 +6,7 @@ import { discloseRecoveryKey, type DisclosureRequest } from '../../src/disclosur
 import type { AuditCaller } from '../../src/audit/types.js';
 import { FakeGraph, MemoryAuditSink, device, recoveryKey } from '../helpers/fakes.js';
 import { fakeRecoveryPassword } from '../helpers/recovery-password.js';
+import { problemOf } from '../helpers/problems.js';
 
 const caller: AuditCaller = { kind: 'app', appId: 'app-1', oid: 'sp-1', upn: null, name: null, ip: '10.0.0.7', userAgent: 'ServiceNow' };
 const policy = { requesterCheck: 'enforce' as const, ticketPattern: new RegExp(DEFAULT_TICKET_PATTERN) };
@@ -35,14 +36,7 @@ describe('discloseRecoveryKey', () => {
   const disclose = (overrides: Partial<DisclosureRequest> = {}) =>
     discloseRecoveryKey({ ...request, ...overrides }, { caller, requestId: 'req-1' }, { graph, audit, policy, newId: randomUUID });
 
-  const codeOf = async (promise: Promise<unknown>) => {
-    try {
-      await promise;
-    } catch (error) {
-      return (error as KeyDeskProblem).code;
-    }
-    return 'granted';
-  };
+  const codeOf = async (promise: Promise<unknown>) => (await problemOf(promise)).code;
 
   it('audits the intent durably before reading the key, and the grant after', async () => {
     const granted = await disclose();

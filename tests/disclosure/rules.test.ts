@@ -9,50 +9,43 @@ import {
   pickDevice,
 } from '../../src/disclosure/rules.js';
 import { device, recoveryKey } from '../helpers/fakes.js';
+import { problemCodeOf } from '../helpers/problems.js';
 
-function problemCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
-}
 
 describe('ticket and reason', () => {
   const pattern = new RegExp(DEFAULT_TICKET_PATTERN);
 
   it.each(['INC0012345', 'SD-1234', '12345', 'RITM0010001', 'CS-42'])('accepts the usual ticket form %s', (ticket) => {
-    expect(problemCode(() => checkTicket(ticket, pattern))).toBeUndefined();
+    expect(problemCodeOf(() => checkTicket(ticket, pattern))).toBeUndefined();
   });
 
   it.each(['', 'see above', 'INC 123', "INC1'; DROP", '-12', 'inc0012345x', '1'.repeat(13)])('refuses the ticket %j', (ticket) => {
-    expect(problemCode(() => checkTicket(ticket, pattern))).toBe('invalid_ticket');
+    expect(problemCodeOf(() => checkTicket(ticket, pattern))).toBe('invalid_ticket');
   });
 
   it('honours a custom TICKET_PATTERN', () => {
     const custom = /^HD-\d{6}$/;
-    expect(problemCode(() => checkTicket('HD-123456', custom))).toBeUndefined();
-    expect(problemCode(() => checkTicket('INC0012345', custom))).toBe('invalid_ticket');
+    expect(problemCodeOf(() => checkTicket('HD-123456', custom))).toBeUndefined();
+    expect(problemCodeOf(() => checkTicket('INC0012345', custom))).toBe('invalid_ticket');
   });
 
   it('requires a comment when the reason is "other"', () => {
-    expect(problemCode(() => checkReason('other', undefined))).toBe('comment_required');
-    expect(problemCode(() => checkReason('other', '   '))).toBe('comment_required');
-    expect(problemCode(() => checkReason('other', 'Motherboard replaced by vendor'))).toBeUndefined();
-    expect(problemCode(() => checkReason('forgotten_pin', undefined))).toBeUndefined();
+    expect(problemCodeOf(() => checkReason('other', undefined))).toBe('comment_required');
+    expect(problemCodeOf(() => checkReason('other', '   '))).toBe('comment_required');
+    expect(problemCodeOf(() => checkReason('other', 'Motherboard replaced by vendor'))).toBeUndefined();
+    expect(problemCodeOf(() => checkReason('forgotten_pin', undefined))).toBeUndefined();
   });
 
   it('wants exactly one of deviceName and deviceId', () => {
-    expect(problemCode(() => checkDeviceSelector({}))).toBe('invalid_request');
-    expect(problemCode(() => checkDeviceSelector({ deviceName: 'PC', deviceId: 'x' }))).toBe('invalid_request');
-    expect(problemCode(() => checkDeviceSelector({ deviceName: 'PC' }))).toBeUndefined();
+    expect(problemCodeOf(() => checkDeviceSelector({}))).toBe('invalid_request');
+    expect(problemCodeOf(() => checkDeviceSelector({ deviceName: 'PC', deviceId: 'x' }))).toBe('invalid_request');
+    expect(problemCodeOf(() => checkDeviceSelector({ deviceName: 'PC' }))).toBeUndefined();
   });
 });
 
 describe('resolving the device', () => {
   it('refuses when no device has the name', () => {
-    expect(problemCode(() => pickDevice([], { deviceName: 'NOPE' }))).toBe('device_not_found');
+    expect(problemCodeOf(() => pickDevice([], { deviceName: 'NOPE' }))).toBe('device_not_found');
   });
 
   it('lists every candidate with its owners when the name is shared', () => {
@@ -88,22 +81,22 @@ describe('matching the key ID read off the recovery screen', () => {
   });
 
   it('refuses a key ID that matches no key of the device', () => {
-    expect(problemCode(() => matchKeyId([os, data], '1a2b3c4e', pc))).toBe('key_id_mismatch');
+    expect(problemCodeOf(() => matchKeyId([os, data], '1a2b3c4e', pc))).toBe('key_id_mismatch');
   });
 
   it('asks for more digits when the prefix fits two keys', () => {
     const twin = recoveryKey(pc.deviceId, { id: '1a2b3c4d-9999-4aaa-8bbb-0123456789ab' });
-    expect(problemCode(() => matchKeyId([os, twin], '1a2b3c4d', pc))).toBe('ambiguous_key_id');
+    expect(problemCodeOf(() => matchKeyId([os, twin], '1a2b3c4d', pc))).toBe('ambiguous_key_id');
     expect(matchKeyId([os, twin], '1a2b3c4d9999', pc).id).toBe(twin.id);
   });
 
   it('refuses fewer than 8 hex digits as an invalid request', () => {
-    expect(problemCode(() => matchKeyId([os], '1a2b3c4', pc))).toBe('invalid_request');
-    expect(problemCode(() => matchKeyId([os], '1a2b-3c4', pc))).toBe('invalid_request');
+    expect(problemCodeOf(() => matchKeyId([os], '1a2b3c4', pc))).toBe('invalid_request');
+    expect(problemCodeOf(() => matchKeyId([os], '1a2b-3c4', pc))).toBe('invalid_request');
   });
 
   it('says there is no key when the device has none escrowed', () => {
-    expect(problemCode(() => matchKeyId([], '1a2b3c4d', pc))).toBe('key_not_found');
+    expect(problemCodeOf(() => matchKeyId([], '1a2b3c4d', pc))).toBe('key_not_found');
   });
 });
 
@@ -123,7 +116,7 @@ describe('checking the requester', () => {
   });
 
   it('refuses anybody else when enforcing', () => {
-    expect(problemCode(() => checkRequester(pc, intune, 'mallory@contoso.com', 'enforce'))).toBe('requester_not_owner');
+    expect(problemCodeOf(() => checkRequester(pc, intune, 'mallory@contoso.com', 'enforce'))).toBe('requester_not_owner');
   });
 
   it('lets a mismatch through with a warning in warn mode', () => {
@@ -136,6 +129,6 @@ describe('checking the requester', () => {
 
   it('cannot match owners whose UPN Graph withheld (no User.Read.All)', () => {
     const withheld = device({ displayName: 'LAPTOP-X', registeredOwners: [{ id: 'u1' }] });
-    expect(problemCode(() => checkRequester(withheld, null, 'ann.lee@contoso.com', 'enforce'))).toBe('requester_not_owner');
+    expect(problemCodeOf(() => checkRequester(withheld, null, 'ann.lee@contoso.com', 'enforce'))).toBe('requester_not_owner');
   });
 });

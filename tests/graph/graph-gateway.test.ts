@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import { DEVICE_SEARCH_LIMIT, createGraphGateway, isRecoveryPassword } from '../../src/graph/graph-gateway.js';
-import { isProblem, type KeyDeskProblem } from '../../src/problem/problem.js';
+import { problemOf } from '../helpers/problems.js';
 import {
   GRAPH,
   captureLog,
@@ -35,14 +35,6 @@ function gateway(): { log: CapturedLog; graph: ReturnType<typeof createGraphGate
   return { log, graph: createGraphGateway(graphConfig(), { logger: log.logger, sleep: time.sleep, now: time.now, random: () => 0.5 }) };
 }
 
-async function problemOf(promise: Promise<unknown>): Promise<KeyDeskProblem> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!isProblem(error)) throw new Error(`expected a KeyDeskProblem, got ${String(error)}`);
-  return error;
-}
 
 /** Graph's nextLink shape for directory objects: the query echoed back, then a $skiptoken. */
 function nextLink(page: number): string {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import { createGraphGateway, type GraphGatewayConfig } from '../../src/graph/graph-gateway.js';
 import { parseRetryAfter } from '../../src/graph/retry.js';
-import { isProblem, type KeyDeskProblem } from '../../src/problem/problem.js';
+import { problemOf } from '../helpers/problems.js';
 import { GRAPH, captureLog, fakeTime, graphConfig, mockTokenEndpoint } from '../helpers/graph-fixtures.js';
 
 const DEVICE_ID = '6d2e8f0a-3b1c-4d5e-9f7a-1b2c3d4e5f60';
@@ -27,14 +27,6 @@ function gateway(graph: Partial<GraphGatewayConfig['graph']> = {}) {
   return { gw, log, time, attempts };
 }
 
-async function problemOf(promise: Promise<unknown>): Promise<KeyDeskProblem> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!isProblem(error)) throw new Error(`expected a KeyDeskProblem, got ${String(error)}`);
-  return error;
-}
 
 describe('throttling (429)', () => {
   it("waits exactly Graph's Retry-After seconds, then succeeds on the second attempt", async () => {

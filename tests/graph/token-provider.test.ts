@@ -8,7 +8,7 @@ import nock from 'nock';
 import { compactVerify, decodeProtectedHeader, importX509 } from 'jose';
 import type { ClientCredential } from '../../src/config/config.js';
 import { createGraphGateway, type GraphGatewayConfig } from '../../src/graph/graph-gateway.js';
-import { isProblem, type KeyDeskProblem } from '../../src/problem/problem.js';
+import { problemOf } from '../helpers/problems.js';
 import {
   APP_CLIENT_ID,
   CLIENT_SECRET,
@@ -42,14 +42,6 @@ function gateway(overrides: Partial<GraphGatewayConfig> = {}) {
   return { gw, log };
 }
 
-async function problemOf(promise: Promise<unknown>): Promise<KeyDeskProblem> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!isProblem(error)) throw new Error(`expected a KeyDeskProblem, got ${String(error)}`);
-  return error;
-}
 
 describe('token reuse', () => {
   it('requests one token for many Graph calls and sends it as the bearer of each', async () => {

@@ -25,20 +25,25 @@ export async function makeSigningKey(kid = randomUUID()): Promise<SigningKey> {
   return { kid, privateKey, jwk };
 }
 
+/** The tenant's v2 OpenID configuration, as Entra serves it. */
+export function openIdConfigurationV2(authority: string, tenant: string): Record<string, unknown> {
+  return {
+    issuer: `${authority}/${tenant}/v2.0`,
+    jwks_uri: `${authority}/${tenant}/discovery/v2.0/keys`,
+    authorization_endpoint: `${authority}/${tenant}/oauth2/v2.0/authorize`,
+    token_endpoint: `${authority}/${tenant}/oauth2/v2.0/token`,
+    end_session_endpoint: `${authority}/${tenant}/oauth2/v2.0/logout`,
+    id_token_signing_alg_values_supported: ['RS256'],
+  };
+}
+
 /** Serves the v1 and v2 OpenID configurations and the JWKS for `keys`, as often as asked. */
 export function mockEntraDiscovery(keys: SigningKey[], authority = AUTHORITY, tenant = TENANT_ID): nock.Scope {
   const host = new URL(authority).host;
   return nock(authority)
     .persist()
     .get(`/${tenant}/v2.0/.well-known/openid-configuration`)
-    .reply(200, {
-      issuer: `${authority}/${tenant}/v2.0`,
-      jwks_uri: `${authority}/${tenant}/discovery/v2.0/keys`,
-      authorization_endpoint: `${authority}/${tenant}/oauth2/v2.0/authorize`,
-      token_endpoint: `${authority}/${tenant}/oauth2/v2.0/token`,
-      end_session_endpoint: `${authority}/${tenant}/oauth2/v2.0/logout`,
-      id_token_signing_alg_values_supported: ['RS256'],
-    })
+    .reply(200, openIdConfigurationV2(authority, tenant))
     .get(`/${tenant}/.well-known/openid-configuration`)
     .reply(200, {
       // The public cloud's v1 issuer lives on another host than the authority.

@@ -10,7 +10,7 @@ import type { GraphGatewayConfig } from '../../src/graph/graph-gateway.js';
  */
 
 export { TENANT_ID as TENANT, CLIENT_ID as APP_CLIENT_ID, AUTHORITY as LOGIN } from './entra.js';
-import { TENANT_ID as TENANT, CLIENT_ID as APP_CLIENT_ID, AUTHORITY as LOGIN } from './entra.js';
+import { TENANT_ID as TENANT, CLIENT_ID as APP_CLIENT_ID, AUTHORITY as LOGIN, openIdConfigurationV2 } from './entra.js';
 export const GRAPH = 'https://graph.microsoft.com';
 export const CLIENT_SECRET = 'kd~test-secret-value-0123456789';
 
@@ -50,16 +50,7 @@ export function mockTokenEndpoint(
 
 /** `{authority}/{tenant}/v2.0/.well-known/openid-configuration`, which MSAL fetches for hosts it has no built-in metadata for. */
 export function mockOpenIdConfiguration(authority: string, tenant = TENANT): nock.Scope {
-  return nock(authority)
-    .get(`/${tenant}/v2.0/.well-known/openid-configuration`)
-    .reply(200, {
-      issuer: `${authority}/${tenant}/v2.0`,
-      jwks_uri: `${authority}/${tenant}/discovery/v2.0/keys`,
-      authorization_endpoint: `${authority}/${tenant}/oauth2/v2.0/authorize`,
-      token_endpoint: `${authority}/${tenant}/oauth2/v2.0/token`,
-      end_session_endpoint: `${authority}/${tenant}/oauth2/v2.0/logout`,
-      id_token_signing_alg_values_supported: ['RS256'],
-    });
+  return nock(authority).get(`/${tenant}/v2.0/.well-known/openid-configuration`).reply(200, openIdConfigurationV2(authority, tenant));
 }
 
 /** A Graph error body, as any Graph endpoint sends it. */
