@@ -7,6 +7,7 @@ import type { AuditSink } from './audit/types.js';
 import type { GraphGateway } from './graph/types.js';
 import { createEntraTokenVerifier, type AccessTokenVerifier } from './auth/access-token.js';
 import { createGraphGateway } from './graph/graph-gateway.js';
+import { withDeviceCache } from './graph/device-cache.js';
 import { sharedSchemas } from './schemas/api.js';
 import problemDetails from './plugins/problem-details.js';
 import authentication from './plugins/authentication.js';
@@ -62,7 +63,9 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   await app.register(securityHeaders);
   await app.register(apiDocs, { version: KEYDESK_VERSION, demo: deps.demo ?? false });
   await app.register(keydeskServices, {
-    graph: deps.graph ?? createGraphGateway(config, { logger: deps.logger.child({ component: 'graph' }) }),
+    graph: withDeviceCache(deps.graph ?? createGraphGateway(config, { logger: deps.logger.child({ component: 'graph' }) }), {
+      ttlMs: config.deviceCacheTtlMs,
+    }),
     audit: deps.audit,
     policy: config.policy,
     newId: deps.newId ?? randomUUID,

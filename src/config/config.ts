@@ -44,6 +44,8 @@ export interface KeyDeskConfig {
     retryBudgetMs: number;
     requestTimeoutMs: number;
   };
+  /** How long device resolution (device, owners, Intune primary user) is remembered; 0 = never. */
+  deviceCacheTtlMs: number;
   policy: {
     requesterCheck: RequesterCheck;
     ticketPattern: RegExp;
@@ -171,6 +173,7 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
 
   const retryBudgetMs = integer('GRAPH_RETRY_BUDGET_MS', 10_000, 0, 120_000, 'set how long KeyDesk may spend retrying a throttled or failing Graph call, in milliseconds');
   const requestTimeoutMs = integer('GRAPH_TIMEOUT_MS', 5_000, 100, 60_000, 'set the timeout of one Graph request, in milliseconds');
+  const deviceCacheTtlMs = integer('DEVICE_CACHE_TTL_MS', 30_000, 0, 600_000, 'set how long a resolved device and its owners are remembered, in milliseconds (0 turns the cache off)');
 
   const requesterCheck = (read('REQUESTER_CHECK') ?? 'enforce').toLowerCase();
   if (!['enforce', 'warn', 'off'].includes(requesterCheck)) {
@@ -201,6 +204,7 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     logLevel: logLevel as KeyDeskConfig['logLevel'],
     audit: { file: auditFile, hmacKey },
     graph: { retryBudgetMs, requestTimeoutMs },
+    deviceCacheTtlMs,
     policy: { requesterCheck: requesterCheck as RequesterCheck, ticketPattern },
     bodyLimitBytes,
     trustProxyHops,

@@ -41,6 +41,7 @@ describe('configuration', () => {
       logLevel: 'info',
       audit: { file: './data/audit.jsonl', hmacKey: null },
       graph: { retryBudgetMs: 10_000, requestTimeoutMs: 5_000 },
+      deviceCacheTtlMs: 30_000,
       policy: { requesterCheck: 'enforce' },
     });
   });

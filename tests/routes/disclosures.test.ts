@@ -104,6 +104,16 @@ describe('POST /api/v1/disclosures', () => {
     expect(tenant.requests).toHaveLength(4);
   });
 
+  it('needs only the key list and the key read for a second disclosure of the same device', async () => {
+    await disclose(body());
+    tenant.requests.length = 0;
+    expect((await disclose(body())).statusCode).toBe(201);
+    expect(tenant.requests.map((r) => r.path)).toEqual([
+      '/v1.0/informationProtection/bitlocker/recoveryKeys',
+      `/v1.0/informationProtection/bitlocker/recoveryKeys/${osKey.id}`,
+    ]);
+  });
+
   it('keeps a caller-supplied request id', async () => {
     const response = await disclose(body(), token, { 'x-request-id': 'snow-corr-000123' });
     expect(response.headers['x-request-id']).toBe('snow-corr-000123');

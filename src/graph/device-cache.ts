@@ -1,0 +1,76 @@
+import type { Device, DeviceSearchResult, GraphGateway, IntuneRecord } from './types.js';
+
+/**
+ * Remembers device resolution (name -> devices, device ID -> device, device ID -> Intune record)
+ * for a short while, so a warm disclosure costs two Graph round trips (key list, key read)
+ * instead of three. Recovery keys and passwords are never cached: the key list must be current
+ * and every password read must reach Graph (and Entra's audit log).
+ *
+ * The price is staleness: an owner or primary user changed in Entra or Intune applies after at
+ * most `ttlMs`. Empty answers are not cached, so a device registered a moment ago is found.
+ */
+
+export interface DeviceCacheOptions {
+  ttlMs: number;
+  /** Entries kept at most; the oldest go first. */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+interface Entry<T> {
+  expires: number;
+  value: Promise<T>;
+}
+
+class ExpiringMap<T> {
+  readonly #entries = new Map<string, Entry<T>>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+    private readonly now: () => number,
+  ) {}
+
+  /**
+   * Concurrent callers for one key share one Graph request. A failure or an answer `keep` rejects
+   * is forgotten at once, so the next caller asks Graph again.
+   */
+  get(key: string, load: () => Promise<T>, keep: (value: T) => boolean): Promise<T> {
+    const hit = this.#entries.get(key);
+    if (hit && hit.expires > this.now()) return hit.value;
+    if (hit) this.#entries.delete(key);
+    const value = load();
+    const entry: Entry<T> = { expires: this.now() + this.ttlMs, value };
+    this.#entries.set(key, entry);
+    const forget = () => {
+      if (this.#entries.get(key) === entry) this.#entries.delete(key);
+    };
+    value.then((resolved) => (keep(resolved) ? undefined : forget()), forget);
+    if (this.#entries.size > this.maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    return value;
+  }
+}
+
+export function withDeviceCache(graph: GraphGateway, options: DeviceCacheOptions): GraphGateway {
+  if (options.ttlMs <= 0) return graph;
+  const now = options.now ?? Date.now;
+  const maxEntries = options.maxEntries ?? 10_000;
+  const byName = new ExpiringMap<DeviceSearchResult>(options.ttlMs, maxEntries, now);
+  const byDeviceId = new ExpiringMap<Device | null>(options.ttlMs, maxEntries, now);
+  const intune = new ExpiringMap<IntuneRecord | null>(options.ttlMs, maxEntries, now);
+
+  return {
+    // Display names are case-insensitive in Entra's filter, but the key stays exact: a cache must
+    // never answer for a query Graph would have answered differently.
+    findDevicesByName: (name) => byName.get(name, () => graph.findDevicesByName(name), (result) => result.devices.length > 0),
+    findDevicesByPrefix: (prefix) => graph.findDevicesByPrefix(prefix),
+    getDevice: (deviceId) => byDeviceId.get(deviceId.toLowerCase(), () => graph.getDevice(deviceId), (device) => device !== null),
+    // "Not managed by Intune" is an answer worth keeping: most look-ups of such a device repeat it.
+    getIntuneRecord: (deviceId) => intune.get(deviceId.toLowerCase(), () => graph.getIntuneRecord(deviceId), () => true),
+    listRecoveryKeys: (deviceId) => graph.listRecoveryKeys(deviceId),
+    readRecoveryPassword: (keyId, clientRequestId) => graph.readRecoveryPassword(keyId, clientRequestId),
+  };
+}

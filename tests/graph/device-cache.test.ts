@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { withDeviceCache } from '../../src/graph/device-cache.js';
+import { KeyDeskProblem } from '../../src/problem/problem.js';
+import { FakeGraph, device, recoveryKey } from '../helpers/fakes.js';
+import { fakeRecoveryPassword } from '../helpers/recovery-password.js';
+
+function setup(ttlMs = 30_000) {
+  let clock = 1_000_000;
+  const laptop = device({ displayName: 'LAPTOP-ANN' });
+  const key = recoveryKey(laptop.deviceId);
+  const graph = new FakeGraph({
+    devices: [laptop],
+    intune: { [laptop.deviceId]: { managedDeviceId: 'm', deviceName: 'LAPTOP-ANN', primaryUserUpn: 'ann@contoso.com', primaryUserId: 'u', lastSyncDateTime: null } },
+    keys: [key],
+    passwords: { [key.id]: fakeRecoveryPassword() },
+  });
+  const cached = withDeviceCache(graph, { ttlMs, now: () => clock });
+  return { graph, cached, laptop, key, advance: (ms: number) => (clock += ms) };
+}
+
+describe('device resolution cache', () => {
+  it('answers repeated device look-ups from memory until the TTL passes', async () => {
+    const { graph, cached, laptop, advance } = setup();
+    await cached.findDevicesByName('LAPTOP-ANN');
+    await cached.findDevicesByName('LAPTOP-ANN');
+    await cached.getDevice(laptop.deviceId);
+    await cached.getDevice(laptop.deviceId.toUpperCase());
+    await cached.getIntuneRecord(laptop.deviceId);
+    await cached.getIntuneRecord(laptop.deviceId);
+    expect(graph.calls).toEqual(['findDevicesByName LAPTOP-ANN', `getDevice ${laptop.deviceId}`, `getIntuneRecord ${laptop.deviceId}`]);
+    advance(30_001);
+    await cached.findDevicesByName('LAPTOP-ANN');
+    expect(graph.calls.filter((c) => c.startsWith('findDevicesByName'))).toHaveLength(2);
+  });
+
+  it('never caches recovery keys or passwords', async () => {
+    const { graph, cached, laptop, key } = setup();
+    for (let i = 0; i < 2; i += 1) {
+      await cached.listRecoveryKeys(laptop.deviceId);
+      await cached.readRecoveryPassword(key.id, 'c0ffee00-0000-4000-8000-000000000000');
+    }
+    expect(graph.calls.filter((c) => c.startsWith('listRecoveryKeys'))).toHaveLength(2);
+    expect(graph.calls.filter((c) => c.startsWith('readRecoveryPassword'))).toHaveLength(2);
+  });
+
+  it('shares one Graph request between concurrent look-ups of the same device', async () => {
+    const { graph, cached } = setup();
+    await Promise.all(Array.from({ length: 20 }, () => cached.findDevicesByName('LAPTOP-ANN')));
+    expect(graph.calls).toEqual(['findDevicesByName LAPTOP-ANN']);
+  });
+
+  it('does not remember that a device was missing, nor a failure', async () => {
+    const { graph, cached } = setup();
+    await cached.findDevicesByName('LAPTOP-NEW');
+    graph.directory.devices.push(device({ displayName: 'LAPTOP-NEW' }));
+    expect((await cached.findDevicesByName('LAPTOP-NEW')).devices).toHaveLength(1);
+
+    graph.failWith = new KeyDeskProblem('graph_unavailable', 'down');
+    await expect(cached.findDevicesByName('LAPTOP-OTHER')).rejects.toMatchObject({ code: 'graph_unavailable' });
+    graph.failWith = null;
+    await expect(cached.findDevicesByName('LAPTOP-OTHER')).resolves.toMatchObject({ devices: [] });
+  });
+
+  it('is off with a TTL of 0', async () => {
+    const { graph, cached } = setup(0);
+    await cached.findDevicesByName('LAPTOP-ANN');
+    await cached.findDevicesByName('LAPTOP-ANN');
+    expect(graph.calls).toHaveLength(2);
+  });
+});
