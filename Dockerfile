@@ -6,7 +6,9 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 # `prepare` compiles, so the sources must be present before `npm ci` runs it.
 COPY src ./src
-RUN npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund \
+ # The simulated tenant and the demo are for laptops and CI, never for a deployment.
+ && rm -rf dist/simulator dist/demo
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \

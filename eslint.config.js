@@ -12,6 +12,15 @@ export default tseslint.config(
     },
   },
   {
+    // The simulated tenant and the demo serve tests, the demo and the benchmark: production code
+    // must never reach them, so `npm start` cannot fall back to a simulator.
+    files: ['src/**'],
+    ignores: ['src/simulator/**', 'src/demo/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/simulator/**', '**/demo/**'], message: 'Production code must not import the simulator or the demo.' }] }],
+    },
+  },
+  {
     files: ['tests/**', 'bench/**'],
     rules: { 'no-console': 'off' },
   },

@@ -14,6 +14,7 @@ import authentication from './plugins/authentication.js';
 import keydeskServices from './plugins/keydesk-services.js';
 import securityHeaders from './plugins/security-headers.js';
 import connectionDraining from './plugins/connection-draining.js';
+import demoBanner from './plugins/demo-banner.js';
 import apiDocs from './plugins/api-docs.js';
 import healthRoutes from './routes/health/index.js';
 import deviceRoutes from './routes/api/v1/devices/index.js';
@@ -60,6 +61,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   });
 
   await app.register(connectionDraining);
+  if (deps.demo) await app.register(demoBanner);
   await app.register(securityHeaders);
   await app.register(apiDocs, { version: KEYDESK_VERSION, demo: deps.demo ?? false });
   await app.register(keydeskServices, {

@@ -248,3 +248,8 @@ function loadCertificate(path: string): ClientCredential | string {
     return `cannot parse it (${(error as Error).message}); export the certificate with its private key as unencrypted PEM`;
   }
 }
+
+/** The demo and the simulated tenant refuse to run where NODE_ENV says production. */
+export function isProductionEnvironment(env: Env = process.env): boolean {
+  return env.NODE_ENV?.trim().toLowerCase() === 'production';
+}
