@@ -1,0 +1,468 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createGraphAuthorization, type Caller } from './graph-auth.js';
+import { answerBatch } from './graph-batch.js';
+import {
+  GraphQueryError,
+  parseExpand,
+  parseFilter,
+  parseSelect,
+  parseTop,
+  readSkipToken,
+  skipToken,
+  type ExpandClause,
+  type FilterClause,
+  type FilterRules,
+  type GraphService,
+} from './graph-query.js';
+import {
+  RECOVERY_KEY_PROPERTIES,
+  USER_EXTRA_PROPERTIES,
+  deviceJson,
+  managedDeviceJson,
+  pick,
+  propertyMap,
+  recoveryKeyJson,
+  userExtra,
+  userJson,
+  type Json,
+} from './graph-resources.js';
+import { BodyTooLarge, readBody, send, type SimHandler } from './listener.js';
+import type { SimDevice, SimManagedDevice, SimRecoveryKey, SimUser } from './organisation.js';
+import { GRAPH_JSON_TYPE, GraphFailure, errorAnswer, logEntry, type GraphAnswer, type GraphRequest, type Ids } from './graph-wire.js';
+import { isoSeconds, record, type SimulatorState } from './state.js';
+
+/**
+ * The simulated Microsoft Graph v1.0: devices and their owners, Intune's managed devices,
+ * BitLocker recovery keys and $batch, answering the way Graph does: the bearer token is verified
+ * and each endpoint checks the permission it needs, errors have Graph's body and headers, paging
+ * is server-driven, and the knobs (throttling, failures, latency) apply to every request.
+ */
+
+/** Graph returns at most 20 objects of an expanded relationship. */
+const MAX_EXPANDED = 20;
+
+const DEVICE_READ = ['Device.Read.All', 'Device.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+const USER_READ = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+const INTUNE_READ = ['DeviceManagementManagedDevices.Read.All', 'DeviceManagementManagedDevices.ReadWrite.All'];
+const BITLOCKER_BASIC = ['BitlockerKey.ReadBasic.All', 'BitlockerKey.Read.All'];
+const BITLOCKER_KEY = ['BitlockerKey.Read.All'];
+
+function header(request: IncomingMessage, name: string): string | null {
+  const value = request.headers[name];
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+function lower(text: string): string {
+  return text.toLowerCase();
+}
+
+export interface GraphHost {
+  handler: SimHandler;
+}
+
+export function createGraphHost(state: SimulatorState): GraphHost {
+  const { directory } = state.model;
+  const root = state.graphBaseUrl;
+
+  // ---- Indexes, built once --------------------------------------------------------------
+  const devices = [...directory.devices].sort((a, b) => a.id.localeCompare(b.id));
+  const deviceById = new Map(devices.map((d) => [d.id, d]));
+  const deviceByDeviceId = new Map(devices.map((d) => [d.deviceId, d]));
+  const devicesByName = new Map<string, SimDevice[]>();
+  for (const device of devices) {
+    // Entra compares strings without regard to case.
+    const key = lower(device.displayName);
+    devicesByName.set(key, [...(devicesByName.get(key) ?? []), device]);
+  }
+  const lowerNames = devices.map((d) => lower(d.displayName));
+  const deviceJsonById = new Map(devices.map((d) => [d.id, deviceJson(d)]));
+  const users = new Map(directory.users.map((u) => [u.id, u]));
+  const userJsonById = new Map(directory.users.map((u) => [u.id, { ...userJson(u), ...userExtra(u) }]));
+  const userDefaultById = new Map(directory.users.map((u) => [u.id, userJson(u)]));
+  const managed = [...directory.managedDevices].sort((a, b) => a.id.localeCompare(b.id));
+  const managedById = new Map(managed.map((m) => [m.id, m]));
+  const managedJsonById = new Map(managed.map((m) => [m.id, managedDeviceJson(m)]));
+  const keys = [...directory.recoveryKeys].sort((a, b) => a.createdDateTime.localeCompare(b.createdDateTime) || a.id.localeCompare(b.id));
+  const keyById = new Map(keys.map((k) => [k.id, k]));
+  const keysByDevice = new Map<string, SimRecoveryKey[]>();
+  for (const key of keys) keysByDevice.set(key.deviceId, [...(keysByDevice.get(key.deviceId) ?? []), key]);
+
+  const deviceSample = deviceJsonById.values().next().value ?? {};
+  const deviceProperties = propertyMap(deviceSample, ['registeredOwners', 'registeredUsers']);
+  const userProperties = propertyMap(userJson(directory.users[0]!), USER_EXTRA_PROPERTIES);
+  const managedProperties = propertyMap(managedJsonById.values().next().value ?? {});
+
+  const { authenticate, allowed, requirePermission, unauthorized } = createGraphAuthorization(state);
+
+  const deviceFilter: FilterRules = {
+    service: 'directory',
+    resourceName: 'Device',
+    filterable: { displayName: ['eq', 'startswith'], deviceId: ['eq'], id: ['eq'] },
+    properties: deviceProperties,
+  };
+  const managedFilter: FilterRules = {
+    service: 'intune',
+    resourceName: 'ManagedDevice',
+    filterable: { azureADDeviceId: ['eq'], deviceName: ['eq'], userPrincipalName: ['eq'] },
+    properties: managedProperties,
+  };
+  const keyFilter: FilterRules = {
+    service: 'bitlocker',
+    resourceName: 'BitlockerRecoveryKey',
+    filterable: { deviceId: ['eq'] },
+    properties: RECOVERY_KEY_PROPERTIES,
+  };
+
+  // ---- Query options ---------------------------------------------------------------------
+
+  function only(query: URLSearchParams, allowedOptions: readonly string[], service: GraphService): void {
+    for (const name of query.keys()) {
+      if (!name.startsWith('$')) continue;
+      const option = name.toLowerCase();
+      if (allowedOptions.includes(option)) continue;
+      if (option === '$count' || option === '$orderby' || option === '$search') {
+        throw new GraphQueryError(
+          400,
+          service === 'directory' ? 'Request_UnsupportedQuery' : 'BadRequest',
+          `The query option '${name}' needs advanced query capabilities (ConsistencyLevel: eventual), which the simulated tenant does not offer.`,
+        );
+      }
+      throw new GraphQueryError(400, service === 'directory' ? 'Request_BadRequest' : 'BadRequest', `The query specified in the URI is not valid. The query option '${name}' is not supported here.`);
+    }
+  }
+
+  function option(query: URLSearchParams, name: string): string | null {
+    for (const [key, value] of query) if (key.toLowerCase() === name) return value;
+    return null;
+  }
+
+  function nextLink(request: GraphRequest, offset: number, identity: string): string {
+    const parts: string[] = [];
+    for (const [name, value] of request.query) if (name.toLowerCase() !== '$skiptoken') parts.push(`${name}=${encodeURIComponent(value)}`);
+    parts.push(`$skiptoken=${skipToken(offset, identity)}`);
+    return `${root}${request.path}?${parts.join('&')}`;
+  }
+
+  function identityOf(request: GraphRequest): string {
+    const items: string[] = [request.path.toLowerCase()];
+    for (const [name, value] of request.query) if (name.toLowerCase() !== '$skiptoken') items.push(`${name.toLowerCase()}=${value}`);
+    return items.join('&');
+  }
+
+  /** One page of `items` under server-driven paging. */
+  function page<T>(request: GraphRequest, items: readonly T[], pageSize: number, service: GraphService, context: string, render: (item: T) => Json): Json {
+    const identity = identityOf(request);
+    const token = option(request.query, '$skiptoken');
+    const offset = token === null ? 0 : readSkipToken(token, identity, service);
+    const body: Json = { '@odata.context': context, value: items.slice(offset, offset + pageSize).map(render) };
+    if (offset + pageSize < items.length) body['@odata.nextLink'] = nextLink(request, offset + pageSize, identity);
+    return body;
+  }
+
+  function contextUrl(entitySet: string, select: readonly string[] | null, expand: ExpandClause | null = null, entity = false): string {
+    const members = [...(select ?? [])];
+    if (expand) members.push(`${expand.navigation}(${expand.select?.join(',') ?? ''})`);
+    return `${root}/v1.0/$metadata#${entitySet}${members.length > 0 ? `(${members.join(',')})` : ''}${entity ? '/$entity' : ''}`;
+  }
+
+  // ---- Resources -------------------------------------------------------------------------
+
+  function ownerJson(caller: Caller, user: SimUser, select: readonly string[] | null): Json {
+    // Without a permission to read users, Graph still lists owners, but as bare directory objects.
+    if (!allowed(caller, USER_READ)) return { '@odata.type': '#microsoft.graph.user', id: user.id };
+    return pick(select === null ? userDefaultById.get(user.id)! : userJsonById.get(user.id)!, select);
+  }
+
+  function ownersOf(device: SimDevice): SimUser[] {
+    return device.ownerIds.map((id) => users.get(id)).filter((u): u is SimUser => u !== undefined);
+  }
+
+  function renderDevice(caller: Caller, device: SimDevice, select: readonly string[] | null, expand: ExpandClause | null): Json {
+    const base = pick(deviceJsonById.get(device.id)!, select?.filter((s) => s !== 'registeredOwners' && s !== 'registeredUsers') ?? null);
+    if (expand) base[expand.navigation] = ownersOf(device).slice(0, MAX_EXPANDED).map((u) => ownerJson(caller, u, expand.select));
+    return base;
+  }
+
+  function matchDevices(clause: FilterClause | null): SimDevice[] {
+    if (clause === null) return devices;
+    const value = lower(clause.value);
+    if (clause.property === 'displayName') {
+      if (clause.operator === 'eq') return devicesByName.get(value) ?? [];
+      return devices.filter((_, i) => lowerNames[i]!.startsWith(value));
+    }
+    const found = clause.property === 'deviceId' ? deviceByDeviceId.get(value) : deviceById.get(value);
+    return found ? [found] : [];
+  }
+
+  function deviceFromSegment(segment: string): SimDevice {
+    const alternate = /^devices\(deviceId='((?:[^']|'')*)'\)$/i.exec(segment);
+    const device = alternate ? deviceByDeviceId.get(lower(alternate[1]!.replaceAll("''", "'"))) : undefined;
+    if (!device) throw notFound(alternate ? alternate[1]! : segment);
+    return device;
+  }
+
+  function notFound(id: string): GraphFailure {
+    return new GraphFailure(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+  }
+
+  function listDevices(request: GraphRequest, caller: Caller, ids: Ids): Json {
+    requirePermission(caller, DEVICE_READ, 'directory', ids, request.path);
+    only(request.query, ['$filter', '$select', '$expand', '$top', '$skiptoken'], 'directory');
+    const filter = option(request.query, '$filter');
+    const clause = filter === null ? null : parseFilter(filter, deviceFilter);
+    const selectText = option(request.query, '$select');
+    const select = selectText === null ? null : parseSelect(selectText, deviceProperties, 'device', 'directory');
+    const expandText = option(request.query, '$expand');
+    const expand = expandText === null ? null : parseExpand(expandText, userProperties);
+    const top = parseTop(option(request.query, '$top'), 'directory');
+    // $top sets the page size; Graph may still end a page early, and does so sooner with $expand.
+    const pageSize = Math.min(top ?? 100, expand ? state.pageSizes.expanded : state.pageSizes.plain);
+    return page(request, matchDevices(clause), pageSize, 'directory', contextUrl('devices', select, expand), (d) => renderDevice(caller, d, select, expand));
+  }
+
+  function getDevice(request: GraphRequest, caller: Caller, ids: Ids, device: SimDevice): Json {
+    requirePermission(caller, DEVICE_READ, 'directory', ids, request.path);
+    only(request.query, ['$select', '$expand'], 'directory');
+    const selectText = option(request.query, '$select');
+    const select = selectText === null ? null : parseSelect(selectText, deviceProperties, 'device', 'directory');
+    const expandText = option(request.query, '$expand');
+    const expand = expandText === null ? null : parseExpand(expandText, userProperties);
+    return { '@odata.context': contextUrl('devices', select, expand, true), ...renderDevice(caller, device, select, expand) };
+  }
+
+  function listOwners(request: GraphRequest, caller: Caller, ids: Ids, device: SimDevice): Json {
+    requirePermission(caller, DEVICE_READ, 'directory', ids, request.path);
+    only(request.query, ['$select', '$top', '$skiptoken'], 'directory');
+    const selectText = option(request.query, '$select');
+    const select = selectText === null ? null : parseSelect(selectText, userProperties, 'directoryObject', 'directory');
+    const top = parseTop(option(request.query, '$top'), 'directory');
+    return page(request, ownersOf(device), Math.min(top ?? 100, state.pageSizes.plain), 'directory', contextUrl('directoryObjects', select), (u) =>
+      ownerJson(caller, u, select),
+    );
+  }
+
+  function matchManaged(clause: FilterClause | null): SimManagedDevice[] {
+    if (clause === null) return managed;
+    const value = lower(clause.value);
+    if (clause.property === 'azureADDeviceId') return managed.filter((m) => m.azureADDeviceId === value);
+    if (clause.property === 'deviceName') return managed.filter((m) => lower(m.deviceName) === value);
+    return managed.filter((m) => lower(m.userPrincipalName) === value);
+  }
+
+  function listManaged(request: GraphRequest, caller: Caller, ids: Ids): Json {
+    requirePermission(caller, INTUNE_READ, 'intune', ids, request.path);
+    only(request.query, ['$filter', '$select', '$top', '$skiptoken'], 'intune');
+    const filter = option(request.query, '$filter');
+    const clause = filter === null ? null : parseFilter(filter, managedFilter);
+    const selectText = option(request.query, '$select');
+    const select = selectText === null ? null : parseSelect(selectText, managedProperties, 'managedDevice', 'intune');
+    const top = parseTop(option(request.query, '$top'), 'intune');
+    return page(request, matchManaged(clause), Math.min(top ?? 100, state.pageSizes.plain), 'intune', contextUrl('deviceManagement/managedDevices', select), (m) =>
+      pick(managedJsonById.get(m.id)!, select),
+    );
+  }
+
+  function getManaged(request: GraphRequest, caller: Caller, ids: Ids, id: string): Json {
+    requirePermission(caller, INTUNE_READ, 'intune', ids, request.path);
+    only(request.query, ['$select'], 'intune');
+    const record = managedById.get(lower(id));
+    if (!record) throw new GraphFailure(404, 'ResourceNotFound', `{"_version": 3, "Message": "An error has occurred - Operation ID (for customer support): 00000000-0000-0000-0000-000000000000 - Activity ID: ${ids.requestId} - Url: ${request.path}", "CustomApiErrorPhrase": "", "RetryAfter": null, "ErrorSourceService": "", "HttpHeaders": "{}"}`);
+    const selectText = option(request.query, '$select');
+    const select = selectText === null ? null : parseSelect(selectText, managedProperties, 'managedDevice', 'intune');
+    return { '@odata.context': contextUrl('deviceManagement/managedDevices', select, null, true), ...pick(managedJsonById.get(record.id)!, select) };
+  }
+
+  function requireUserAgent(request: GraphRequest): void {
+    // The BitLocker API documents User-Agent as a required header.
+    if (!request.userAgent) throw new GraphFailure(400, 'BadRequest', 'The User-Agent header is required by the BitLocker recovery key API.');
+  }
+
+  function listKeys(request: GraphRequest, caller: Caller, ids: Ids): Json {
+    requireUserAgent(request);
+    requirePermission(caller, BITLOCKER_BASIC, 'bitlocker', ids, request.path);
+    only(request.query, ['$filter', '$select', '$top', '$skiptoken'], 'bitlocker');
+    const filter = option(request.query, '$filter');
+    const clause = filter === null ? null : parseFilter(filter, keyFilter);
+    const selectText = option(request.query, '$select');
+    // `key` is never part of a list, selected or not.
+    const select = selectText === null ? null : parseSelect(selectText, RECOVERY_KEY_PROPERTIES, 'bitlockerRecoveryKey', 'bitlocker').filter((p) => p !== 'key');
+    const top = parseTop(option(request.query, '$top'), 'bitlocker');
+    const found = clause === null ? keys : (keysByDevice.get(lower(clause.value)) ?? []);
+    return page(request, found, Math.min(top ?? 100, state.pageSizes.plain), 'bitlocker', contextUrl('informationProtection/bitlocker/recoveryKeys', null), (k) =>
+      pick(recoveryKeyJson(k), select !== null && select.length > 0 ? select : null),
+    );
+  }
+
+  function getKey(request: GraphRequest, caller: Caller, ids: Ids, id: string): Json {
+    requireUserAgent(request);
+    only(request.query, ['$select'], 'bitlocker');
+    const selectText = option(request.query, '$select');
+    const select = selectText === null ? null : parseSelect(selectText, RECOVERY_KEY_PROPERTIES, 'bitlockerRecoveryKey', 'bitlocker');
+    const wantsKey = select?.includes('key') ?? false;
+    requirePermission(caller, wantsKey ? BITLOCKER_KEY : BITLOCKER_BASIC, 'bitlocker', ids, request.path);
+    const key = keyById.get(lower(id));
+    if (!key) throw notFound(id);
+    const metadata = recoveryKeyJson(key);
+    if (select !== null && select.length > 1) {
+      // Users report `key` silently missing when $select names other properties too.
+      return { '@odata.context': contextUrl('informationProtection/bitlocker/recoveryKeys', select, null, true), ...pick(metadata, select.filter((p) => p !== 'key')) };
+    }
+    if (!wantsKey) return { '@odata.context': contextUrl('informationProtection/bitlocker/recoveryKeys', null, null, true), ...metadata };
+    state.counters.recoveryPasswordReads++;
+    record(state.logs.audits, {
+      activityDateTime: isoSeconds(state.now()),
+      category: 'KeyManagement',
+      activityDisplayName: 'Read BitLocker key',
+      result: 'success',
+      initiatedBy: {
+        appId: caller.appId,
+        servicePrincipalId: caller.servicePrincipalId,
+        userPrincipalName: caller.delegated ? caller.upn : null,
+      },
+      keyId: key.id,
+      deviceId: key.deviceId,
+      correlationId: request.clientRequestId,
+      requestId: ids.requestId,
+    }, state.logLimit);
+    return { '@odata.context': contextUrl('informationProtection/bitlocker/recoveryKeys', ['key'], null, true), ...metadata, key: key.key };
+  }
+
+  function userInfo(caller: Caller): Json {
+    const user = caller.userId ? users.get(caller.userId) : undefined;
+    if (!caller.delegated || !user) throw unauthorized('Access token validation failure: userinfo needs a user (delegated) token.');
+    return { sub: user.id, name: user.displayName, family_name: user.surname, given_name: user.givenName, picture: `${root}/v1.0/me/photo/$value`, email: user.mail };
+  }
+
+  // ---- Routing ---------------------------------------------------------------------------
+
+  function route(request: GraphRequest, caller: Caller, ids: Ids): Json {
+    if (lower(request.path) === '/oidc/userinfo') return userInfo(caller);
+    const segments = request.path.split('/').slice(1);
+    const [version, first = '', second, third, fourth, ...rest] = segments;
+    if (version !== 'v1.0') throw new GraphFailure(400, 'BadRequest', `Invalid version: ${version ?? ''}`);
+    const a = lower(first);
+    const read = request.method === 'GET';
+    const methodNotAllowed = () => new GraphFailure(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
+
+    if (a === 'devices' || a.startsWith('devices(')) {
+      if (!read) throw methodNotAllowed();
+      if (a === 'devices' && second === undefined) return listDevices(request, caller, ids);
+      const alternate = a !== 'devices';
+      const idSegment = alternate ? first : (second ?? '');
+      const navigation = alternate ? second : third;
+      if ((alternate ? third : fourth) !== undefined || rest.length > 0) throw new GraphFailure(400, 'BadRequest', `Resource not found for the segment '${(alternate ? third : fourth) ?? ''}'.`);
+      requirePermission(caller, DEVICE_READ, 'directory', ids, request.path);
+      const device = alternate ? deviceFromSegment(idSegment) : deviceById.get(lower(idSegment));
+      if (!device) throw notFound(idSegment);
+      if (navigation === undefined) return getDevice(request, caller, ids, device);
+      const nav = lower(navigation);
+      if (nav === 'registeredowners' || nav === 'registeredusers') return listOwners(request, caller, ids, device);
+      throw new GraphFailure(400, 'BadRequest', `Resource not found for the segment '${navigation}'.`);
+    }
+    if (a === 'devicemanagement' && second !== undefined && lower(second) === 'manageddevices') {
+      if (!read) throw methodNotAllowed();
+      if (third === undefined) return listManaged(request, caller, ids);
+      if (fourth === undefined) return getManaged(request, caller, ids, third);
+      throw new GraphFailure(400, 'BadRequest', `Resource not found for the segment '${fourth}'.`);
+    }
+    if (a === 'informationprotection' && lower(second ?? '') === 'bitlocker' && lower(third ?? '') === 'recoverykeys') {
+      if (!read) throw methodNotAllowed();
+      if (fourth === undefined) return listKeys(request, caller, ids);
+      if (rest.length === 0) return getKey(request, caller, ids, fourth);
+      throw new GraphFailure(400, 'BadRequest', `Resource not found for the segment '${rest[0]}'.`);
+    }
+    throw new GraphFailure(400, 'BadRequest', `Resource not found for the segment '${first}'.`);
+  }
+
+  /** One Graph request, top-level or inside a $batch: knobs, authentication, the endpoint. */
+  async function answerOne(request: GraphRequest): Promise<GraphAnswer> {
+    const time = state.now();
+    const requestId = randomUUID();
+    const ids: Ids = { requestId, clientRequestId: request.clientRequestId ?? requestId };
+    const entry = logEntry(request, ids, time);
+    if (request.inBatch) entry.inBatch = true;
+    let answer: GraphAnswer;
+    const decision = state.faults.take();
+    if (decision.delayMs > 0) await state.delays.wait(decision.delayMs);
+    if (decision.fault !== null) {
+      const { status, retryAfterSeconds } = decision.fault;
+      entry.fault = status === 429 ? 'throttled' : 'unavailable';
+      answer = errorAnswer(state.now(),
+        status === 429
+          ? { status, code: 'TooManyRequests', message: 'Too many requests.' }
+          : status === 503
+            ? { status, code: 'ServiceUnavailable', message: 'The service is temporarily unavailable. Please retry later.' }
+            : { status, code: 'GatewayTimeout', message: 'The gateway did not receive a timely response from the upstream service.' },
+        ids,
+      );
+      if (retryAfterSeconds !== null) answer.headers['retry-after'] = String(retryAfterSeconds);
+    } else {
+      try {
+        const caller = await authenticate(request.authorization);
+        entry.appId = caller.appId;
+        answer = { status: 200, headers: {}, body: route(request, caller, ids) };
+      } catch (error) {
+        if (error instanceof GraphFailure || error instanceof GraphQueryError) answer = errorAnswer(state.now(), error, ids);
+        else answer = errorAnswer(state.now(), { status: 500, code: 'generalException', message: `The simulated Graph failed: ${error instanceof Error ? error.message : String(error)}` }, ids);
+      }
+    }
+    answer.headers['content-type'] = GRAPH_JSON_TYPE;
+    answer.headers['request-id'] = ids.requestId;
+    answer.headers['client-request-id'] = ids.clientRequestId;
+    entry.status = answer.status;
+    state.counters.graphRequests++;
+    if (!request.inBatch) state.counters.graphRoundTrips++;
+    record(state.logs.graph, entry, state.logLimit);
+    return answer;
+  }
+
+  const handler: SimHandler = (incoming: IncomingMessage, response: ServerResponse) => {
+    const url = incoming.url ?? '/';
+    const q = url.indexOf('?');
+    let path: string;
+    try {
+      path = decodeURIComponent(q === -1 ? url : url.slice(0, q));
+    } catch {
+      path = q === -1 ? url : url.slice(0, q);
+    }
+    const request: GraphRequest = {
+      method: incoming.method ?? 'GET',
+      path,
+      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      authorization: incoming.headers.authorization,
+      userAgent: header(incoming, 'user-agent'),
+      clientRequestId: header(incoming, 'client-request-id'),
+      clientName: header(incoming, 'ocp-client-name'),
+      body: null,
+      inBatch: false,
+    };
+    const isBatch = lower(path) === '/v1.0/$batch';
+    const work = async (): Promise<GraphAnswer> => {
+      if (isBatch && request.method === 'POST') {
+        request.body = await readBody(incoming);
+        return answerBatch(state, request, answerOne);
+      }
+      if (request.method !== 'GET' && request.method !== 'HEAD') await readBody(incoming, 1_048_576);
+      else incoming.resume();
+      return answerOne(request);
+    };
+    work()
+      .catch((error: unknown) => {
+        const requestId = randomUUID();
+        const ids = { requestId, clientRequestId: request.clientRequestId ?? requestId };
+        return errorAnswer(state.now(),
+          error instanceof BodyTooLarge
+            ? { status: 413, code: 'RequestEntityTooLarge', message: 'The request body is too large.' }
+            : { status: 500, code: 'generalException', message: `The simulated Graph failed: ${error instanceof Error ? error.message : String(error)}` },
+          ids,
+        );
+      })
+      .then(async (answer) => {
+        if (state.faults.latencyMs > 0) await state.delays.wait(state.faults.latencyMs);
+        send(response, { status: answer.status, headers: answer.headers, body: answer.body === null ? '' : JSON.stringify(answer.body) });
+      });
+  };
+
+  return { handler };
+}

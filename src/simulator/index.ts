@@ -1,0 +1,216 @@
+import { ensureSimulatorCertificates } from './certificates.js';
+import { createEntraHost } from './entra.js';
+import { FaultInjector, type FailOptions, type SlowOptions, type ThrottleOptions } from './faults.js';
+import { createGraphHost } from './graph.js';
+import { Delays, startListener, type Listener, type SimHandler } from './listener.js';
+import type { SimDirectory } from './organisation.js';
+import { KEYDESK_GRAPH_PERMISSIONS, buildTenantModel, type SimApp, type SimStaffMember } from './registrations.js';
+import type { SimDirectoryAuditEntry, SimEntraLogEntry, SimRequestLogEntry, SimTokenLogEntry, SimulatorCounters, SimulatorState } from './state.js';
+import { TokenSigner } from './token-signing.js';
+
+/**
+ * The simulated tenant: a loopback stand-in for Entra ID and Microsoft Graph that speaks their
+ * wire formats, over HTTPS with a local CA, for the demo, the integration tests and the benchmark.
+ * KeyDesk runs against it unchanged (MSAL, the Graph client, the audit log, the routes): only the
+ * tenant is simulated. Test and demo tooling only; production code never imports it.
+ */
+
+export type { SimDevice, SimDirectory, SimManagedDevice, SimNotableDevices, SimRecoveryKey, SimUser, SimVolumeType } from './organisation.js';
+export type { SimApp, SimStaffMember } from './registrations.js';
+export type { SimDirectoryAuditEntry, SimEntraLogEntry, SimRequestLogEntry, SimTokenLogEntry, SimulatorCounters } from './state.js';
+export type { FailOptions, SlowOptions, ThrottleOptions } from './faults.js';
+export { KEYDESK_APP_ROLES, KEYDESK_GRAPH_PERMISSIONS } from './registrations.js';
+export { ensureSimulatorCertificates, type SimulatorCertificates } from './certificates.js';
+export { SimulatedBrowser, type SignInResult } from './browser.js';
+
+export interface SimulatedTenantOptions {
+  /** Folder where the CA (ca.crt/ca.key) and server cert are kept and reused across runs; created if missing. */
+  dataDir: string;
+  /** 0 = pick free ports. Two listeners: Entra and Graph, on different ports (real Entra and Graph are different hosts). */
+  entraPort?: number;
+  graphPort?: number;
+  /** Seed for the deterministic fictional organisation. */
+  seed?: number;
+  /** Access token version the KeyDesk API app registration asks for ('1.0' default, like Entra). */
+  apiTokenVersion?: '1.0' | '2.0';
+  /** Whether KeyDesk's registration has the optional `auth_time` ID token claim (its README asks admins to add it). Default true. */
+  authTimeClaim?: boolean;
+  /** KeyDesk's registered redirect URIs. Default: any http(s) loopback URI (Entra ignores the port of localhost ones). */
+  redirectUris?: string[];
+  /** KeyDesk's Graph application permissions at start (and after `knobs.reset()`). Default: the four KeyDesk needs. */
+  graphPermissions?: string[];
+  /** Lifetime of issued tokens, seconds. Default 3599, as Entra's client credentials answers say. */
+  tokenLifetimeSeconds?: number;
+  /** Most objects per Graph page: plain lists, and lists with $expand (Graph ends those sooner). Default 100 and 25. */
+  pageSizes?: { plain?: number; expanded?: number };
+  /** "Today" for the organisation's dates (sign-ins, syncs, key escrow). Default: today, 00:00 UTC. */
+  referenceDate?: Date;
+  /** Most entries each request log keeps; beyond it the oldest quarter is dropped (the counters keep counting). Default 200,000. */
+  maxLogEntries?: number;
+}
+
+export interface SimulatedTenant {
+  tenantId: string;
+  /** e.g. https://localhost:PORT — use as AZURE_AUTHORITY_HOST */
+  authorityHost: string;
+  /** e.g. https://127.0.0.1:PORT — use as GRAPH_BASE_URL (a different host name from the authority, as in real life) */
+  graphBaseUrl: string;
+  /** PEM path of the local CA; and a bundle (this CA + the file named by the current NODE_EXTRA_CA_CERTS, if any) to pass as NODE_EXTRA_CA_CERTS to a process that must trust the simulator. */
+  caCertPath: string;
+  caBundlePath: string;
+  /** KeyDesk's own app registration: run KeyDesk with AZURE_CLIENT_ID/AZURE_CLIENT_SECRET set to these. Its Graph application permissions are the four KeyDesk needs, by default. */
+  keydeskApp: { clientId: string; clientSecret: string; appIdUri: string; servicePrincipalId: string; scopes: string[] };
+  /** Ticketing apps that call KeyDesk's API with client credentials (scope `${appIdUri}/.default`): one with BitLocker.Disclose, one with BitLocker.Lookup only, one with no role. */
+  ticketingApps: SimApp[];
+  /** Helpdesk staff personas (for the web UI sign-in): with BitLocker.Disclose, Lookup, Audit, and one with no role. */
+  staff: SimStaffMember[];
+  /** The seeded organisation, read-only, so tests can pick devices (with their owners, primary user, keys incl. passwords). */
+  directory: SimDirectory;
+  knobs: {
+    /** Added latency for every Graph (and token) response, ms. */
+    setLatency(ms: number): void;
+    /** Next `requests` Graph requests (or all within `forMs`) answer 429 with Retry-After: retryAfterSeconds. */
+    throttle(options: ThrottleOptions): void;
+    /** Next `requests` Graph requests answer 503 (or 504 if given). */
+    failNext(options: FailOptions): void;
+    /** Next `requests` Graph requests are delayed by `delayMs` (to exercise timeouts). */
+    slowNext(options: SlowOptions): void;
+    /** Replace KeyDesk's granted Graph application permissions (e.g. drop User.Read.All). Takes effect for tokens issued afterwards AND is checked on each request by the token's roles. */
+    setGraphPermissions(permissions: string[]): void;
+    /** Clears every fault and restores the starting Graph permissions. */
+    reset(): void;
+  };
+  /**
+   * Every Graph request received, in order. A `$batch` is one entry with `batchSize` plus one
+   * entry per request inside it (`inBatch: true`): round trips are the entries without `inBatch`.
+   */
+  graphRequests: SimRequestLogEntry[];
+  /** Every request to the token endpoints. */
+  tokenRequests: SimTokenLogEntry[];
+  /** Every request to the Entra host (discovery, keys, token, authorize, logout). */
+  entraRequests: SimEntraLogEntry[];
+  /** The tenant's audit log entries for recovery password reads (Entra's KeyManagement category). */
+  directoryAudits: SimDirectoryAuditEntry[];
+  /** Totals since start or the last clearLogs(), for a benchmark that outlives `maxLogEntries`. */
+  counters(): SimulatorCounters;
+  /** Empties all four logs (the arrays stay the same objects) and zeroes the counters. */
+  clearLogs(): void;
+  /** Mint a token as Entra would for a ticketing app (same as calling the token endpoint) — convenience for tests. Default scope: KeyDesk's API. */
+  issueAppToken(clientId: string, scope?: string): Promise<string>;
+  /** The environment variables that point a KeyDesk process at this tenant (incl. NODE_EXTRA_CA_CERTS). */
+  keydeskEnvironment(): Record<string, string>;
+  close(): Promise<void>;
+}
+
+function startOfTodayUtc(): Date {
+  const now = new Date();
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a whole number of at least 1, not ${value}`);
+  return value;
+}
+
+export async function startSimulatedTenant(options: SimulatedTenantOptions): Promise<SimulatedTenant> {
+  const seed = options.seed ?? 1;
+  const certificates = await ensureSimulatorCertificates(options.dataDir);
+  const model = buildTenantModel(seed, options.referenceDate ?? startOfTodayUtc());
+  const initialPermissions = [...(options.graphPermissions ?? KEYDESK_GRAPH_PERMISSIONS)];
+  const tls = { key: certificates.serverKey, cert: certificates.serverCert };
+
+  // The URLs embed the ports, and the hosts embed the URLs: listen first, attach the hosts after.
+  let entraHandler: SimHandler | null = null;
+  let graphHandler: SimHandler | null = null;
+  const listeners: Listener[] = [];
+  try {
+    listeners.push(await startListener(tls, ['127.0.0.1', '::1'], options.entraPort ?? 0, (req, res) => entraHandler?.(req, res)));
+    listeners.push(await startListener(tls, ['127.0.0.1'], options.graphPort ?? 0, (req, res) => graphHandler?.(req, res)));
+  } catch (error) {
+    await Promise.all(listeners.map((l) => l.close()));
+    throw error;
+  }
+  const [entraListener, graphListener] = listeners as [Listener, Listener];
+
+  const logs = { graph: [] as SimRequestLogEntry[], token: [] as SimTokenLogEntry[], entra: [] as SimEntraLogEntry[], audits: [] as SimDirectoryAuditEntry[] };
+  const now = () => Date.now();
+  const state: SimulatorState = {
+    model,
+    // Entra and Graph on different host names, as login.microsoftonline.com and graph.microsoft.com are.
+    authorityHost: `https://localhost:${entraListener.port}`,
+    graphBaseUrl: `https://127.0.0.1:${graphListener.port}`,
+    apiTokenVersion: options.apiTokenVersion ?? '1.0',
+    authTimeClaim: options.authTimeClaim ?? true,
+    redirectUris: options.redirectUris ?? null,
+    tokenLifetimeSeconds: positive('tokenLifetimeSeconds', options.tokenLifetimeSeconds ?? 3599),
+    pageSizes: {
+      plain: positive('pageSizes.plain', options.pageSizes?.plain ?? 100),
+      expanded: positive('pageSizes.expanded', options.pageSizes?.expanded ?? 25),
+    },
+    signer: new TokenSigner(certificates.signingKey, certificates.signingCert),
+    faults: new FaultInjector(now),
+    delays: new Delays(),
+    graphPermissions: new Set(initialPermissions),
+    logs,
+    logLimit: positive('maxLogEntries', options.maxLogEntries ?? 200_000),
+    counters: { graphRoundTrips: 0, graphRequests: 0, tokenRequests: 0, recoveryPasswordReads: 0 },
+    now,
+  };
+  const entra = createEntraHost(state);
+  entraHandler = entra.handler;
+  graphHandler = createGraphHost(state).handler;
+
+  const keydeskApp = { ...model.keydesk, scopes: [...model.keydesk.scopes] };
+  return {
+    tenantId: model.tenantId,
+    authorityHost: state.authorityHost,
+    graphBaseUrl: state.graphBaseUrl,
+    caCertPath: certificates.caCertPath,
+    caBundlePath: certificates.caBundlePath,
+    keydeskApp,
+    ticketingApps: model.ticketingApps.map((app) => ({ ...app, roles: [...app.roles] })),
+    staff: model.staff.map((member) => ({ ...member, roles: [...member.roles] })),
+    directory: model.directory,
+    knobs: {
+      setLatency: (ms) => state.faults.setLatency(ms),
+      throttle: (throttle) => state.faults.throttle(throttle),
+      failNext: (fail) => state.faults.failNext(fail),
+      slowNext: (slow) => state.faults.slowNext(slow),
+      setGraphPermissions(permissions) {
+        state.graphPermissions.clear();
+        for (const permission of permissions) state.graphPermissions.add(permission);
+      },
+      reset() {
+        state.faults.reset();
+        state.graphPermissions.clear();
+        for (const permission of initialPermissions) state.graphPermissions.add(permission);
+      },
+    },
+    graphRequests: logs.graph,
+    tokenRequests: logs.token,
+    entraRequests: logs.entra,
+    directoryAudits: logs.audits,
+    counters: () => ({ ...state.counters }),
+    clearLogs() {
+      state.counters = { graphRoundTrips: 0, graphRequests: 0, tokenRequests: 0, recoveryPasswordReads: 0 };
+      logs.graph.length = 0;
+      logs.token.length = 0;
+      logs.entra.length = 0;
+      logs.audits.length = 0;
+    },
+    issueAppToken: (clientId, scope) => entra.mintAppToken(clientId, scope ?? `${model.keydesk.appIdUri}/.default`),
+    keydeskEnvironment: () => ({
+      AZURE_TENANT_ID: model.tenantId,
+      AZURE_CLIENT_ID: model.keydesk.clientId,
+      AZURE_CLIENT_SECRET: model.keydesk.clientSecret,
+      AZURE_AUTHORITY_HOST: state.authorityHost,
+      GRAPH_BASE_URL: state.graphBaseUrl,
+      API_AUDIENCE: model.keydesk.appIdUri,
+      NODE_EXTRA_CA_CERTS: certificates.caBundlePath,
+    }),
+    async close() {
+      state.delays.clear();
+      await Promise.all(listeners.map((l) => l.close()));
+    },
+  };
+}
