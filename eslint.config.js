@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**'] },
@@ -21,7 +22,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['tests/**', 'bench/**'],
+    // The demo and the benchmark talk to a person on the terminal.
+    files: ['tests/**', 'bench/**', 'src/demo/**'],
     rules: { 'no-console': 'off' },
+  },
+  {
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { ...globals.node } },
   },
 );

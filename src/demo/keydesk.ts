@@ -13,6 +13,9 @@ if (isProductionEnvironment()) {
   process.exit(1);
 }
 
+// Started by `npm run demo` with an IPC channel: if the demo dies, stop as on SIGTERM.
+process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+
 try {
   const config = loadConfig();
   await startServer(config, { logger: createLogger(config.logLevel), demo: true });

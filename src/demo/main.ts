@@ -1,0 +1,172 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { isProductionEnvironment } from '../config/config.js';
+import { startSimulatedTenant, type SimulatedTenant } from '../simulator/index.js';
+
+/**
+ * `npm run demo`: the simulated tenant in this process, and KeyDesk in a child process wired to it
+ * through the same environment variables a real deployment sets. The child is started with the
+ * simulator's CA in NODE_EXTRA_CA_CERTS (Node reads it only at start), so MSAL, the Graph client
+ * and jose talk HTTPS to the simulator exactly as they would to Entra and Graph.
+ */
+
+if (isProductionEnvironment()) {
+  console.error('The KeyDesk demo refuses to run with NODE_ENV=production: it serves a simulated tenant. Use `npm start` for a deployment.');
+  process.exit(1);
+}
+
+const root = resolve(import.meta.dirname, '..', '..');
+// KEYDESK_DEMO_DIR lets tests keep their demo apart from the one on a developer's screen.
+const dataDir = resolve(process.env.KEYDESK_DEMO_DIR ?? join(root, 'data', 'demo'));
+const auditFile = join(dataDir, 'audit.jsonl');
+const logFile = join(dataDir, 'keydesk.log');
+const hmacKeyFile = join(dataDir, 'audit-hmac.key');
+const port = Number(process.env.PORT ?? 8080);
+const shown = (path: string) => relative(process.cwd(), path) || '.';
+
+mkdirSync(dataDir, { recursive: true });
+// One key for the demo's audit trail, kept beside it, so `audit:verify` can check it across runs.
+if (!existsSync(hmacKeyFile)) writeFileSync(hmacKeyFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
+const hmacKey = readFileSync(hmacKeyFile, 'utf8').trim();
+
+const tenant = await startTenant();
+const keydesk = startKeyDesk(tenant);
+const url = `http://127.0.0.1:${port}`;
+
+let stopping = false;
+async function stop(code: number): Promise<never> {
+  stopping = true;
+  if (keydesk.exitCode === null) {
+    const exited = new Promise((done) => keydesk.once('exit', done));
+    keydesk.kill('SIGTERM');
+    await exited;
+  }
+  await tenant.close();
+  process.exit(code);
+}
+process.once('SIGINT', () => void stop(0));
+process.once('SIGTERM', () => void stop(0));
+keydesk.once('exit', (code) => {
+  if (stopping) return;
+  console.error(`\nKeyDesk stopped unexpectedly (exit ${code}). Its log: ${shown(logFile)}`);
+  if (code !== 0 && port === 8080) console.error('If port 8080 is taken, run with another: PORT=8081 npm run demo');
+  void stop(1);
+});
+
+await waitUntilReady();
+printWelcome();
+
+/**
+ * Fixed ports when they are free, so the curl lines printed below stay true across restarts
+ * (the CA, the signing key and the organisation are kept or re-derived too); any free ports else.
+ */
+async function startTenant(): Promise<SimulatedTenant> {
+  const simulatorDir = join(dataDir, 'simulator');
+  try {
+    return await startSimulatedTenant({ dataDir: simulatorDir, entraPort: 8443, graphPort: 8444 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    return startSimulatedTenant({ dataDir: simulatorDir });
+  }
+}
+
+function startKeyDesk(sim: SimulatedTenant): ChildProcess {
+  const child = spawn(process.execPath, [join(root, 'dist', 'demo', 'keydesk.js')], {
+    env: {
+      ...process.env,
+      // AZURE_*, GRAPH_BASE_URL, API_AUDIENCE and NODE_EXTRA_CA_CERTS: what a deployment would set.
+      ...sim.keydeskEnvironment(),
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      AUDIT_FILE: auditFile,
+      AUDIT_HMAC_KEY: hmacKey,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    },
+    // The IPC channel lets KeyDesk notice if this process dies without stopping it.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stderr?.pipe(log);
+  // The full JSON log goes to the file; the console shows one line per disclosure outcome.
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    log.write(`${line}\n`);
+    const entry = parse(line);
+    const disclosure = entry?.disclosure as { outcome?: string; code?: string; deviceId?: string; ticket?: string } | undefined;
+    if (disclosure?.outcome) {
+      console.log(`  ${new Date().toLocaleTimeString()}  disclosure ${disclosure.outcome}${disclosure.code ? ` (${disclosure.code})` : ''}  ticket ${disclosure.ticket ?? '-'}`);
+    }
+  });
+  return child;
+}
+
+function parse(line: string): Record<string, unknown> | null {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+async function waitUntilReady(): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt += 1) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  console.error(`KeyDesk did not become ready; its log: ${shown(logFile)}`);
+  await stop(1);
+}
+
+function printWelcome(): void {
+  const { directory } = tenant;
+  const device = directory.notable.typical;
+  const key = directory.keysOf(device.deviceId)[0]!;
+  const requester = directory.owners(device)[0] ?? directory.primaryUser(device);
+  const disclose = tenant.ticketingApps.find((app) => app.roles.includes('BitLocker.Disclose'))!;
+  const ca = shown(tenant.caCertPath);
+  const tokenUrl = `${tenant.authorityHost}/${tenant.tenantId}/oauth2/v2.0/token`;
+  const lines = [
+    '',
+    'KeyDesk DEMO: a simulated Entra ID tenant and Microsoft Graph; no real directory, no real keys.',
+    '',
+    `  KeyDesk API      ${url}   (docs: ${url}/docs)`,
+    `  Simulated Entra  ${tenant.authorityHost}/${tenant.tenantId}`,
+    `  Simulated Graph  ${tenant.graphBaseUrl}/v1.0`,
+    `  Its CA           ${ca}`,
+    `  Audit trail      ${shown(auditFile)}`,
+    `  KeyDesk log      ${shown(logFile)}`,
+    '',
+    'Ticketing apps (client credentials against the simulated authority):',
+    ...tenant.ticketingApps.map((app) => `  ${app.name.padEnd(26)} client_id ${app.clientId}  secret ${app.clientSecret}  roles: ${app.roles.join(', ') || '(none)'}`),
+    '',
+    'Helpdesk staff personas (for the web UI sign-in page of the simulated tenant):',
+    ...tenant.staff.map((person) => `  ${person.name.padEnd(26)} ${person.upn.padEnd(36)} roles: ${person.roles.join(', ') || '(none)'}`),
+    '',
+    'Try it (paste into a shell):',
+    '',
+    `  TOKEN=$(curl -s --cacert ${ca} ${tokenUrl} \\`,
+    `    -d grant_type=client_credentials -d client_id=${disclose.clientId} \\`,
+    `    -d client_secret='${disclose.clientSecret}' -d scope=${tenant.keydeskApp.appIdUri}/.default \\`,
+    `    | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`,
+    '',
+    `  curl -s -w '\\n' -H "Authorization: Bearer $TOKEN" '${url}/api/v1/devices?name=${encodeURIComponent(device.displayName)}'`,
+    '',
+    `  curl -s -w '\\n' -H "Authorization: Bearer $TOKEN" ${url}/api/v1/devices/${device.deviceId}/recovery-keys`,
+    '',
+    `  curl -s -w '\\n' -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' ${url}/api/v1/disclosures -d '{`,
+    `    "deviceName": "${device.displayName}", "keyId": "${key.id.slice(0, 8).toUpperCase()}", "ticket": "INC0012345",`,
+    `    "reason": "forgotten_pin", "requesterUpn": "${requester?.userPrincipalName ?? 'someone@contoso.example'}" }'`,
+    '',
+    `Then check the audit trail:  AUDIT_HMAC_KEY=$(cat ${shown(hmacKeyFile)}) npm run audit:verify -- ${shown(auditFile)}`,
+    '',
+    'Disclosures appear below as they happen. Ctrl+C stops the demo.',
+    '',
+  ];
+  console.log(lines.join('\n'));
+}

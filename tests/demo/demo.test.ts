@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ARTIFACTS_DIR } from '../helpers/secret-scan.js';
+import { freePort } from '../helpers/net.js';
+import { verifyAuditFile } from '../../src/audit/verify.js';
+import { readFileSync } from 'node:fs';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DEMO = join(ROOT, 'dist', 'demo', 'main.js');
+
+describe('npm run demo', () => {
+  it('starts KeyDesk on the simulated tenant, and its printed curl sequence discloses a key', async () => {
+    const port = await freePort();
+    const dir = join(ARTIFACTS_DIR, 'demo');
+    const child = spawn(process.execPath, [DEMO], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', PORT: String(port), KEYDESK_DEMO_DIR: dir } });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      await expect.poll(() => output, { timeout: 30_000, interval: 100 }).toContain('Ctrl+C stops the demo');
+      expect(output).toContain('KeyDesk DEMO');
+      expect(output).toContain(`http://127.0.0.1:${port}`);
+
+      // Paste the printed lines into a shell, as the README tells a new user to.
+      const script = output.slice(output.indexOf('Try it (paste into a shell):') + 'Try it (paste into a shell):'.length, output.indexOf('Then check the audit trail'));
+      const result = execFileSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, encoding: 'utf8' });
+      const answers = result
+        .split(/\n(?=\{)/)
+        .map((chunk) => chunk.trim())
+        .filter(Boolean)
+        .map((chunk) => JSON.parse(chunk) as Record<string, unknown>);
+      expect(answers).toHaveLength(3);
+      expect(answers[0]).toMatchObject({ devices: [expect.objectContaining({ displayName: expect.any(String) })] });
+      expect(answers[1]).toMatchObject({ recoveryKeys: expect.any(Array) });
+      expect(answers[2]).toMatchObject({ disclosureId: expect.any(String), recoveryKey: { key: expect.stringMatching(/^\d{6}(-\d{6}){7}$/) } });
+      await expect.poll(() => output, { timeout: 5_000 }).toContain('disclosure granted');
+
+      const headers = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(headers.headers.get('x-keydesk-demo')).toMatch(/simulated tenant/);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    const hmacKey = Buffer.from(readFileSync(join(dir, 'audit-hmac.key'), 'utf8').trim());
+    expect(await verifyAuditFile(join(dir, 'audit.jsonl'), hmacKey)).toMatchObject({ ok: true, records: 2 });
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+
+  it('refuses to run with NODE_ENV=production', () => {
+    const result = spawnSync(process.execPath, [DEMO], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' }, encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/refuses to run with NODE_ENV=production/);
+  });
+});
