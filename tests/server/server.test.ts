@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
@@ -12,27 +11,19 @@ import { testConfig } from '../helpers/config.js';
 import { CLIENT_ID, TENANT_ID } from '../helpers/entra.js';
 import { FakeGraph, device, recoveryKey } from '../helpers/fakes.js';
 import { fakeRecoveryPassword } from '../helpers/recovery-password.js';
+import { freePort } from '../helpers/net.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const ENTRY = join(ROOT, 'dist', 'server', 'main.js');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe('the entry command (node dist/server/main.js, as npm start and the image run it)', () => {
   const dir = join(ARTIFACTS_DIR, 'server', randomUUID().slice(0, 8));
 
+  // The test runs what a deployment runs: the compiled entry point, built from this tree by the
+  // global setup.
   beforeAll(() => {
-    // The test runs what a deployment runs: the compiled entry point, built from this tree.
-    execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
     mkdirSync(dir, { recursive: true });
-  }, 120_000);
+  });
 
   it('refuses to start without configuration, naming each missing variable', () => {
     const result = spawnSync(process.execPath, [ENTRY], { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
