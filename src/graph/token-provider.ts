@@ -115,6 +115,11 @@ class EntraNetwork implements INetworkModule {
  * trip. A cold start with concurrent calls would send one token request each (MSAL does not
  * coalesce client-credential requests), so concurrent callers share one pending acquisition.
  */
+/** How long a token MSAL handed out is reused before MSAL is asked again. */
+const TOKEN_HOLD_MS = 60_000;
+/** MSAL renews a cached token 5 minutes before it expires; with a minute to spare. */
+const MSAL_RENEWAL_MARGIN_MS = 6 * 60_000;
+
 export class GraphTokenProvider implements AuthenticationProvider {
   readonly scope: string;
   readonly authority: string;
@@ -123,6 +128,7 @@ export class GraphTokenProvider implements AuthenticationProvider {
   private readonly logger: GraphLogger;
   private readonly credentialKind: 'secret' | 'certificate';
   private pending: Promise<string> | null = null;
+  private held: { token: string; refreshAt: number } | null = null;
 
   constructor(config: TokenProviderConfig, options: TokenProviderOptions) {
     this.logger = options.logger;
@@ -158,6 +164,10 @@ export class GraphTokenProvider implements AuthenticationProvider {
   }
 
   getAccessToken(): Promise<string> {
+    // MSAL's own cache look-up costs more CPU than the rest of a Graph call's bookkeeping; holding
+    // the token here until shortly before MSAL would refresh it keeps that off the hot path.
+    // Date.now, not the injected clock: expiresOn comes from MSAL, which reads the real one.
+    if (this.held && this.held.refreshAt > Date.now()) return Promise.resolve(this.held.token);
     this.pending ??= this.acquire().finally(() => {
       this.pending = null;
     });
@@ -187,6 +197,10 @@ export class GraphTokenProvider implements AuthenticationProvider {
       throw new KeyDeskProblem('graph_error', 'Entra ID answered the token request without an access token.');
     }
     if (!result.fromCache) this.logger.debug({ graph: { token: 'acquired', expiresOn: result.expiresOn?.toISOString() } }, 'Graph token acquired');
+    const expiresAt = result.expiresOn?.getTime();
+    // Held a minute at most, and never into MSAL's own refresh margin (5 minutes before expiry):
+    // MSAL stays the one that decides when to renew, it is just asked less often.
+    this.held = expiresAt === undefined ? null : { token: result.accessToken, refreshAt: Math.min(Date.now() + TOKEN_HOLD_MS, expiresAt - MSAL_RENEWAL_MARGIN_MS) };
     return result.accessToken;
   }
 

@@ -78,6 +78,19 @@ describe('token reuse', () => {
 
     expect(requests).toHaveLength(1);
   });
+
+  it('never reuses a token that is within MSAL\'s renewal margin: such a token is fetched afresh', async () => {
+    const { gw } = gateway();
+    const requests: TokenRequest[] = [];
+    // 200 s left: MSAL renews tokens with less than 5 minutes to live, so KeyDesk must not hold it.
+    mockTokenEndpoint({ requests, times: 2, expiresIn: 200 });
+    nock(GRAPH).get(KEYS_PATH).query(true).times(2).reply(200, KEYS);
+
+    await gw.listRecoveryKeys(DEVICE_ID);
+    await gw.listRecoveryKeys(DEVICE_ID);
+
+    expect(requests).toHaveLength(2);
+  });
 });
 
 describe('certificate credential', () => {

@@ -35,16 +35,16 @@ export interface TokenRequest {
  * `?client-request-id=…` to the URL, hence `.query(true)`.
  */
 export function mockTokenEndpoint(
-  options: { authority?: string; tenant?: string; accessToken?: string; times?: number; requests?: TokenRequest[] } = {},
+  options: { authority?: string; tenant?: string; accessToken?: string; times?: number; requests?: TokenRequest[]; expiresIn?: number } = {},
 ): nock.Scope {
-  const { authority = LOGIN, tenant = TENANT, accessToken = 'graph-access-token', times = 1, requests = [] } = options;
+  const { authority = LOGIN, tenant = TENANT, accessToken = 'graph-access-token', times = 1, requests = [], expiresIn = 3599 } = options;
   return nock(authority)
     .post(`/${tenant}/oauth2/v2.0/token`)
     .query(true)
     .times(times)
     .reply((_uri, body) => {
       requests.push({ form: new URLSearchParams(String(body)) });
-      return [200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: accessToken }];
+      return [200, { token_type: 'Bearer', expires_in: expiresIn, ext_expires_in: expiresIn, access_token: accessToken }];
     });
 }
 
