@@ -49,6 +49,9 @@ interface TrustAnchors {
 }
 
 const DISCOVERY_TIMEOUT_MS = 5_000;
+const CLOCK_TOLERANCE_SECONDS = 60;
+const VERIFIED_TOKEN_TTL_MS = 5 * 60_000;
+const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
 
 export function createEntraTokenVerifier(options: EntraTokenVerifierOptions): AccessTokenVerifier {
   const fetchImpl = options.fetch ?? fetch;
@@ -68,8 +71,16 @@ export function createEntraTokenVerifier(options: EntraTokenVerifierOptions): Ac
     };
   };
 
+  // Ticketing systems reuse one token for an hour; checking its RS256 signature once, not on
+  // every request, takes the costliest step off the hot path. Entries live at most five minutes
+  // (a retired signing key stops being honoured soon after) and never past the token's expiry.
+  const verified = new Map<string, { caller: VerifiedCaller; until: number }>();
+
   return {
     async verify(token) {
+      const hit = verified.get(token);
+      if (hit && hit.until > Date.now()) return hit.caller;
+      if (hit) verified.delete(token);
       if (anchors === null) {
         // A failed discovery is forgotten so the next request tries again.
         anchors = discover().catch((error: unknown) => {
@@ -85,12 +96,16 @@ export function createEntraTokenVerifier(options: EntraTokenVerifierOptions): Ac
           audience: options.audiences,
           algorithms: ['RS256'],
           requiredClaims: ['exp', 'iat'],
-          clockTolerance: 60,
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
         }));
       } catch (error) {
         throw toProblem(error);
       }
-      return describeCaller(payload);
+      const caller = describeCaller(payload);
+      const expiresAt = (payload.exp ?? 0) * 1000 + CLOCK_TOLERANCE_SECONDS * 1000;
+      if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+      verified.set(token, { caller, until: Math.min(expiresAt, Date.now() + VERIFIED_TOKEN_TTL_MS) });
+      return caller;
     },
   };
 }

@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import nock from 'nock';
 import { SignJWT } from 'jose';
 import { createEntraTokenVerifier, hasRole } from '../../src/auth/access-token.js';
@@ -119,6 +119,19 @@ describe('Entra access token verification', () => {
     await expect(v.verify(token)).rejects.toMatchObject({ code: 'identity_provider_unavailable' });
     mockEntraDiscovery([tenantKey]);
     await expect(v.verify(token)).resolves.toMatchObject({ appId: CALLER_APP_ID });
+  });
+
+  it('keeps refusing a token once it has expired, even after accepting it before', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const v = verifier();
+      const token = await issueAppToken(tenantKey, { expiresInSeconds: 120 });
+      await expect(v.verify(token)).resolves.toMatchObject({ appId: CALLER_APP_ID });
+      vi.setSystemTime(Date.now() + 120_000 + 61_000);
+      await expect(v.verify(token)).rejects.toMatchObject({ code: 'unauthorized', detail: expect.stringContaining('expired') });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('lets Disclose include Lookup, but not the other way round', () => {
