@@ -2,7 +2,6 @@ import { KEYDESK_VERSION } from '../version.js';
 import {
   AuthenticationHandler,
   Client,
-  HTTPMessageHandler,
   type AuthenticationProvider,
   type Context,
   type Middleware,
@@ -10,6 +9,7 @@ import {
 import type { KeyDeskConfig } from '../config/config.js';
 import { isProblem } from '../problem/problem.js';
 import { GraphAttemptFailed, GraphCall, type GraphLogger } from './graph-call.js';
+import { HttpsTransport } from './https-transport.js';
 import { BoundedRetryHandler, DEFAULT_RETRY_TIMING, type RetryTiming } from './retry.js';
 
 /** Sent on every Graph request: the BitLocker API requires a User-Agent, Microsoft support uses the ocp-* pair. */
@@ -113,7 +113,8 @@ class AttemptHandler implements Middleware {
       if (controller.signal.aborted) {
         throw new GraphAttemptFailed('timeout', `did not answer within ${this.timeoutMs} ms`, { cause: error });
       }
-      const code = (error as { cause?: { code?: unknown } }).cause?.code;
+      // fetch puts the socket's error code under `cause`, node:https on the error itself.
+      const code = (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
       throw new GraphAttemptFailed('network', `could not be reached (${typeof code === 'string' ? code : 'network error'})`, { cause: error });
     } finally {
       clearTimeout(timer);
@@ -135,7 +136,7 @@ export const realSleep = (ms: number): Promise<void> => new Promise((resolve) =>
 
 /**
  * The Graph SDK client with KeyDesk's chain: call scope -> authentication -> bounded retry ->
- * attempt (timeout, identity) -> fetch. `customHosts` lets the SDK attach the token to any Graph
+ * attempt (timeout, identity) -> node:https. `customHosts` lets the SDK attach the token to any Graph
  * host (simulator, proxy); without it only Microsoft's public and national clouds get one.
  */
 export function createGraphClient(config: Pick<KeyDeskConfig, 'graphBaseUrl' | 'graph'>, options: GraphClientOptions): Client {
@@ -155,7 +156,7 @@ export function createGraphClient(config: Pick<KeyDeskConfig, 'graphBaseUrl' | '
       options.logger,
     ),
     new AttemptHandler(config.graph.requestTimeoutMs),
-    new HTTPMessageHandler(),
+    new HttpsTransport(),
   ];
   return Client.initWithMiddleware({
     middleware,
