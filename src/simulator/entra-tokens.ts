@@ -107,31 +107,29 @@ function withRoles(claims: Record<string, unknown>, roles: readonly string[]): R
   return claims;
 }
 
+/** The claims of a v1 app-only access token: Graph's tokens are always v1, and so are the API's by default. */
+function appTokenV1Claims(state: SimulatorState, app: RegisteredApp, audience: string): Record<string, unknown> {
+  return {
+    aud: audience,
+    iss: issuerV1(state),
+    ...lifetime(state),
+    appid: app.clientId,
+    appidacr: '1',
+    idp: issuerV1(state),
+    idtyp: 'app',
+    oid: app.servicePrincipalId,
+    sub: app.servicePrincipalId,
+    tid: state.model.tenantId,
+    uti: uti(),
+    ver: '1.0',
+  };
+}
+
 /** App-only access token, as the client credentials grant returns it. */
 export function appAccessToken(state: SimulatorState, app: RegisteredApp, resource: Resource): Promise<string> {
-  const tid = state.model.tenantId;
   if (resource.kind === 'graph') {
     const roles = app.isKeyDesk ? [...state.graphPermissions] : [];
-    return state.signer.sign(
-      withRoles(
-        {
-          aud: resource.audience,
-          iss: issuerV1(state),
-          ...lifetime(state),
-          app_displayname: app.name,
-          appid: app.clientId,
-          appidacr: '1',
-          idp: issuerV1(state),
-          idtyp: 'app',
-          oid: app.servicePrincipalId,
-          sub: app.servicePrincipalId,
-          tid,
-          uti: uti(),
-          ver: '1.0',
-        },
-        roles,
-      ),
-    );
+    return state.signer.sign(withRoles({ ...appTokenV1Claims(state, app, resource.audience), app_displayname: app.name }, roles));
   }
   // idtyp is an optional claim; KeyDesk's registration is simulated with it added, as its README asks.
   const claims: Record<string, unknown> =
@@ -145,24 +143,11 @@ export function appAccessToken(state: SimulatorState, app: RegisteredApp, resour
           idtyp: 'app',
           oid: app.servicePrincipalId,
           sub: app.servicePrincipalId,
-          tid,
+          tid: state.model.tenantId,
           uti: uti(),
           ver: '2.0',
         }
-      : {
-          aud: resource.requestedAs,
-          iss: issuerV1(state),
-          ...lifetime(state),
-          appid: app.clientId,
-          appidacr: '1',
-          idp: issuerV1(state),
-          idtyp: 'app',
-          oid: app.servicePrincipalId,
-          sub: app.servicePrincipalId,
-          tid,
-          uti: uti(),
-          ver: '1.0',
-        };
+      : appTokenV1Claims(state, app, resource.requestedAs);
   return state.signer.sign(withRoles(claims, app.keydeskRoles));
 }
 
