@@ -79,6 +79,7 @@ async function startKeyDesk(tenant, scenario) {
       AUDIT_FILE: auditFile,
       AUDIT_HMAC_KEY: 'bench-audit-hmac-key-0123456789abcdef0123456789',
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      ...(process.env.UV_THREADPOOL_SIZE ? { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
