@@ -216,6 +216,11 @@ try {
 const host = machine();
 writeFileSync(join(DATA, 'latest.json'), JSON.stringify({ host, results }, null, 2));
 
+// Only a full run of every scenario may replace the table the notes in RESULTS.md refer to.
+if (process.env.BENCH_ONLY || process.env.BENCH_SECONDS || process.env.BENCH_KEYDESK_ARGS || process.env.BENCH_LATENCY_CONNECTIONS) {
+  console.log(`\npartial or modified run: results in ${join(DATA, 'latest.json')}, bench/RESULTS.md left alone`);
+  process.exit(0);
+}
 const resultsFile = join(ROOT, 'bench', 'RESULTS.md');
 const START = '<!-- results:start -->';
 const END = '<!-- results:end -->';
