@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { KeyDeskConfig } from './config/config.js';
 import { KEYDESK_VERSION } from './version.js';
@@ -9,7 +9,7 @@ import { createEntraTokenVerifier, type AccessTokenVerifier } from './auth/acces
 import { createGraphGateway } from './graph/graph-gateway.js';
 import { withDeviceCache } from './graph/device-cache.js';
 import { sharedSchemas } from './schemas/api.js';
-import problemDetails from './plugins/problem-details.js';
+import problemDetails, { toProblem } from './plugins/problem-details.js';
 import authentication from './plugins/authentication.js';
 import keydeskServices from './plugins/keydesk-services.js';
 import securityHeaders from './plugins/security-headers.js';
@@ -49,7 +49,18 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
-    return503OnClosing: true,
+    return503OnClosing: false,
+    // Errors Fastify meets before routing (a malformed URL) get the same problem answer as any other.
+    // No hooks run for these, so the headers the hooks would add are set here; the URL is not
+    // echoed (it is what could not be parsed).
+    frameworkErrors: (error, _request, reply) => {
+      const problem = toProblem(error);
+      void (reply as FastifyReply)
+        .headers({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
+        .code(problem.status)
+        .type('application/problem+json; charset=utf-8')
+        .send(problem.toJSON());
+    },
     forceCloseConnections: 'idle',
   });
 

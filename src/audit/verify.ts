@@ -70,6 +70,12 @@ function checkLine(text: string, previous: ChainHead, hmacKey: Buffer | null): C
   if (link.prevHash !== previous.hash) {
     return broken('prevHash is not the hash of the previous record: a record before it was replaced or inserted');
   }
+  // The sink writes each line as JSON.stringify of the record. Any other spelling of the same
+  // value (a duplicated member, which JSON.parse resolves to the last one while another reader may
+  // show the first, or reformatting) is not what KeyDesk wrote.
+  if (JSON.stringify(value) !== text) {
+    return broken('the line is not byte for byte as KeyDesk writes it (a duplicated member, reordering or reformatting)');
+  }
   if (!recordHashMatches(value as Record<string, unknown>, hmacKey, link.hash)) {
     return broken(`the hash does not match the record: it was edited${hmacKey === null ? '' : ', or the HMAC key is not the one it was written with'}`);
   }

@@ -101,6 +101,7 @@ export function createEntraTokenVerifier(options: EntraTokenVerifierOptions): Ac
       } catch (error) {
         throw toProblem(error);
       }
+      checkIsAccessToken(payload);
       const caller = describeCaller(payload);
       const expiresAt = (payload.exp ?? 0) * 1000 + CLOCK_TOLERANCE_SECONDS * 1000;
       if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value!);
@@ -148,6 +149,19 @@ function toProblem(error: unknown): KeyDeskProblem {
     cause: error,
     headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
   });
+}
+
+/**
+ * An ID token for KeyDesk's own app (audience = its client ID) is signed by the same keys as an
+ * access token: it must not open the API. Access tokens name the client they were issued to
+ * (`azp` in v2, `appid` in v1) and carry no `nonce`.
+ */
+function checkIsAccessToken(payload: JWTPayload): void {
+  if (payload.nonce !== undefined || (stringClaim(payload, 'azp') === null && stringClaim(payload, 'appid') === null)) {
+    throw new KeyDeskProblem('unauthorized', 'The access token was rejected: it is not an access token (an ID token cannot call the API).', {
+      headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+    });
+  }
 }
 
 function stringClaim(payload: JWTPayload, name: string): string | null {

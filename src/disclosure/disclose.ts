@@ -4,6 +4,7 @@ import type { AuditCaller, AuditChecks, AuditEntry, AuditRecord, AuditSink } fro
 import type { Device, GraphGateway, IntuneRecord, RecoveryKeyMetadata, RecoveryKeyWithPassword } from '../graph/types.js';
 import {
   checkDeviceSelector,
+  checkKeyIdFormat,
   checkReason,
   checkRequester,
   checkTicket,
@@ -125,6 +126,7 @@ async function runChecksAndRead(
 
   // The checks that need no Graph call come first: a malformed request costs nothing upstream.
   checkDeviceSelector(request);
+  checkKeyIdFormat(request.keyId);
   trail.checks.ticket = false;
   checkTicket(request.ticket, policy.ticketPattern);
   trail.checks.ticket = true;

@@ -69,6 +69,17 @@ export function pickDevice(candidates: Device[], asked: { deviceName?: string; d
   return candidates[0]!;
 }
 
+/** Checked before any Graph call: a key ID that cannot match anything costs nothing upstream. */
+export function checkKeyIdFormat(keyIdInput: string): void {
+  const typed = normaliseKeyId(keyIdInput);
+  if (!/^[0-9a-f]+$/.test(typed) || typed.length < MIN_KEY_ID_DIGITS || typed.length > 32) {
+    throw new KeyDeskProblem(
+      'invalid_request',
+      `The key ID must be at least the first ${MIN_KEY_ID_DIGITS} hexadecimal digits of the recovery key ID shown on the recovery screen, or the whole ID.`,
+    );
+  }
+}
+
 /** Lower-case hex digits only: the recovery screen groups them with hyphens, callers may not. */
 export function normaliseKeyId(keyId: string): string {
   return keyId.replace(/[\s-]/g, '').toLowerCase();
@@ -85,13 +96,8 @@ export function matchKeyId(keys: RecoveryKeyMetadata[], keyIdInput: string, devi
       `No BitLocker recovery key is escrowed in Entra ID for ${device.displayName}. The key may be held elsewhere (on-premises AD, a printout or the user's Microsoft account).`,
     );
   }
+  checkKeyIdFormat(keyIdInput);
   const typed = normaliseKeyId(keyIdInput);
-  if (!/^[0-9a-f]+$/.test(typed) || typed.length < MIN_KEY_ID_DIGITS || typed.length > 32) {
-    throw new KeyDeskProblem(
-      'invalid_request',
-      `The key ID must be at least the first ${MIN_KEY_ID_DIGITS} hexadecimal digits of the recovery key ID shown on the recovery screen, or the whole ID.`,
-    );
-  }
   const matches = keys.filter((key) => normaliseKeyId(key.id).startsWith(typed));
   if (matches.length === 0) {
     throw new KeyDeskProblem(

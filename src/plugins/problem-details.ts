@@ -73,7 +73,9 @@ async function problemDetails(app: FastifyInstance, options: ProblemDetailsOptio
     } else {
       request.log.info({ code: problem.code }, 'request refused');
     }
-    if (request.routeOptions.config.auditRefusalsAs && !request.auditedOutcome && problem.code !== 'unauthorized') {
+    // Only an authenticated caller's refusal is audited: anonymous traffic (or any token while Entra
+    // cannot be reached to check it) must not be able to fill the audit disk.
+    if (request.routeOptions.config.auditRefusalsAs && !request.auditedOutcome && request.caller !== null) {
       try {
         await options.recordEarlyRefusal(request, problem);
       } catch (auditError) {

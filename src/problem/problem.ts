@@ -24,6 +24,7 @@ export const PROBLEM_CODES = {
   graph_unavailable: { status: 503, title: 'Microsoft Graph is unavailable' },
   identity_provider_unavailable: { status: 503, title: 'Entra ID could not be reached to verify the token' },
   audit_unavailable: { status: 503, title: 'The audit trail cannot be written' },
+  shutting_down: { status: 503, title: 'KeyDesk is shutting down' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

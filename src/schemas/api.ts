@@ -9,8 +9,13 @@ const Guid = Type.String({
   examples: ['6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f'],
 });
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-/** Entra allows 256 characters for a device name; printable characters only. */
-const DeviceName = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
+/**
+ * Entra allows 256 characters for a device name. Control characters and lone UTF-16 surrogates
+ * (which cannot be percent-encoded into a Graph query) are refused; Ajv matches patterns in
+ * unicode mode, so a well-formed pair is one code point outside the surrogate range.
+ */
+const PRINTABLE = '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]+$';
+const DeviceName = Type.String({ minLength: 1, maxLength: 256, pattern: PRINTABLE });
 const Upn = Type.String({ minLength: 3, maxLength: 113, pattern: '^[^\\s@]+@[^\\s@]+$', description: 'User principal name, e.g. alice@contoso.com' });
 
 export const DeviceOwnerSchema = Type.Object(
@@ -85,7 +90,7 @@ export const ProblemRef = Type.Ref('Problem');
 export const DeviceSearchQuery = Type.Object(
   {
     name: Type.Optional(DeviceName),
-    prefix: Type.Optional(Type.String({ minLength: 2, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$' })),
+    prefix: Type.Optional(Type.String({ minLength: 2, maxLength: 256, pattern: PRINTABLE })),
   },
   { additionalProperties: false, description: 'Exactly one of name (exact match) or prefix' },
 );
@@ -117,7 +122,8 @@ export const DisclosureBody = Type.Object(
     keyId: Type.String({
       minLength: 8,
       maxLength: 40,
-      pattern: '^[0-9a-fA-F-]+$',
+      // 8 to 32 hex digits, hyphens between them as the screen or a GUID groups them.
+      pattern: '^(?:[0-9a-fA-F]-?){7,31}[0-9a-fA-F]$',
       description: 'The recovery key ID read off the recovery screen: at least its first 8 hex digits, or the whole ID',
     }),
     ticket: Type.String({ minLength: 1, maxLength: 64, description: 'The helpdesk ticket reference, e.g. INC0012345' }),

@@ -27,7 +27,10 @@ export async function startServer(
       'AUDIT_HMAC_KEY is not set: the audit chain uses plain SHA-256, so someone who can edit the audit file can also recompute it. Set AUDIT_HMAC_KEY to make tampering detectable.',
     );
   }
-  const audit = await openFileAuditSink({ file: config.audit.file, hmacKey: config.audit.hmacKey, logger: logger.child({ component: 'audit' }) });
+  // The chain head in the log is how a trail cut short at its end is noticed: it is logged
+  // whatever LOG_LEVEL says.
+  const auditLogger = logger.child({ component: 'audit' }, { level: 'info' });
+  const audit = await openFileAuditSink({ file: config.audit.file, hmacKey: config.audit.hmacKey, logger: auditLogger });
   const app = await buildApp(config, { ...deps, audit });
 
   let stopping: Promise<void> | null = null;

@@ -57,6 +57,20 @@ describe('verifyAuditFile', () => {
     expect(reasonOf(result)).toMatch(/hash does not match the record: it was edited/);
   });
 
+  it('reports a record given a duplicated member that a reader might show instead of the real one', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 3);
+    const lines = await readLines(file);
+    // JSON.parse keeps the last "ticket", so the hash still matches; a reader keeping the first would not.
+    lines[1] = lines[1]!.replace('{', '{"ticket":"INC9999999",');
+    await rewrite(file, lines);
+
+    const result = await verifyAuditFile(file, null);
+
+    expect(result).toMatchObject({ ok: false, records: 1, firstBroken: { line: 2, seq: 2 } });
+    expect(reasonOf(result)).toMatch(/not byte for byte as KeyDesk writes it/);
+  });
+
   it('reports a deleted record at the line where the gap shows', async () => {
     const file = await tempAuditFile();
     await writeTrail(file, 5);

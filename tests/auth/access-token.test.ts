@@ -93,6 +93,11 @@ describe('Entra access token verification', () => {
     expect(await rejection(await issueAppToken(strangerKey))).toMatch(/not signed by a key of this tenant/);
   });
 
+  it('refuses an ID token issued to KeyDesk itself, though it is signed by the tenant', async () => {
+    const idToken = await issueAppToken(tenantKey, { extraClaims: { azp: undefined, idtyp: undefined, nonce: 'n-0S6_WzA2Mj', preferred_username: 'agent@contoso.com' } });
+    expect(await rejection(idToken)).toBe('unauthorized: The access token was rejected: it is not an access token (an ID token cannot call the API).');
+  });
+
   it("refuses alg: none", async () => {
     const now = Math.floor(Date.now() / 1000);
     const token = unsignedToken({ iss: `${AUTHORITY}/${TENANT_ID}/v2.0`, aud: CLIENT_ID, exp: now + 600, iat: now, roles: ['BitLocker.Disclose'] });

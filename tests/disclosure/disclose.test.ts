@@ -91,6 +91,7 @@ describe('discloseRecoveryKey', () => {
     ['invalid_ticket', { ticket: 'see chat' }],
     ['comment_required', { reason: 'other' as const }],
     ['invalid_request', { deviceId: laptop.deviceId }],
+    ['invalid_request', { keyId: '1a2b-3c4' }],
     ['device_not_found', { deviceName: 'LAPTOP-NOBODY' }],
     ['key_id_mismatch', { keyId: 'deadbeef' }],
     ['requester_not_owner', { requesterUpn: 'mallory@contoso.com' }],

@@ -182,6 +182,8 @@ describe('POST /api/v1/disclosures', () => {
     ['both deviceName and deviceId', { deviceId: randomUUID() }],
     ['a key ID shorter than 8 digits', { keyId: '1A2B3C4' }],
     ['a key ID with non-hex characters', { keyId: '1A2B3C4Z' }],
+    ['a key ID of hyphens only', { keyId: '--------' }],
+    ['a device name with a lone surrogate', { deviceName: 'PC\ud800' }],
     ['an unknown reason', { reason: 'curiosity' }],
     ['an unknown field', { requester: 'ann' }],
     ['a requester that is not a UPN', { requesterUpn: 'ann' }],
@@ -223,6 +225,20 @@ describe('POST /api/v1/disclosures', () => {
 
     expect(harness.auditRecords()).toEqual([expect.objectContaining({ outcome: 'refused', code: 'forbidden', caller: expect.objectContaining({ kind: 'app' }) })]);
     expect(tenant.requests).toHaveLength(0);
+  });
+
+  it('asks for a token however the path is spelled, and never audits anonymous requests', async () => {
+    for (const url of ['/%61pi/v1/disclosures', '/api/v1/%64isclosures']) {
+      const response = await harness.inject({ method: 'POST', url, payload: { nonsense: true } });
+      expect({ url, status: response.statusCode, code: response.json().code }).toEqual({ url, status: 401, code: 'unauthorized' });
+    }
+    expect(harness.auditRecords()).toEqual([]);
+  });
+
+  it('checks the role before the body: a Lookup-only caller gets 403 even for a malformed body', async () => {
+    const response = await disclose({ nonsense: true }, await issueAppToken(signingKey, { roles: ['BitLocker.Lookup'] }));
+    expect(response.statusCode).toBe(403);
+    expect(harness.auditRecords()).toEqual([expect.objectContaining({ code: 'forbidden' })]);
   });
 
   it('refuses expired tokens', async () => {

@@ -65,6 +65,24 @@ describe('health, readiness, documentation and errors', () => {
     expect(response.json()).toMatchObject({ code: 'not_found', instance: '/api/v2/anything' });
   });
 
+  it('answers a malformed URL with a problem and the usual headers, without echoing it', async () => {
+    const response = await harness.inject({ method: 'GET', url: '/api/v1/devices/%zz/recovery-keys' });
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.json().code).toBe('invalid_request');
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.body).not.toContain('%zz');
+  });
+
+  it('turns away requests that arrive while shutting down with a problem', async () => {
+    const closing = harness.app.close();
+    const response = await harness.inject({ method: 'GET', url: '/healthz' });
+    await closing;
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ code: 'shutting_down' });
+    expect(response.headers['retry-after']).toBe('2');
+  });
+
   it('sends security headers and no-store on every response', async () => {
     for (const url of ['/healthz', '/readyz', '/openapi.json', '/nope']) {
       const response = await harness.inject({ method: 'GET', url });

@@ -43,9 +43,13 @@ describe('the entry command (node dist/server/main.js, as npm start and the imag
     expect(result.stderr).toMatch(/GRAPH_BASE_URL="http:\/\/graph.example" is not valid: use the https URL/);
   });
 
-  it('serves, then drains and closes the audit log on SIGTERM', async () => {
+  it.each([
+    ['info', ['AUDIT_HMAC_KEY is not set', 'KeyDesk listening', '"msg":"audit chain opened"', 'audit log flushed and closed'], []],
+    // A quiet service still logs the audit chain head: it is how a truncated trail is noticed.
+    ['error', ['"msg":"audit chain opened"'], ['KeyDesk listening', 'AUDIT_HMAC_KEY is not set']],
+  ])('serves, then drains and closes the audit log on SIGTERM (LOG_LEVEL=%s)', async (level, logged, notLogged) => {
     const port = await freePort();
-    const auditFile = join(dir, 'audit.jsonl');
+    const auditFile = join(dir, `audit-${level}.jsonl`);
     const child = spawn(process.execPath, [ENTRY], {
       env: {
         PATH: process.env.PATH ?? '',
@@ -55,6 +59,7 @@ describe('the entry command (node dist/server/main.js, as npm start and the imag
         HOST: '127.0.0.1',
         PORT: String(port),
         AUDIT_FILE: auditFile,
+        LOG_LEVEL: level,
       },
     });
     let output = '';
@@ -62,7 +67,7 @@ describe('the entry command (node dist/server/main.js, as npm start and the imag
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      await expect.poll(() => output, { timeout: 10_000, interval: 50 }).toContain('KeyDesk listening');
+      await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status, { timeout: 10_000, interval: 100 }).toBe(200);
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -74,9 +79,9 @@ describe('the entry command (node dist/server/main.js, as npm start and the imag
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
-    writeFileSync(join(dir, 'service.log'), output);
-    expect(output).toContain('AUDIT_HMAC_KEY is not set');
-    expect(output).toContain('audit log flushed and closed');
+    writeFileSync(join(dir, `service-${level}.log`), output);
+    for (const text of logged) expect(output).toContain(text);
+    for (const text of notLogged) expect(output).not.toContain(text);
     expect(output).not.toContain('entry-test-secret');
   });
 });

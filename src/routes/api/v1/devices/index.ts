@@ -15,7 +15,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/devices',
     {
-      preHandler: app.requireRole(APP_ROLES.lookup),
+      config: { requiredRole: APP_ROLES.lookup },
       schema: {
         summary: 'Find devices by exact name or by name prefix',
         description: 'Returns device metadata and registered owners; never a recovery password.',
@@ -30,7 +30,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/devices/:deviceId/recovery-keys',
     {
-      preHandler: app.requireRole(APP_ROLES.lookup),
+      config: { requiredRole: APP_ROLES.lookup },
       schema: {
         summary: "List a device's recovery key IDs",
         description: 'Key metadata only (key ID, volume type, date). Reading a recovery password is a disclosure.',

@@ -6,8 +6,7 @@ const disclosureRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/disclosures',
     {
-      config: { auditRefusalsAs: 'disclosure' },
-      preHandler: app.requireRole(APP_ROLES.disclose),
+      config: { requiredRole: APP_ROLES.disclose, auditRefusalsAs: 'disclosure' },
       schema: {
         summary: 'Disclose the recovery password of one BitLocker recovery key',
         description:
