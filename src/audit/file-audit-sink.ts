@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { access, constants, mkdir } from 'node:fs/promises';
+import { access, constants, mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { KeyDeskProblem, isProblem } from '../problem/problem.js';
@@ -160,7 +160,15 @@ class FileAuditSinkImpl implements FileAuditSink {
     if (sealed.length === 0) return;
     const bytes = Buffer.from(sealed.map(({ record }) => `${JSON.stringify(record)}\n`).join(''), 'utf8');
     try {
-      await writeAll(this.#handle, bytes);
+      // Checked alongside the write, so it costs no extra wait: records written to a file that was
+      // deleted or moved away are durable nowhere anyone will look.
+      const [, stillTheFile] = await Promise.all([writeAll(this.#handle, bytes), this.#isStillTheFile()]);
+      if (!stillTheFile) {
+        this.#state = 'broken';
+        this.#logger.error({ audit: { seq: this.#head.seq } }, `the audit file ${this.#file} was deleted or moved away; refusing all appends until KeyDesk restarts`);
+        for (const { pending } of sealed) pending.reject(this.#refusal());
+        return;
+      }
       await this.#handle.sync();
     } catch (error) {
       await this.#rollBack(error);
@@ -215,6 +223,15 @@ class FileAuditSinkImpl implements FileAuditSink {
     }
   }
 
+  /** The open file is still the one at the configured path (not unlinked, not renamed away). */
+  async #isStillTheFile(): Promise<boolean> {
+    const [open, named] = await Promise.all([this.#handle.stat(), stat(this.#file).catch(() => null)]);
+    if (named === null || open.nlink === 0) return false;
+    // A test double without inode numbers cannot tell; a real FileHandle always has them.
+    if (open.ino === undefined || open.dev === undefined) return true;
+    return open.ino === named.ino && open.dev === named.dev;
+  }
+
   async #shutDown(): Promise<void> {
     if (this.#state === 'open') this.#state = 'closing';
     await this.#draining;
@@ -232,8 +249,8 @@ class FileAuditSinkImpl implements FileAuditSink {
   #refusal(): KeyDeskProblem {
     const detail =
       this.#state === 'broken'
-        ? 'The audit trail is out of service after a write it could not roll back, so KeyDesk will not disclose. ' +
-          'The KeyDesk operators must check the audit disk and restart KeyDesk.'
+        ? 'The audit trail is out of service (a write could not be rolled back, or the audit file was deleted or moved), so KeyDesk ' +
+          'will not disclose. The KeyDesk operators must check the audit file and restart KeyDesk.'
         : 'The audit trail is closed because KeyDesk is shutting down; try again shortly.';
     return new KeyDeskProblem('audit_unavailable', detail);
   }

@@ -10,7 +10,8 @@ export interface AuditFileHandle {
   write(buffer: Buffer): Promise<{ bytesWritten: number }>;
   sync(): Promise<void>;
   truncate(length: number): Promise<void>;
-  stat(): Promise<{ size: number }>;
+  /** `ino`, `dev` and `nlink` let the sink notice its file being deleted or moved away. */
+  stat(): Promise<{ size: number; ino?: number; dev?: number; nlink?: number }>;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { appendFile, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GENESIS_HASH } from '../../src/audit/chain.js';
@@ -378,6 +378,24 @@ describe('FileAuditSink failures', () => {
     await rm(file);
 
     expect(await sink.isWritable()).toBe(false);
+    await sink.close();
+  });
+
+  it.each([
+    ['deleted', (file: string) => rm(file)],
+    ['moved away, with a new file put in its place', async (file: string) => {
+      await rename(file, `${file}.old`);
+      await writeFile(file, '');
+    }],
+  ])('refuses appends once its file is %s: such records would be durable nowhere anyone looks', async (_how, tamper) => {
+    const file = await tempAuditFile();
+    const sink = await open(file);
+    await sink.append(disclosureEntry());
+    await tamper(file);
+
+    await expect(sink.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable' });
+    await expect(sink.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable' });
+    expect(sink.head().seq).toBe(1);
     await sink.close();
   });
 });
