@@ -19,9 +19,6 @@ export const GRAPH_IDENTITY_HEADERS: Readonly<Record<string, string>> = {
   'ocp-client-version': KEYDESK_VERSION,
 };
 
-// Statuses whose responses have no body; `new Response(body, …)` refuses a body for them.
-const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
-
 function requestUrl(context: Context): string {
   return typeof context.request === 'string' ? context.request : context.request.url;
 }
@@ -76,8 +73,9 @@ class CallScopeHandler implements Middleware {
 
 /**
  * Innermost before the network: one attempt. Sets the identity headers and client-request-id,
- * bounds the attempt with a timeout that covers the body as well as the headers (the body is
- * buffered here, so a stalled body cannot hang the caller), and records status and request-id.
+ * bounds the attempt with a timeout, and records status and request-id. The transport after it
+ * buffers the whole body before it answers, so the timeout covers a body that stalls after the
+ * headers as well.
  */
 class AttemptHandler implements Middleware {
   private next: Middleware | undefined;
@@ -105,8 +103,6 @@ class AttemptHandler implements Middleware {
       await this.next.execute(context);
       const response = context.response;
       if (!response) throw new TypeError('the HTTP handler returned no response');
-      const body = NULL_BODY_STATUS.has(response.status) ? null : await response.arrayBuffer();
-      context.response = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
       call.status = response.status;
       call.requestId = response.headers.get('request-id');
     } catch (error) {

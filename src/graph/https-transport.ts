@@ -5,8 +5,11 @@ import type { Context, Middleware } from '@microsoft/microsoft-graph-client';
  * The end of KeyDesk's Graph middleware chain: sends the request with node:https over a pool of
  * kept-alive connections. The SDK's own HTTPMessageHandler uses fetch, whose stream and abort
  * machinery cost about a fifth of KeyDesk's CPU per disclosure in the benchmark (bench/RESULTS.md);
- * Graph answers are small JSON bodies that gain nothing from streaming.
+ * Graph answers are small JSON bodies that gain nothing from streaming: the body is read whole
+ * before the answer is handed back, inside the attempt's timeout (the signal aborts the request).
  */
+const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
+
 export class HttpsTransport implements Middleware {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' });
 
@@ -36,7 +39,8 @@ export class HttpsTransport implements Middleware {
             if (value === undefined) continue;
             for (const one of Array.isArray(value) ? value : [value]) responseHeaders.append(name, one);
           }
-          const payload = status === 204 || status === 304 ? null : Buffer.concat(chunks);
+          // `new Response` refuses a body for these statuses.
+          const payload = NULL_BODY_STATUS.has(status) ? null : Buffer.concat(chunks);
           resolve(new Response(payload, { status, statusText: incoming.statusMessage ?? '', headers: responseHeaders }));
         });
       });

@@ -144,6 +144,24 @@ describe('transient failures (503, 504, network, timeout)', () => {
     expect(time.waits).toEqual([125]);
   });
 
+  it('counts a body that stalls after the headers as a timed-out attempt', async () => {
+    const { gw, attempts } = gateway({ requestTimeoutMs: 100, retryBudgetMs: 1_000 });
+    mockTokenEndpoint();
+    nock(GRAPH)
+      .get(KEYS_PATH)
+      .query(true)
+      .delayBody(2_000)
+      .reply(200, KEYS)
+      .get(KEYS_PATH)
+      .query(true)
+      .reply(200, KEYS);
+
+    const keys = await gw.listRecoveryKeys(DEVICE_ID);
+
+    expect(keys).toHaveLength(1);
+    expect(attempts()).toBe(2);
+  });
+
   it('says the call timed out when every attempt hangs', async () => {
     const { gw } = gateway({ requestTimeoutMs: 50, retryBudgetMs: 300 });
     mockTokenEndpoint();
