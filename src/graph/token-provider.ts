@@ -49,7 +49,7 @@ function isEntraUnreachable(error: unknown): error is EntraUnreachableError {
  * (other errors become a bare network_error); AuthError's constructor resets the prototype, so
  * the failure is tagged with a property, not a subclass.
  */
-class EntraNetwork implements INetworkModule {
+export class EntraNetwork implements INetworkModule {
   /** Why the last GET (OpenID discovery) failed: MSAL swallows that error and reports endpoints_resolution_error. */
   lastGetFailure: EntraFailure | { kind: 'answered'; status: number } | null = null;
 
@@ -136,31 +136,7 @@ export class GraphTokenProvider implements AuthenticationProvider {
     this.authority = `${config.authorityHost}/${config.tenantId}`;
     this.credentialKind = config.clientCredential.kind;
     this.network = new EntraNetwork(config.graph.requestTimeoutMs, options.now ?? Date.now);
-    const credential: Partial<Configuration['auth']> =
-      config.clientCredential.kind === 'secret'
-        ? { clientSecret: config.clientCredential.secret }
-        : {
-            clientCertificate: {
-              thumbprintSha256: config.clientCredential.thumbprintSha256,
-              privateKey: config.clientCredential.privateKey,
-              x5c: config.clientCredential.x5c,
-            },
-          };
-    this.app = new ConfidentialClientApplication({
-      auth: {
-        clientId: config.clientId,
-        authority: this.authority,
-        // Trusting the configured host skips MSAL's instance discovery against the public cloud,
-        // which would fail for any authority host it does not know (a simulator, a new cloud).
-        knownAuthorities: [new URL(config.authorityHost).host],
-        ...credential,
-      },
-      system: {
-        networkClient: this.network,
-        // MSAL's messages are left out: KeyDesk logs its own, and never with PII or secrets.
-        loggerOptions: { piiLoggingEnabled: false, logLevel: LogLevel.Error, loggerCallback: () => undefined },
-      },
-    });
+    this.app = new ConfidentialClientApplication(msalConfiguration(config, this.network));
   }
 
   getAccessToken(): Promise<string> {
@@ -256,6 +232,41 @@ function unreachableProblem(failure: EntraFailure, what: string): KeyDeskProblem
     headers: { 'Retry-After': String(retryAfter) },
     extensions: { graphFailure: failure.kind },
   });
+}
+
+/**
+ * KeyDesk's MSAL configuration, shared by the Graph token provider and the staff sign-in: its
+ * client id and credential, the tenant authority, and a network module with timeouts.
+ */
+export function msalConfiguration(
+  config: Pick<KeyDeskConfig, 'tenantId' | 'clientId' | 'clientCredential' | 'authorityHost'>,
+  networkClient: INetworkModule,
+): Configuration {
+  const credential: Partial<Configuration['auth']> =
+    config.clientCredential.kind === 'secret'
+      ? { clientSecret: config.clientCredential.secret }
+      : {
+          clientCertificate: {
+            thumbprintSha256: config.clientCredential.thumbprintSha256,
+            privateKey: config.clientCredential.privateKey,
+            x5c: config.clientCredential.x5c,
+          },
+        };
+  return {
+    auth: {
+      clientId: config.clientId,
+      authority: `${config.authorityHost}/${config.tenantId}`,
+      // Trusting the configured host skips MSAL's instance discovery against the public cloud,
+      // which would fail for any authority host it does not know (a simulator, a new cloud).
+      knownAuthorities: [new URL(config.authorityHost).host],
+      ...credential,
+    },
+    system: {
+      networkClient,
+      // MSAL's messages are left out: KeyDesk logs its own, and never with PII or secrets.
+      loggerOptions: { piiLoggingEnabled: false, logLevel: LogLevel.Error, loggerCallback: () => undefined },
+    },
+  };
 }
 
 export function createTokenProvider(config: TokenProviderConfig, options: TokenProviderOptions): GraphTokenProvider {
