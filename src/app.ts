@@ -19,6 +19,8 @@ import apiDocs from './plugins/api-docs.js';
 import healthRoutes from './routes/health/index.js';
 import deviceRoutes from './routes/api/v1/devices/index.js';
 import disclosureRoutes from './routes/api/v1/disclosures/index.js';
+import webUi from './web/index.js';
+import type { SessionStore } from './web/session-store.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -31,6 +33,10 @@ export interface AppDeps {
   newId?: () => string;
   /** Marks every page and API description as a demo (the simulated tenant). */
   demo?: boolean;
+  /** The clock staff sessions are timed by (idle timeout, absolute lifetime, sign-in age). */
+  now?: () => number;
+  /** Where staff sessions live; defaults to memory (one instance only). */
+  sessionStore?: SessionStore;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -98,5 +104,14 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
     },
     { prefix: '/api/v1' },
   );
+  if (config.web) {
+    await app.register(webUi, {
+      config,
+      web: config.web,
+      audit: deps.audit,
+      now: deps.now ?? Date.now,
+      ...(deps.sessionStore ? { sessionStore: deps.sessionStore } : {}),
+    });
+  }
   return app;
 }

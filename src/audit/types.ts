@@ -9,7 +9,11 @@ export type AuditAction =
   /** The outcome of one disclosure attempt: granted, refused or failed. */
   | 'disclosure'
   /** The sink found a torn last line at start-up, moved it aside and continued the chain. */
-  | 'chain_recovered';
+  | 'chain_recovered'
+  /** A staff member's sign-in to the web UI through Entra: granted, or refused with a code. */
+  | 'sign_in'
+  /** A staff member signed out of the web UI. */
+  | 'sign_out';
 
 export type AuditOutcome = 'pending' | 'granted' | 'refused' | 'failed' | 'recovered';
 

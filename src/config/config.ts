@@ -54,6 +54,25 @@ export interface KeyDeskConfig {
   bodyLimitBytes: number;
   /** Trust X-Forwarded-For from this many proxy hops (0: use the socket address). */
   trustProxyHops: number;
+  /** The helpdesk web UI; null when PUBLIC_BASE_URL is not set (the API alone). */
+  web: WebConfig | null;
+}
+
+export interface WebConfig {
+  /** Origin staff browse to, without trailing slash, e.g. `https://keydesk.contoso.com`. */
+  publicBaseUrl: string;
+  /** Signs the session cookie. */
+  sessionSecret: string;
+  /** True when publicBaseUrl is https: the session cookie is then `Secure`. */
+  secureCookies: boolean;
+  sessionIdleMs: number;
+  sessionMaxMs: number;
+  /** A reveal needs a sign-in (Entra `auth_time`) no older than this, in seconds. */
+  reauthMaxAgeSeconds: number;
+  /** Conditional Access authentication context a reveal needs in the ID token's `acrs`, e.g. `c1`. */
+  requiredAuthContext: string | null;
+  /** How long the key page shows a recovery password. */
+  keyDisplaySeconds: number;
 }
 
 /** Accepts `INC0012345` (ServiceNow), `SD-1234` (Jira), `12345` (Zendesk) and similar. */
@@ -190,6 +209,8 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
   const bodyLimitBytes = integer('BODY_LIMIT_BYTES', 8_192, 1_024, 1_048_576, 'set the largest accepted request body, in bytes');
   const trustProxyHops = integer('TRUST_PROXY_HOPS', 0, 0, 10, 'set how many reverse proxies in front of KeyDesk may set X-Forwarded-For');
 
+  const web = readWebConfig(read, integer, problems, trustProxyHops);
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -208,6 +229,72 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     policy: { requesterCheck: requesterCheck as RequesterCheck, ticketPattern },
     bodyLimitBytes,
     trustProxyHops,
+    web,
+  };
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+const AUTH_CONTEXT = /^c(?:[1-9]|[1-9][0-9])$/;
+
+/** The web UI is on when PUBLIC_BASE_URL is set; the API alone needs none of these. */
+function readWebConfig(
+  read: (name: string) => string | undefined,
+  integer: (name: string, fallback: number, min: number, max: number, how: string) => number,
+  problems: string[],
+  trustProxyHops: number,
+): WebConfig | null {
+  const raw = read('PUBLIC_BASE_URL');
+  if (raw === undefined) return null;
+  let publicBaseUrl = '';
+  let secureCookies = true;
+  try {
+    const url = new URL(raw);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
+    if (url.search || url.hash || url.username || url.password || url.pathname.replace(/\/+$/, '') !== '') throw new Error('extra parts');
+    if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+      problems.push(
+        `PUBLIC_BASE_URL=${JSON.stringify(raw)} is not valid: use https (plain http is accepted for localhost and 127.0.0.1 only), since session cookies and Entra's redirects must not cross the network in clear`,
+      );
+    }
+    publicBaseUrl = url.origin;
+    secureCookies = url.protocol === 'https:';
+  } catch {
+    problems.push(
+      `PUBLIC_BASE_URL=${JSON.stringify(raw)} is not valid: use the origin staff browse to, without a path, e.g. https://keydesk.contoso.com`,
+    );
+  }
+  // KeyDesk itself serves plain HTTP: an https address means a TLS-terminating proxy, whose
+  // X-Forwarded-Proto must be trusted or KeyDesk never sets its Secure session cookie.
+  if (publicBaseUrl.startsWith('https:') && trustProxyHops === 0) {
+    problems.push(
+      'TRUST_PROXY_HOPS=0 does not fit an https PUBLIC_BASE_URL: KeyDesk listens on plain HTTP behind a TLS-terminating proxy, so set TRUST_PROXY_HOPS to the number of proxies in front of it (usually 1) so their X-Forwarded-Proto is trusted',
+    );
+  }
+  const sessionSecret = read('SESSION_SECRET') ?? '';
+  if (sessionSecret === '') {
+    problems.push('SESSION_SECRET is missing: the web UI (PUBLIC_BASE_URL is set) signs its session cookie with it; use at least 32 random characters, e.g. the output of `openssl rand -base64 48`');
+  } else if (sessionSecret.length < 32) {
+    problems.push('SESSION_SECRET is too short: use at least 32 random characters, e.g. the output of `openssl rand -base64 48`');
+  }
+  const idleMinutes = integer('SESSION_IDLE_MINUTES', 15, 1, 480, 'set after how many minutes without a request a staff session ends');
+  const maxHours = integer('SESSION_MAX_HOURS', 8, 1, 24, 'set after how many hours a staff session ends, however active');
+  const reauthMaxAgeSeconds = integer('REAUTH_MAX_AGE', 900, 60, 86_400, 'set, in seconds, how old a sign-in may be for revealing a key before Entra is asked for a fresh one');
+  const keyDisplaySeconds = integer('KEY_DISPLAY_SECONDS', 60, 10, 600, 'set how many seconds the key page shows a recovery password');
+  const requiredAuthContext = read('REQUIRE_AUTH_CONTEXT') ?? null;
+  if (requiredAuthContext !== null && !AUTH_CONTEXT.test(requiredAuthContext)) {
+    problems.push(
+      `REQUIRE_AUTH_CONTEXT=${JSON.stringify(requiredAuthContext)} is not valid: use the ID of a Conditional Access authentication context, c1 to c99 (Entra admin center > Protection > Conditional Access > Authentication contexts)`,
+    );
+  }
+  return {
+    publicBaseUrl,
+    sessionSecret,
+    secureCookies,
+    sessionIdleMs: idleMinutes * 60_000,
+    sessionMaxMs: maxHours * 3_600_000,
+    reauthMaxAgeSeconds,
+    requiredAuthContext,
+    keyDisplaySeconds,
   };
 }
 

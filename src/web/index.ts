@@ -1,0 +1,78 @@
+import cookie from '@fastify/cookie';
+import session from '@fastify/session';
+import formbody from '@fastify/formbody';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { AuditSink } from '../audit/types.js';
+import type { KeyDeskConfig, WebConfig } from '../config/config.js';
+import { toProblem } from '../plugins/problem-details.js';
+import { messagePage } from './pages.js';
+import { createMemorySessionStore, type SessionStore } from './session-store.js';
+import staffSession from './staff-session.js';
+import signInRoutes from './sign-in-routes.js';
+import { StaffSignIn } from './staff-sign-in.js';
+import landingPage from './landing-page.js';
+
+/**
+ * The helpdesk web UI: staff sessions, sign-in through Entra, and the pages. Registered only when
+ * PUBLIC_BASE_URL is set, and encapsulated: cookies, sessions and form bodies exist for these
+ * routes alone, so the API never sets or reads a session cookie.
+ */
+
+export interface WebUiOptions {
+  config: KeyDeskConfig;
+  web: WebConfig;
+  audit: AuditSink;
+  now: () => number;
+  /** Defaults to the in-memory store (one instance only). */
+  sessionStore?: SessionStore;
+  /** Defaults to sign-in through the configured Entra tenant. */
+  signIn?: StaffSignIn;
+}
+
+export default async function webUi(app: FastifyInstance, options: WebUiOptions): Promise<void> {
+  const { config, web, now } = options;
+  // The __Host- prefix makes browsers refuse the cookie unless Secure, Path=/ and host-only.
+  const cookieName = web.secureCookies ? '__Host-keydesk_session' : 'keydesk_session';
+  let store = options.sessionStore;
+  if (!store) {
+    app.log.warn(
+      'staff sessions are kept in memory: this suits one KeyDesk instance only, and a restart signs every staff member out. Several instances need a shared session store.',
+    );
+    store = createMemorySessionStore({ idleMs: web.sessionIdleMs, now });
+  }
+
+  await app.register(cookie);
+  await app.register(session, {
+    secret: web.sessionSecret,
+    cookieName,
+    store,
+    saveUninitialized: false,
+    // No Max-Age: the browser forgets the cookie when it closes; the idle timeout and absolute
+    // lifetime are enforced on the server, where a copied cookie cannot extend them.
+    cookie: { path: '/', httpOnly: true, secure: web.secureCookies, sameSite: 'lax' },
+  });
+  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
+  await app.register(staffSession, { idleMs: web.sessionIdleMs, maxMs: web.sessionMaxMs, now, cookieName });
+
+  // A page's error is a page, with the same stable code the API would give.
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) request.log.error({ err: error, code: problem.code }, 'page failed');
+    else request.log.info({ code: problem.code }, 'page refused');
+    for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
+    return reply
+      .code(problem.status)
+      .type('text/html; charset=utf-8')
+      .send(messagePage({ title: problem.title, code: problem.code, staff: request.staff, paragraphs: [problem.detail] }));
+  });
+
+  await app.register(signInRoutes, {
+    signIn: options.signIn ?? new StaffSignIn(config, web, now),
+    web,
+    audit: options.audit,
+    clientId: config.clientId,
+    cookieName,
+    now,
+  });
+  await app.register(landingPage);
+}

@@ -1,0 +1,50 @@
+import { html, type SafeHtml } from './html.js';
+import type { StaffUser } from './staff-session.js';
+
+/**
+ * The frame every page shares: a header naming who is signed in, with the sign-out form. No
+ * inline script or style; everything interpolated is escaped.
+ */
+
+export function staffHeader(staff: StaffUser | null): SafeHtml {
+  if (!staff) return html`<header><strong>KeyDesk</strong></header>`;
+  return html`<header>
+<strong>KeyDesk</strong>
+<p>Signed in as <span class="staff-name">${staff.name}</span> (<span class="staff-upn">${staff.upn}</span>)</p>
+<form method="post" action="/auth/sign-out"><button type="submit">Sign out</button></form>
+</header>`;
+}
+
+export function layout(options: { title: string; staff: StaffUser | null; body: SafeHtml }): string {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${options.title} · KeyDesk</title>
+</head>
+<body>
+${staffHeader(options.staff)}
+<main>
+${options.body}
+</main>
+</body>
+</html>
+`.value;
+}
+
+/** A page that says what happened and what to do next, with KeyDesk's stable code for it. */
+export function messagePage(options: {
+  title: string;
+  code?: string;
+  staff?: StaffUser | null;
+  paragraphs: string[];
+  link?: { href: string; text: string };
+}): string {
+  const body = html`<h1>${options.title}</h1>
+${options.paragraphs.map((p) => html`<p>${p}</p>\n`)}
+${options.code ? html`<p class="code">Code: <code>${options.code}</code></p>` : ''}
+${options.link ? html`<p><a href="${options.link.href}">${options.link.text}</a></p>` : ''}`;
+  return layout({ title: options.title, staff: options.staff ?? null, body });
+}

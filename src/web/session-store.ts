@@ -1,0 +1,45 @@
+import fastifySession, { type SessionStore } from '@fastify/session';
+import type { Session } from 'fastify';
+
+/**
+ * Where staff sessions live. Any express-session compatible store fits (`get`, `set`, `destroy`
+ * with callbacks), so a shared one (Redis, PostgreSQL) can replace the default for several
+ * instances. The default keeps them in this process's memory: one instance only, and a restart
+ * signs everybody out.
+ */
+export type { SessionStore };
+
+/** How often the in-memory store looks for sessions nobody came back to. */
+const SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * @fastify/session's MemoryStore, over a map this module sweeps: the MemoryStore alone never
+ * forgets a session whose browser stopped coming back, so memory would grow with every abandoned
+ * sign-in. A session unused for longer than the idle timeout is of no use to anyone.
+ */
+export function createMemorySessionStore(options: { idleMs: number; now: () => number }): SessionStore {
+  const sessions = new Map<string, Session>();
+  const store = new fastifySession.MemoryStore(sessions);
+  let lastSweep = options.now();
+  const sweep = () => {
+    const now = options.now();
+    if (now - lastSweep < SWEEP_INTERVAL_MS) return;
+    lastSweep = now;
+    for (const [id, session] of sessions) {
+      const lastUsed = session.lastSeenAt ?? session.createdAt ?? 0;
+      if (now - lastUsed > options.idleMs) sessions.delete(id);
+    }
+  };
+  return {
+    set(sessionId, session, callback) {
+      sweep();
+      store.set(sessionId, session, callback);
+    },
+    get(sessionId, callback) {
+      store.get(sessionId, callback);
+    },
+    destroy(sessionId, callback) {
+      store.destroy(sessionId, callback);
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { authContextClaimsRequest, checkRevealSignIn } from '../../src/web/sign-in-freshness.js';
+import { safeReturnTo } from '../../src/web/return-to.js';
+
+const NOW = Date.parse('2025-06-02T10:00:00Z');
+const secondsAgo = (s: number) => Math.floor(NOW / 1000) - s;
+
+describe('whether a sign-in may reveal a key', () => {
+  const policy = { reauthMaxAgeSeconds: 900, requiredAuthContext: null };
+
+  it('accepts a sign-in no older than REAUTH_MAX_AGE', () => {
+    expect(checkRevealSignIn({ authTime: secondsAgo(900), acrs: [] }, policy, NOW)).toBe('ok');
+  });
+
+  it('asks for a fresh sign-in when the last one is older', () => {
+    expect(checkRevealSignIn({ authTime: secondsAgo(901), acrs: [] }, policy, NOW)).toBe('reauthenticate');
+  });
+
+  it('counts a sign-in without auth_time as stale', () => {
+    expect(checkRevealSignIn({ authTime: null, acrs: ['c1'] }, policy, NOW)).toBe('reauthenticate');
+  });
+
+  it('asks for step-up when the authentication context is missing from acrs', () => {
+    const stepUp = { ...policy, requiredAuthContext: 'c1' };
+    expect(checkRevealSignIn({ authTime: secondsAgo(10), acrs: [] }, stepUp, NOW)).toBe('step_up');
+    expect(checkRevealSignIn({ authTime: secondsAgo(10), acrs: ['c2'] }, stepUp, NOW)).toBe('step_up');
+    expect(checkRevealSignIn({ authTime: secondsAgo(10), acrs: ['c2', 'c1'] }, stepUp, NOW)).toBe('ok');
+  });
+
+  it('asks for a fresh sign-in before a step-up when both are missing', () => {
+    expect(checkRevealSignIn({ authTime: secondsAgo(3600), acrs: [] }, { ...policy, requiredAuthContext: 'c1' }, NOW)).toBe('reauthenticate');
+  });
+
+  it('asks Entra for the authentication context as an essential acrs claim', () => {
+    expect(JSON.parse(authContextClaimsRequest('c1'))).toEqual({
+      id_token: { acrs: { essential: true, value: 'c1' } },
+      access_token: { acrs: { essential: true, value: 'c1' } },
+    });
+  });
+});
+
+describe('where a sign-in returns to', () => {
+  it.each([
+    ['/', '/'],
+    ['/devices?name=O%27NEIL-PC', '/devices?name=O%27NEIL-PC'],
+    ['/devices/abc/reveal', '/devices/abc/reveal'],
+  ])('keeps the KeyDesk path %s', (raw, expected) => {
+    expect(safeReturnTo(raw)).toBe(expected);
+  });
+
+  it.each([
+    '//evil.example',
+    '//evil.example/path',
+    'https://evil.example',
+    '/\\evil.example',
+    '\\\\evil.example',
+    'javascript:alert(1)',
+    '/\r\nx',
+    '/auth/sign-in?returnTo=/auth/sign-in',
+    '/api/v1/devices',
+    'devices',
+    '',
+    undefined,
+    ['/', '/x'],
+    `/${'a'.repeat(3000)}`,
+  ])('lands %j on the home page instead', (raw) => {
+    expect(safeReturnTo(raw)).toBe('/');
+  });
+});
