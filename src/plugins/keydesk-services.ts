@@ -14,7 +14,8 @@ import { discloseRecoveryKey, type DisclosurePolicy, type DisclosureRequest, typ
 export interface KeyDeskServices {
   graph: GraphGateway;
   audit: AuditSink;
-  disclose(request: FastifyRequest, body: DisclosureRequest): Promise<GrantedDisclosure>;
+  /** `caller` defaults to the API caller of the request; the web UI passes the signed-in staff member. */
+  disclose(request: FastifyRequest, body: DisclosureRequest, caller?: AuditCaller): Promise<GrantedDisclosure>;
   recordEarlyRefusal(request: FastifyRequest, problem: KeyDeskProblem): Promise<void>;
 }
 
@@ -50,13 +51,13 @@ async function keydeskServices(app: FastifyInstance, options: KeyDeskServicesOpt
   app.decorate('keydesk', {
     graph,
     audit,
-    async disclose(request, body) {
+    async disclose(request, body, caller = auditCallerOf(request)) {
       // The rules audit every outcome themselves (or fail with audit_unavailable).
       request.auditedOutcome = true;
       const logOutcome = (outcome: string, fields: Record<string, unknown>) =>
         request.log.info({ disclosure: { outcome, ticket: body.ticket, ...fields } }, `disclosure ${outcome}`);
       try {
-        const granted = await discloseRecoveryKey(body, { caller: auditCallerOf(request), requestId: request.id }, { graph, audit, policy, newId });
+        const granted = await discloseRecoveryKey(body, { caller, requestId: request.id }, { graph, audit, policy, newId });
         logOutcome('granted', {
           disclosureId: granted.disclosureId,
           deviceId: granted.device.deviceId,

@@ -10,7 +10,13 @@ import { createMemorySessionStore, type SessionStore } from './session-store.js'
 import staffSession from './staff-session.js';
 import signInRoutes from './sign-in-routes.js';
 import { StaffSignIn } from './staff-sign-in.js';
-import landingPage from './landing-page.js';
+import csrfProtection from '@fastify/csrf-protection';
+import rateLimit from '@fastify/rate-limit';
+import { KeyDeskProblem } from '../problem/problem.js';
+import assets from './assets.js';
+import searchPage from './search-page.js';
+import devicePages from './device-pages.js';
+import myDisclosuresPage from './my-disclosures-page.js';
 
 /**
  * The helpdesk web UI: staff sessions, sign-in through Entra, and the pages. Registered only when
@@ -53,10 +59,30 @@ export default async function webUi(app: FastifyInstance, options: WebUiOptions)
   });
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
   await app.register(staffSession, { idleMs: web.sessionIdleMs, maxMs: web.sessionMaxMs, now, cookieName });
+  await app.register(csrfProtection, { sessionPlugin: '@fastify/session' });
+  // Only the routes that ask for it (the reveal) are limited; pages and sign-in are not.
+  await app.register(rateLimit, { global: false });
+
+  // Pages get their own CSP (the API keeps the global one): the stylesheet and the key page's
+  // script come from KeyDesk itself; forms post to KeyDesk, which may redirect them to Entra.
+  const contentSecurityPolicy = [
+    "default-src 'none'",
+    "style-src 'self'",
+    "script-src 'self'",
+    "img-src 'self'",
+    `form-action 'self' ${new URL(config.authorityHost).origin}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('content-security-policy', contentSecurityPolicy);
+  });
 
   // A page's error is a page, with the same stable code the API would give.
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    const problem = toProblem(error);
+    const problem = error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET'
+      ? new KeyDeskProblem('forbidden', 'This form did not come from a KeyDesk page open in this browser, or it has expired. Open the page again and resend the form.')
+      : toProblem(error);
     if (problem.status >= 500) request.log.error({ err: error, code: problem.code }, 'page failed');
     else request.log.info({ code: problem.code }, 'page refused');
     for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
@@ -74,5 +100,8 @@ export default async function webUi(app: FastifyInstance, options: WebUiOptions)
     cookieName,
     now,
   });
-  await app.register(landingPage);
+  await app.register(assets);
+  await app.register(searchPage);
+  await app.register(devicePages, { web, now, revealsPerMinute: 5 });
+  await app.register(myDisclosuresPage, { auditFile: config.audit.file, limit: 50 });
 }

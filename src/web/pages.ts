@@ -1,5 +1,6 @@
 import { html, type SafeHtml } from './html.js';
 import type { StaffUser } from './staff-session.js';
+import { STYLESHEET_PATH } from './assets.js';
 
 /**
  * The frame every page shares: a header naming who is signed in, with the sign-out form. No
@@ -9,13 +10,14 @@ import type { StaffUser } from './staff-session.js';
 export function staffHeader(staff: StaffUser | null): SafeHtml {
   if (!staff) return html`<header><strong>KeyDesk</strong></header>`;
   return html`<header>
-<strong>KeyDesk</strong>
+<strong><a href="/">KeyDesk</a></strong>
+<nav><a href="/my/disclosures">My disclosures</a></nav>
 <p>Signed in as <span class="staff-name">${staff.name}</span> (<span class="staff-upn">${staff.upn}</span>)</p>
 <form method="post" action="/auth/sign-out"><button type="submit">Sign out</button></form>
 </header>`;
 }
 
-export function layout(options: { title: string; staff: StaffUser | null; body: SafeHtml }): string {
+export function layout(options: { title: string; staff: StaffUser | null; body: SafeHtml; script?: string }): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -23,7 +25,8 @@ export function layout(options: { title: string; staff: StaffUser | null; body: 
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${options.title} · KeyDesk</title>
-</head>
+<link rel="stylesheet" href="${STYLESHEET_PATH}">
+${options.script ? html`<script src="${options.script}" defer></script>\n` : ''}</head>
 <body>
 ${staffHeader(options.staff)}
 <main>

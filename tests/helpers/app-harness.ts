@@ -23,7 +23,7 @@ export interface Harness {
   audit: AuditSink;
   auditFile: string;
   logFile: string;
-  /** app.inject, recording every response body except a 201 disclosure's (the one allowed place). */
+  /** app.inject, recording every response body except a disclosure's (API 201 or the web key page). */
   inject(options: InjectOptions): Promise<LightMyRequestResponse>;
   auditRecords(): AuditRecord[];
   logLines(): Record<string, unknown>[];
@@ -53,10 +53,14 @@ export async function buildHarness(
     logFile,
     async inject(injectOptions) {
       const response = await app.inject(injectOptions);
-      const isDisclosure = response.statusCode === 201 && String(injectOptions.url ?? '').startsWith('/api/v1/disclosures');
+      const url = String(injectOptions.url ?? '');
+      // The two allowed places: the API's 201 disclosure, and the web UI's key page (a 200 answer to a reveal POST).
+      const isDisclosure =
+        (response.statusCode === 201 && url.startsWith('/api/v1/disclosures')) ||
+        (response.statusCode === 200 && injectOptions.method === 'POST' && /^\/devices\/[^/?]+\/reveal$/.test(url));
       appendFileSync(
         responsesFile,
-        JSON.stringify({ url: injectOptions.url, status: response.statusCode, body: isDisclosure ? '[201 disclosure: not recorded]' : response.body }) + '\n',
+        JSON.stringify({ url: injectOptions.url, status: response.statusCode, body: isDisclosure ? '[disclosure: not recorded]' : response.body }) + '\n',
       );
       return response;
     },
