@@ -39,6 +39,13 @@ describe('npm run demo', () => {
 
       const headers = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(headers.headers.get('x-keydesk-demo')).toMatch(/simulated tenant/);
+
+      // The web UI is on, and its pages say they are a demo where a person looks.
+      const home = await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' });
+      expect(home.status).toBe(302);
+      expect(home.headers.get('location')).toMatch(/^\/auth\/sign-in/);
+      const page = await (await fetch(`http://127.0.0.1:${port}/auth/signed-out`)).text();
+      expect(page).toContain('class="demo-banner"');
     } finally {
       child.kill('SIGINT');
     }
