@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createHash, randomUUID, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
@@ -63,7 +63,12 @@ export interface BrowserKit {
   close(): Promise<void>;
 }
 
-export async function startBrowserKit(name: string): Promise<BrowserKit> {
+export interface BrowserKitOptions {
+  /** Extra KeyDesk environment (e.g. KEY_DISPLAY_SECONDS), applied over the kit's own. */
+  env?: Record<string, string>;
+}
+
+export async function startBrowserKit(name: string, options: BrowserKitOptions = {}): Promise<BrowserKit> {
   const runId = `${name}-${randomUUID().slice(0, 8)}`;
   for (const kind of ['logs', 'audit', 'screenshots']) mkdirSync(join(ARTIFACTS_DIR, kind), { recursive: true });
   const auditFile = join(ARTIFACTS_DIR, 'audit', `${runId}.jsonl`);
@@ -87,6 +92,7 @@ export async function startBrowserKit(name: string): Promise<BrowserKit> {
       PORT: String(port),
       AUDIT_FILE: auditFile,
       LOG_LEVEL: 'debug',
+      ...options.env,
     });
     const logger = createLogger(config.logLevel, pino.destination({ dest: join(ARTIFACTS_DIR, 'logs', `${runId}.log`), sync: true }));
     const keydesk = await startServer(config, { logger, handleSignals: false });
@@ -122,7 +128,7 @@ export async function startBrowserKit(name: string): Promise<BrowserKit> {
         }
       },
       async newPage() {
-        const context = await browser.newContext({ baseURL: baseUrl });
+        const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 800 } });
         context.setDefaultTimeout(BROWSER_STEP_MS);
         context.setDefaultNavigationTimeout(BROWSER_STEP_MS);
         closers.push(() => context.close());
@@ -163,9 +169,9 @@ export async function startBrowserKit(name: string): Promise<BrowserKit> {
   }
 }
 
-/** Saves a full-page PNG to test-artifacts/screenshots/<name>.png. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** Saves a full-page PNG to test-artifacts/screenshots/<name>.png; `mask` covers elements (e.g. a password) with a box. */
+export async function screenshot(page: Page, name: string, options: { mask?: Locator[] } = {}): Promise<string> {
   const path = join(SCREENSHOTS_DIR, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage: true, ...(options.mask ? { mask: options.mask, maskColor: '#5a6b7d' } : {}) });
   return path;
 }
