@@ -9,7 +9,7 @@ import { KeyDeskProblem, isProblem } from '../problem/problem.js';
 import { KEY_PAGE_SCRIPT_PATH } from './assets.js';
 import { REASONS, VOLUME_TYPES, formatDateTime, keyIdAsOnScreen, ownersOf } from './device-text.js';
 import { html, type SafeHtml } from './html.js';
-import { layout, messagePage } from './pages.js';
+import { layout, messagePage, viewerOf, type PageViewer } from './pages.js';
 import { checkRevealSignIn } from './sign-in-freshness.js';
 import { staffAuditCaller, staffHasRole, type StaffUser } from './staff-session.js';
 import { randomBytes } from 'node:crypto';
@@ -98,7 +98,7 @@ ${field('comment', 'Comment', 'Required when the reason is "Other".', html`<text
 </form>`;
 }
 
-function devicePage(options: { staff: StaffUser; data: DeviceRecoveryKeys; form: RevealForm; csrfToken: string; formToken: string; refusal: KeyDeskProblem | null }): string {
+function devicePage(options: { staff: StaffUser; viewer: PageViewer | null; data: DeviceRecoveryKeys; form: RevealForm; csrfToken: string; formToken: string; refusal: KeyDeskProblem | null }): string {
   const { staff, data, refusal } = options;
   const { device, intune, recoveryKeys } = data;
   const canDisclose = staffHasRole(staff, APP_ROLES.disclose);
@@ -123,10 +123,10 @@ ${recoveryKeys.map((key) => html`<tr><td><code class="key-id">${keyIdAsOnScreen(
 }
 <h2>Disclose a recovery password</h2>
 ${canDisclose ? disclosureForm(device.deviceId, options.form, options.csrfToken, options.formToken) : html`<p>Revealing a recovery password needs the app role ${APP_ROLES.disclose}.</p>`}`;
-  return layout({ title: device.displayName, staff, body });
+  return layout({ title: device.displayName, staff: options.viewer, body });
 }
 
-function keyPage(staff: StaffUser, granted: GrantedDisclosure, displaySeconds: number): string {
+function keyPage(viewer: PageViewer | null, granted: GrantedDisclosure, displaySeconds: number): string {
   const groups = granted.recoveryKey.key.split('-');
   const body = html`<h1>Recovery password for ${granted.device.displayName}</h1>
 <p>Key ID <code>${keyIdAsOnScreen(granted.recoveryKey.id)}</code> · ${VOLUME_TYPES[granted.recoveryKey.volumeType] ?? granted.recoveryKey.volumeType}</p>
@@ -136,7 +136,7 @@ ${groups.map((group, index) => html`<li><span class="group-number">Group ${index
 <p id="countdown" role="status">The recovery password disappears in ${displaySeconds} seconds.</p>
 <p>Audit record <code class="audit-record-id">${granted.auditRecordId}</code> · disclosure <code>${granted.disclosureId}</code></p>
 <p><a href="/devices/${encodeURIComponent(granted.device.deviceId)}">Back to the device</a> · <a href="/">Find another device</a></p>`;
-  return layout({ title: 'Recovery password', staff, body, script: KEY_PAGE_SCRIPT_PATH });
+  return layout({ title: 'Recovery password', staff: viewer, body, script: KEY_PAGE_SCRIPT_PATH });
 }
 
 function newFormToken(request: FastifyRequest): string {
@@ -153,7 +153,7 @@ export default async function devicePages(app: FastifyInstance, options: DeviceP
   const sendHtml = (reply: FastifyReply, status: number, page: string) => reply.code(status).type('text/html; charset=utf-8').send(page);
 
   const renderDevice = (request: FastifyRequest, reply: FastifyReply, data: DeviceRecoveryKeys, form: RevealForm, refusal: KeyDeskProblem | null) =>
-    sendHtml(reply, refusal?.status ?? 200, devicePage({ staff: request.staff!, data, form, refusal, csrfToken: reply.generateCsrf(), formToken: newFormToken(request) }));
+    sendHtml(reply, refusal?.status ?? 200, devicePage({ staff: request.staff!, viewer: viewerOf(request, reply), data, form, refusal, csrfToken: reply.generateCsrf(), formToken: newFormToken(request) }));
 
   app.get<{ Params: { deviceId: string } }>(
     '/devices/:deviceId',
@@ -212,7 +212,7 @@ export default async function devicePages(app: FastifyInstance, options: DeviceP
           messagePage({
             title: 'This form was already sent',
             code: 'form_already_used',
-            staff,
+            staff: viewerOf(request, reply),
             paragraphs: ['A recovery password is shown once, in answer to the form that asked for it; reloading or going back does not show it again.', 'To disclose it again, open the device page and fill in the form anew.'],
             link: { href: devicePath, text: 'Open the device page' },
           }),
@@ -251,11 +251,11 @@ export default async function devicePages(app: FastifyInstance, options: DeviceP
         try {
           data = await listDeviceRecoveryKeys(app.keydesk.graph, deviceId);
         } catch {
-          return sendHtml(reply, error.status, messagePage({ title: 'Not disclosed', code: error.code, staff, paragraphs: [explain(error)], link: { href: devicePath, text: 'Back to the device' } }));
+          return sendHtml(reply, error.status, messagePage({ title: 'Not disclosed', code: error.code, staff: viewerOf(request, reply), paragraphs: [explain(error)], link: { href: devicePath, text: 'Back to the device' } }));
         }
         return renderDevice(request, reply, data, form, error);
       }
-      return sendHtml(reply, 200, keyPage(staff, granted, web.keyDisplaySeconds));
+      return sendHtml(reply, 200, keyPage(viewerOf(request, reply), granted, web.keyDisplaySeconds));
     },
   );
 }

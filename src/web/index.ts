@@ -5,7 +5,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { AuditSink } from '../audit/types.js';
 import type { KeyDeskConfig, WebConfig } from '../config/config.js';
 import { toProblem } from '../plugins/problem-details.js';
-import { messagePage } from './pages.js';
+import { messagePage, viewerOf } from './pages.js';
 import { createMemorySessionStore, type SessionStore } from './session-store.js';
 import staffSession from './staff-session.js';
 import signInRoutes from './sign-in-routes.js';
@@ -89,7 +89,7 @@ export default async function webUi(app: FastifyInstance, options: WebUiOptions)
     return reply
       .code(problem.status)
       .type('text/html; charset=utf-8')
-      .send(messagePage({ title: problem.title, code: problem.code, staff: request.staff, paragraphs: [problem.detail] }));
+      .send(messagePage({ title: problem.title, code: problem.code, staff: viewerOf(request, reply), paragraphs: [problem.detail] }));
   });
 
   await app.register(signInRoutes, {

@@ -3,7 +3,7 @@ import { readRecentAuditRecords } from '../audit/recent.js';
 import type { AuditRecord } from '../audit/types.js';
 import { formatDateTime } from './device-text.js';
 import { html } from './html.js';
-import { layout } from './pages.js';
+import { layout, viewerOf } from './pages.js';
 
 /** The signed-in staff member's own recent disclosures and refusals, read from the audit trail's end. */
 
@@ -32,6 +32,6 @@ ${records.map(
 )}</tbody>
 </table>`
 }`;
-    return reply.type('text/html; charset=utf-8').send(layout({ title: 'My disclosures', staff, body }));
+    return reply.type('text/html; charset=utf-8').send(layout({ title: 'My disclosures', staff: viewerOf(request, reply), body }));
   });
 }

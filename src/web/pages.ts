@@ -1,4 +1,5 @@
 import { html, type SafeHtml } from './html.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { StaffUser } from './staff-session.js';
 import { STYLESHEET_PATH } from './assets.js';
 
@@ -7,17 +8,26 @@ import { STYLESHEET_PATH } from './assets.js';
  * inline script or style; everything interpolated is escaped.
  */
 
-export function staffHeader(staff: StaffUser | null): SafeHtml {
+/** Who a page is rendered for, with the CSRF token its sign-out form needs (every form has one). */
+export interface PageViewer extends StaffUser {
+  signOutCsrf: string;
+}
+
+export function viewerOf(request: FastifyRequest, reply: FastifyReply): PageViewer | null {
+  return request.staff ? { ...request.staff, signOutCsrf: reply.generateCsrf() } : null;
+}
+
+export function staffHeader(staff: PageViewer | null): SafeHtml {
   if (!staff) return html`<header><strong>KeyDesk</strong></header>`;
   return html`<header>
 <strong><a href="/">KeyDesk</a></strong>
 <nav><a href="/my/disclosures">My disclosures</a></nav>
 <p>Signed in as <span class="staff-name">${staff.name}</span> (<span class="staff-upn">${staff.upn}</span>)</p>
-<form method="post" action="/auth/sign-out"><button type="submit">Sign out</button></form>
+<form method="post" action="/auth/sign-out"><input type="hidden" name="_csrf" value="${staff.signOutCsrf}"><button type="submit">Sign out</button></form>
 </header>`;
 }
 
-export function layout(options: { title: string; staff: StaffUser | null; body: SafeHtml; script?: string }): string {
+export function layout(options: { title: string; staff: PageViewer | null; body: SafeHtml; script?: string }): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -41,7 +51,7 @@ ${options.body}
 export function messagePage(options: {
   title: string;
   code?: string;
-  staff?: StaffUser | null;
+  staff?: PageViewer | null;
   paragraphs: string[];
   link?: { href: string; text: string };
 }): string {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { findDevices } from '../disclosure/lookup.js';
 import type { Device, IntuneRecord } from '../graph/types.js';
 import { html, type SafeHtml } from './html.js';
-import { layout } from './pages.js';
+import { layout, viewerOf } from './pages.js';
 import { formatDateTime, ownersOf } from './device-text.js';
 
 /**
@@ -83,7 +83,6 @@ export default async function searchPage(app: FastifyInstance): Promise<void> {
       preHandler: app.requireStaff(),
     },
     async (request, reply) => {
-      const staff = request.staff!;
       const name = request.query.name?.trim() ?? '';
       let results: SafeHtml | string = '';
       if (name !== '') {
@@ -104,7 +103,7 @@ export default async function searchPage(app: FastifyInstance): Promise<void> {
       const body = html`<h1>Find a device</h1>
 ${searchForm({ ...request.query, name })}
 ${results}`;
-      return reply.type('text/html; charset=utf-8').send(layout({ title: name ? `Devices named ${name}` : 'Find a device', staff, body }));
+      return reply.type('text/html; charset=utf-8').send(layout({ title: name ? `Devices named ${name}` : 'Find a device', staff: viewerOf(request, reply), body }));
     },
   );
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditSink } from '../audit/types.js';
 import { auditEntry } from '../audit/entry.js';
 import type { WebConfig } from '../config/config.js';
-import { messagePage } from './pages.js';
+import { messagePage, viewerOf } from './pages.js';
 import { safeReturnTo } from './return-to.js';
 import type { RevealSignInVerdict } from './sign-in-freshness.js';
 import { staffAuditCaller, type StaffUser } from './staff-session.js';
@@ -112,13 +112,13 @@ async function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions):
             await auditSignIn(request, outcome.staff ?? current, 'refused', outcome.code, { ...outcome.details, returnTo: attempt.returnTo });
           } catch (error) {
             request.log.error({ err: error }, 'sign-in refusal could not be audited');
-            return htmlPage(reply, 503, messagePage({ title: 'KeyDesk cannot record this', code: 'audit_unavailable', staff: current, paragraphs: ['The audit trail cannot be written. Try again later, or call KeyDesk\'s administrators.'] }));
+            return htmlPage(reply, 503, messagePage({ title: 'KeyDesk cannot record this', code: 'audit_unavailable', staff: viewerOf(request, reply), paragraphs: ['The audit trail cannot be written. Try again later, or call KeyDesk\'s administrators.'] }));
           }
         }
         return htmlPage(
           reply,
           outcome.status,
-          messagePage({ title: 'You are not signed in', code: outcome.code, staff: current, paragraphs: [outcome.detail], link: { href: `/auth/sign-in?returnTo=${encodeURIComponent(attempt?.returnTo ?? '/')}`, text: 'Sign in again' } }),
+          messagePage({ title: 'You are not signed in', code: outcome.code, staff: viewerOf(request, reply), paragraphs: [outcome.detail], link: { href: `/auth/sign-in?returnTo=${encodeURIComponent(attempt?.returnTo ?? '/')}`, text: 'Sign in again' } }),
         );
       }
 
@@ -133,7 +133,7 @@ async function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions):
         });
       } catch (error) {
         request.log.error({ err: error }, 'sign-in could not be audited; not signing in');
-        return htmlPage(reply, 503, messagePage({ title: 'KeyDesk cannot sign you in now', code: 'audit_unavailable', staff: current, paragraphs: ['The audit trail cannot be written, and KeyDesk signs nobody in without a record of it. Try again later.'] }));
+        return htmlPage(reply, 503, messagePage({ title: 'KeyDesk cannot sign you in now', code: 'audit_unavailable', staff: viewerOf(request, reply), paragraphs: ['The audit trail cannot be written, and KeyDesk signs nobody in without a record of it. Try again later.'] }));
       }
       // Someone else came back from a re-authentication: the draft was not theirs.
       const draft = attempt!.draft && (attempt!.expectedOid === null || attempt!.expectedOid === staff.oid) ? { path: attempt!.returnTo.split('?')[0]!, fields: attempt!.draft } : undefined;
@@ -150,7 +150,9 @@ async function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions):
     },
   );
 
-  app.post('/auth/sign-out', { schema: { hide: true } }, async (request, reply) => {
+  // Every form carries a CSRF token, this one too (SameSite=Lax alone would already keep a
+  // cross-site post from signing anyone out).
+  app.post('/auth/sign-out', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
     const staff = request.staff;
     if (staff) {
       try {
@@ -170,7 +172,7 @@ async function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions):
     htmlPage(
       reply,
       200,
-      messagePage({ title: 'You signed out of KeyDesk', staff: request.staff, paragraphs: ['Your KeyDesk session and your Entra ID session have ended.'], link: { href: '/auth/sign-in', text: 'Sign in again' } }),
+      messagePage({ title: 'You signed out of KeyDesk', staff: viewerOf(request, reply), paragraphs: ['Your KeyDesk session and your Entra ID session have ended.'], link: { href: '/auth/sign-in', text: 'Sign in again' } }),
     ),
   );
 }

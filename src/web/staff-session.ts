@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { APP_ROLES, type AppRole } from '../auth/access-token.js';
 import type { AuditCaller } from '../audit/types.js';
-import { messagePage } from './pages.js';
+import { messagePage, viewerOf } from './pages.js';
 
 /**
  * Who is signed in to the web UI, for how long, and what they may open. Every request to a page
@@ -131,7 +131,7 @@ async function staffSession(app: FastifyInstance, options: StaffSessionOptions):
             messagePage({
               title: 'You are signed in but not allowed to use this',
               code: 'forbidden',
-              staff,
+              staff: viewerOf(request, reply),
               paragraphs: [
                 `You are signed in as ${staff.name} (${staff.upn}) but not allowed to use ${role ? 'this part of ' : ''}KeyDesk: it needs ${needs}.`,
                 'Ask an administrator to assign it to you under Enterprise applications > KeyDesk > Users and groups, then sign out and in again.',

@@ -97,7 +97,7 @@ describe('staff sign-in', () => {
     expect(home.headers['content-type']).toMatch(/^text\/html/);
     expect(home.body).toContain(`<span class="staff-name">${discloser.name}</span>`);
     expect(home.body).toContain(`<span class="staff-upn">${discloser.upn}</span>`);
-    expect(home.body).toContain('<form method="post" action="/auth/sign-out">');
+    expect(home.body).toMatch(/<form method="post" action="\/auth\/sign-out"><input type="hidden" name="_csrf" value="[^"]+">/);
     expect(home.body).not.toContain('<script');
 
     const record = harness.auditRecords().at(-1)!;
@@ -203,7 +203,13 @@ describe('staff sign-in', () => {
 
   it('signs out: destroys the session, audits the sign-out and ends the Entra session', async () => {
     const { client, browser } = await signIn(discloser);
-    const signOut = await client.post('/auth/sign-out');
+    // Without the form's CSRF token the sign-out is refused and the session lives on.
+    const forged = await client.post('/auth/sign-out');
+    expect(forged.statusCode).toBe(403);
+    expect((await client.get('/')).statusCode).toBe(200);
+    const home = await client.get('/');
+    const _csrf = /name="_csrf" value="([^"]+)"/.exec(home.body)![1]!;
+    const signOut = await client.post('/auth/sign-out', { _csrf });
     expect(signOut.statusCode).toBe(303);
     const logout = new URL(signOut.headers.location as string);
     expect(logout.origin + logout.pathname).toBe(`${tenant.authorityHost}/${tenant.tenantId}/oauth2/v2.0/logout`);
