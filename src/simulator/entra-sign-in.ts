@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { clientInfo, parseDelegatedScopes, type RegisteredApp, type Resource } from './entra-tokens.js';
+import { clientInfo, parseDelegatedScopes, type RegisteredApp, type Resource, type UserGrant } from './entra-tokens.js';
 import { entraTimestamp, html, redirect } from './entra-responses.js';
 import type { SimResponse } from './listener.js';
 import type { SimUser } from './organisation.js';
@@ -54,15 +54,10 @@ export interface IssuedCode {
   redeemed: boolean;
 }
 
-export interface RefreshGrant {
+/** What a refresh token stands for: the grant it came from, by the ids of its app and user. */
+export interface RefreshGrant extends Pick<UserGrant, 'resource' | 'resourceScopes' | 'oidcScopes' | 'authTime' | 'acrs' | 'mfa'> {
   clientId: string;
   userId: string;
-  resource: Resource;
-  resourceScopes: string[];
-  oidcScopes: string[];
-  authTime: number;
-  acrs: string[];
-  mfa: boolean;
 }
 
 function cookies(request: IncomingMessage): Map<string, string> {

@@ -3,27 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/config.js';
+import { MINIMAL_ENV, configProblems } from '../helpers/config.js';
 
-const minimal = {
-  AZURE_TENANT_ID: '7f9c3a52-1c4e-4b7a-9d0e-2f5b8c6a1d34',
-  AZURE_CLIENT_ID: '3b8e4f21-6a7d-4c9e-8f12-5d0a9b7c6e43',
-  AZURE_CLIENT_SECRET: 'secret',
-};
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe('configuration', () => {
   it('names every missing variable at once, with how to fix it', () => {
-    const problems = problemsOf({});
+    const problems = configProblems({});
     expect(problems).toHaveLength(3);
     expect(problems[0]).toMatch(/^AZURE_TENANT_ID is missing: .*Directory \(tenant\) ID/);
     expect(problems[1]).toMatch(/^AZURE_CLIENT_ID is missing: .*Application \(client\) ID/);
@@ -31,11 +18,11 @@ describe('configuration', () => {
   });
 
   it('applies the documented defaults', () => {
-    const config = loadConfig(minimal);
+    const config = loadConfig(MINIMAL_ENV);
     expect(config).toMatchObject({
       authorityHost: 'https://login.microsoftonline.com',
       graphBaseUrl: 'https://graph.microsoft.com',
-      apiAudiences: [`api://${minimal.AZURE_CLIENT_ID}`, minimal.AZURE_CLIENT_ID],
+      apiAudiences: [`api://${MINIMAL_ENV.AZURE_CLIENT_ID}`, MINIMAL_ENV.AZURE_CLIENT_ID],
       host: '0.0.0.0',
       port: 8080,
       logLevel: 'info',
@@ -47,7 +34,7 @@ describe('configuration', () => {
   });
 
   it('takes a sovereign cloud authority and Graph host, without trailing slashes', () => {
-    const config = loadConfig({ ...minimal, AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us/', GRAPH_BASE_URL: 'https://dod-graph.microsoft.us' });
+    const config = loadConfig({ ...MINIMAL_ENV, AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us/', GRAPH_BASE_URL: 'https://dod-graph.microsoft.us' });
     expect(config.authorityHost).toBe('https://login.microsoftonline.us');
     expect(config.graphBaseUrl).toBe('https://dod-graph.microsoft.us');
   });
@@ -65,13 +52,13 @@ describe('configuration', () => {
     ['TICKET_PATTERN', '([', /TICKET_PATTERN="\(\[" is not a valid regular expression/],
     ['AUDIT_HMAC_KEY', 'short', /AUDIT_HMAC_KEY is too short/],
   ])('refuses a bad %s and names it', (name, value, message) => {
-    const problems = problemsOf({ ...minimal, [name]: value });
+    const problems = configProblems({ ...MINIMAL_ENV, [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(message);
   });
 
   it('refuses both a secret and a certificate', () => {
-    expect(problemsOf({ ...minimal, AZURE_CLIENT_CERTIFICATE_PATH: '/x.pem' })[0]).toMatch(/both set/);
+    expect(configProblems({ ...MINIMAL_ENV, AZURE_CLIENT_CERTIFICATE_PATH: '/x.pem' })[0]).toMatch(/both set/);
   });
 
   it('loads a certificate credential from a PEM holding the certificate and its key', () => {
@@ -79,17 +66,17 @@ describe('configuration', () => {
     const pem = join(dir, 'keydesk.pem');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '1', '-subj', '/CN=KeyDesk'], { stdio: 'ignore' });
     writeFileSync(pem, readFileSync(join(dir, 'c.pem'), 'utf8') + readFileSync(join(dir, 'k.pem'), 'utf8'));
-    const { AZURE_CLIENT_SECRET: _omit, ...withoutSecret } = minimal;
+    const { AZURE_CLIENT_SECRET: _omit, ...withoutSecret } = MINIMAL_ENV;
     const config = loadConfig({ ...withoutSecret, AZURE_CLIENT_CERTIFICATE_PATH: pem });
     expect(config.clientCredential.kind).toBe('certificate');
     if (config.clientCredential.kind === 'certificate') expect(config.clientCredential.thumbprintSha256).toMatch(/^[0-9a-f]{64}$/);
 
     writeFileSync(pem, readFileSync(join(dir, 'c.pem'), 'utf8'));
-    expect(problemsOf({ ...withoutSecret, AZURE_CLIENT_CERTIFICATE_PATH: pem })[0]).toMatch(/no private key found/);
-    expect(problemsOf({ ...withoutSecret, AZURE_CLIENT_CERTIFICATE_PATH: join(dir, 'missing.pem') })[0]).toMatch(/cannot read the file \(ENOENT\)/);
+    expect(configProblems({ ...withoutSecret, AZURE_CLIENT_CERTIFICATE_PATH: pem })[0]).toMatch(/no private key found/);
+    expect(configProblems({ ...withoutSecret, AZURE_CLIENT_CERTIFICATE_PATH: join(dir, 'missing.pem') })[0]).toMatch(/cannot read the file \(ENOENT\)/);
   });
 
   it('accepts a custom API audience besides the bare client ID', () => {
-    expect(loadConfig({ ...minimal, API_AUDIENCE: 'api://keydesk.contoso.com' }).apiAudiences).toEqual(['api://keydesk.contoso.com', minimal.AZURE_CLIENT_ID]);
+    expect(loadConfig({ ...MINIMAL_ENV, API_AUDIENCE: 'api://keydesk.contoso.com' }).apiAudiences).toEqual(['api://keydesk.contoso.com', MINIMAL_ENV.AZURE_CLIENT_ID]);
   });
 });

@@ -1,30 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/config.js';
+import { MINIMAL_ENV, configProblems } from '../helpers/config.js';
 
-const minimal = {
-  AZURE_TENANT_ID: '7f9c3a52-1c4e-4b7a-9d0e-2f5b8c6a1d34',
-  AZURE_CLIENT_ID: '3b8e4f21-6a7d-4c9e-8f12-5d0a9b7c6e43',
-  AZURE_CLIENT_SECRET: 'secret',
-};
 const SECRET = 'x'.repeat(32);
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe('web UI configuration', () => {
   it('leaves the web UI off, and needs no session secret, without PUBLIC_BASE_URL', () => {
-    expect(loadConfig(minimal).web).toBeNull();
+    expect(loadConfig(MINIMAL_ENV).web).toBeNull();
   });
 
   it('applies the documented defaults when PUBLIC_BASE_URL is set', () => {
-    const config = loadConfig({ ...minimal, PUBLIC_BASE_URL: 'https://keydesk.contoso.example/', SESSION_SECRET: SECRET, TRUST_PROXY_HOPS: '1' });
+    const config = loadConfig({ ...MINIMAL_ENV, PUBLIC_BASE_URL: 'https://keydesk.contoso.example/', SESSION_SECRET: SECRET, TRUST_PROXY_HOPS: '1' });
     expect(config.web).toEqual({
       publicBaseUrl: 'https://keydesk.contoso.example',
       sessionSecret: SECRET,
@@ -38,9 +25,9 @@ describe('web UI configuration', () => {
   });
 
   it('accepts plain http for localhost and 127.0.0.1 only, without Secure cookies', () => {
-    expect(loadConfig({ ...minimal, PUBLIC_BASE_URL: 'http://127.0.0.1:8080', SESSION_SECRET: SECRET }).web).toMatchObject({ publicBaseUrl: 'http://127.0.0.1:8080', secureCookies: false });
-    expect(loadConfig({ ...minimal, PUBLIC_BASE_URL: 'http://localhost:8080', SESSION_SECRET: SECRET }).web?.secureCookies).toBe(false);
-    expect(problemsOf({ ...minimal, PUBLIC_BASE_URL: 'http://keydesk.contoso.example', SESSION_SECRET: SECRET })).toEqual([expect.stringMatching(/^PUBLIC_BASE_URL=.* is not valid: use https/)]);
+    expect(loadConfig({ ...MINIMAL_ENV, PUBLIC_BASE_URL: 'http://127.0.0.1:8080', SESSION_SECRET: SECRET }).web).toMatchObject({ publicBaseUrl: 'http://127.0.0.1:8080', secureCookies: false });
+    expect(loadConfig({ ...MINIMAL_ENV, PUBLIC_BASE_URL: 'http://localhost:8080', SESSION_SECRET: SECRET }).web?.secureCookies).toBe(false);
+    expect(configProblems({ ...MINIMAL_ENV, PUBLIC_BASE_URL: 'http://keydesk.contoso.example', SESSION_SECRET: SECRET })).toEqual([expect.stringMatching(/^PUBLIC_BASE_URL=.* is not valid: use https/)]);
   });
 
   it.each([
@@ -55,12 +42,12 @@ describe('web UI configuration', () => {
     [{ PUBLIC_BASE_URL: 'http://127.0.0.1:8080', SESSION_SECRET: SECRET, REQUIRE_AUTH_CONTEXT: 'mfa' }, /^REQUIRE_AUTH_CONTEXT="mfa" is not valid: use the ID of a Conditional Access authentication context, c1 to c99/],
     [{ PUBLIC_BASE_URL: 'http://127.0.0.1:8080', SESSION_SECRET: SECRET, KEY_DISPLAY_SECONDS: '1' }, /^KEY_DISPLAY_SECONDS="1" is not valid/],
   ])('names the bad variable and how to fix it: %o', (env, message) => {
-    expect(problemsOf({ ...minimal, ...env })).toEqual([expect.stringMatching(message)]);
+    expect(configProblems({ ...MINIMAL_ENV, ...env })).toEqual([expect.stringMatching(message)]);
   });
 
   it('takes the session timings, re-authentication age and authentication context given', () => {
     const config = loadConfig({
-      ...minimal,
+      ...MINIMAL_ENV,
       PUBLIC_BASE_URL: 'http://localhost:8080',
       SESSION_SECRET: SECRET,
       SESSION_IDLE_MINUTES: '30',

@@ -3,11 +3,8 @@ import nock from 'nock';
 import { createGraphGateway, type GraphGatewayConfig } from '../../src/graph/graph-gateway.js';
 import { parseRetryAfter } from '../../src/graph/retry.js';
 import { problemOf } from '../helpers/problems.js';
-import { GRAPH, captureLog, fakeTime, graphConfig, mockTokenEndpoint } from '../helpers/graph-fixtures.js';
+import { DEVICE_ID, GRAPH, KEYS, KEYS_PATH, captureLog, fakeTime, graphConfig, mockTokenEndpoint } from '../helpers/graph-fixtures.js';
 
-const DEVICE_ID = '6d2e8f0a-3b1c-4d5e-9f7a-1b2c3d4e5f60';
-const KEYS_PATH = '/v1.0/informationProtection/bitlocker/recoveryKeys';
-const KEYS = { value: [{ id: 'k-1', volumeType: '1', deviceId: DEVICE_ID, createdDateTime: '2026-01-11T10:00:00Z' }] };
 
 beforeEach(() => {
   nock.disableNetConnect();

@@ -21,11 +21,11 @@ import {
   mockOpenIdConfiguration,
   mockTokenEndpoint,
   type TokenRequest,
+  DEVICE_ID,
+  KEYS,
+  KEYS_PATH,
 } from '../helpers/graph-fixtures.js';
 
-const DEVICE_ID = '6d2e8f0a-3b1c-4d5e-9f7a-1b2c3d4e5f60';
-const KEYS_PATH = '/v1.0/informationProtection/bitlocker/recoveryKeys';
-const KEYS = { value: [{ id: 'k-1', volumeType: '1', deviceId: DEVICE_ID, createdDateTime: '2026-01-11T10:00:00Z' }] };
 
 beforeEach(() => {
   nock.disableNetConnect();

@@ -112,3 +112,8 @@ export function captureLog(): CapturedLog {
   const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
   return { logger, lines, records: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
+
+/** One device's key list, as the recovery keys list call returns it (no `key`). */
+export const DEVICE_ID = '6d2e8f0a-3b1c-4d5e-9f7a-1b2c3d4e5f60';
+export const KEYS_PATH = '/v1.0/informationProtection/bitlocker/recoveryKeys';
+export const KEYS = { value: [{ id: 'k-1', volumeType: '1', deviceId: DEVICE_ID, createdDateTime: '2026-01-11T10:00:00Z' }] };
