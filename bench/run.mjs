@@ -63,7 +63,7 @@ async function startKeyDesk(tenant, scenario) {
   const auditFile = join(DATA, `audit-${scenario.name}-${scenario.latencyMs}ms.jsonl`);
   const logFile = join(DATA, `keydesk-${scenario.name}-${scenario.latencyMs}ms.log`);
   rmSync(auditFile, { force: true });
-  const child = spawn(process.execPath, [...KEYDESK_ARGS, join(ROOT, 'dist', 'server', 'main.js')], {
+  const child = spawn(process.execPath, [...KEYDESK_ARGS, join(ROOT, 'dist', 'src', 'server', 'main.js')], {
     cwd: DATA,
     env: {
       PATH: process.env.PATH,

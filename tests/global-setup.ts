@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ensureSimulatorCertificates } from '../src/simulator/index.js';
+import { ensureSimulatorCertificates } from '../simulator/index.js';
 import { ARTIFACTS_DIR, scanForRecoveryPasswords } from './helpers/secret-scan.js';
 
 const ROOT = join(import.meta.dirname, '..');

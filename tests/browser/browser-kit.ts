@@ -6,7 +6,7 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
-import { startSimulatedTenant, type SimulatedTenant } from '../../src/simulator/index.js';
+import { startSimulatedTenant, type SimulatedTenant } from '../../simulator/index.js';
 import type { AuditRecord } from '../../src/audit/types.js';
 import { SIMULATOR_DIR } from '../global-setup.js';
 import { freePort } from '../helpers/net.js';

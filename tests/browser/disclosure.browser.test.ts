@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimDevice, SimRecoveryKey, SimStaffMember } from '../../src/simulator/index.js';
+import type { SimDevice, SimRecoveryKey, SimStaffMember } from '../../simulator/index.js';
 import { screenshot, skipBrowserTests, startBrowserKit, type BrowserKit } from './browser-kit.js';
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimStaffMember } from '../../src/simulator/index.js';
+import type { SimStaffMember } from '../../simulator/index.js';
 import { screenshot, skipBrowserTests, startBrowserKit, type BrowserKit } from './browser-kit.js';
 
 /** Staff sign-in in a real browser: Chromium, the simulated tenant over HTTPS, a listening KeyDesk. */

@@ -7,7 +7,7 @@ import { verifyAuditFile } from '../../src/audit/verify.js';
 import { readFileSync } from 'node:fs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const DEMO = join(ROOT, 'dist', 'demo', 'main.js');
+const DEMO = join(ROOT, 'dist', 'simulator', 'demo', 'main.js');
 
 describe('npm run demo', () => {
   it('starts KeyDesk on the simulated tenant, and its printed curl sequence discloses a key', async () => {

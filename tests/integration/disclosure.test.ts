@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulatedTenant, type SimDevice, type SimulatedTenant } from '../../src/simulator/index.js';
+import { startSimulatedTenant, type SimDevice, type SimulatedTenant } from '../../simulator/index.js';
 import { buildHarness, type Harness } from '../helpers/app-harness.js';
 import { SIMULATOR_DIR } from '../global-setup.js';
 

@@ -14,9 +14,9 @@ import { fakeRecoveryPassword } from '../helpers/recovery-password.js';
 import { freePort } from '../helpers/net.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const ENTRY = join(ROOT, 'dist', 'server', 'main.js');
+const ENTRY = join(ROOT, 'dist', 'src', 'server', 'main.js');
 
-describe('the entry command (node dist/server/main.js, as npm start and the image run it)', () => {
+describe('the entry command (node dist/src/server/main.js, as npm start and the image run it)', () => {
   const dir = join(ARTIFACTS_DIR, 'server', randomUUID().slice(0, 8));
 
   // The test runs what a deployment runs: the compiled entry point, built from this tree by the

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureSimulatorCertificates } from '../../src/simulator/index.js';
+import { ensureSimulatorCertificates } from '../../simulator/index.js';
 import { startTestTenant } from './tenant-kit.js';
 
 const dirs: string[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isRecoveryPassword } from '../../src/graph/graph-gateway.js';
-import { buildTenantModel } from '../../src/simulator/registrations.js';
+import { buildTenantModel } from '../../simulator/registrations.js';
 
 const REFERENCE = new Date('2026-11-25T00:00:00Z');
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimulatedBrowser } from '../../src/simulator/index.js';
+import { SimulatedBrowser } from '../../simulator/index.js';
 import { claimsOf, startTestTenant, type TestTenant } from './tenant-kit.js';
 
 const REDIRECT_URI = 'http://localhost:8080/auth/callback';

@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { startSimulatedTenant, type SimulatedTenant, type SimulatedTenantOptions } from '../../src/simulator/index.js';
+import { startSimulatedTenant, type SimulatedTenant, type SimulatedTenantOptions } from '../../simulator/index.js';
 
 /**
  * Starts a simulated tenant for a test file and talks to it over real HTTPS. The test process

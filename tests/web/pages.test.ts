@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startSimulatedTenant, type SimulatedTenant } from '../../src/simulator/index.js';
-import { SimulatedBrowser } from '../../src/simulator/browser.js';
-import type { SimDevice } from '../../src/simulator/organisation.js';
-import type { SimStaffMember } from '../../src/simulator/registrations.js';
+import { startSimulatedTenant, type SimulatedTenant } from '../../simulator/index.js';
+import { SimulatedBrowser } from '../../simulator/browser.js';
+import type { SimDevice } from '../../simulator/organisation.js';
+import type { SimStaffMember } from '../../simulator/registrations.js';
 import { auditEntry } from '../../src/audit/entry.js';
 import { buildHarness, type Harness } from '../helpers/app-harness.js';
 import { SIMULATOR_DIR } from '../global-setup.js';

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startSimulatedTenant, type SimulatedTenant } from '../../src/simulator/index.js';
-import { SimulatedBrowser } from '../../src/simulator/browser.js';
-import type { SimStaffMember } from '../../src/simulator/registrations.js';
+import { startSimulatedTenant, type SimulatedTenant } from '../../simulator/index.js';
+import { SimulatedBrowser } from '../../simulator/browser.js';
+import type { SimStaffMember } from '../../simulator/registrations.js';
 import { buildHarness, type Harness } from '../helpers/app-harness.js';
 import { SIMULATOR_DIR } from '../global-setup.js';
 import { WebClient, pathOf } from './web-client.js';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isProductionEnvironment } from '../config/config.js';
+import { isProductionEnvironment } from '../src/config/config.js';
 import { startSimulatedTenant } from './index.js';
 
 /**

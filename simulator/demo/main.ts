@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { isProductionEnvironment } from '../config/config.js';
-import { startSimulatedTenant, type SimulatedTenant } from '../simulator/index.js';
+import { isProductionEnvironment } from '../../src/config/config.js';
+import { startSimulatedTenant, type SimulatedTenant } from '../index.js';
 
 /**
  * `npm run demo`: the simulated tenant in this process, and KeyDesk in a child process wired to it
@@ -18,7 +18,7 @@ if (isProductionEnvironment()) {
   process.exit(1);
 }
 
-const root = resolve(import.meta.dirname, '..', '..');
+const root = resolve(import.meta.dirname, '..', '..', '..');
 // KEYDESK_DEMO_DIR lets tests keep their demo apart from the one on a developer's screen.
 const dataDir = resolve(process.env.KEYDESK_DEMO_DIR ?? join(root, 'data', 'demo'));
 const auditFile = join(dataDir, 'audit.jsonl');
@@ -74,7 +74,7 @@ async function startTenant(): Promise<SimulatedTenant> {
 }
 
 function startKeyDesk(sim: SimulatedTenant): ChildProcess {
-  const child = spawn(process.execPath, [join(root, 'dist', 'demo', 'keydesk.js')], {
+  const child = spawn(process.execPath, [join(root, 'dist', 'simulator', 'demo', 'keydesk.js')], {
     env: {
       ...process.env,
       // AZURE_*, GRAPH_BASE_URL, API_AUDIENCE and NODE_EXTRA_CA_CERTS: what a deployment would set.

@@ -1,6 +1,6 @@
-import { ConfigError, isProductionEnvironment, loadConfig } from '../config/config.js';
-import { createLogger } from '../logging/logger.js';
-import { startServer } from '../server/start.js';
+import { ConfigError, isProductionEnvironment, loadConfig } from '../../src/config/config.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { startServer } from '../../src/server/start.js';
 
 /**
  * KeyDesk as the demo runs it: the production server, configured through the same environment
