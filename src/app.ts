@@ -3,7 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Logger } from 'pino';
 import type { KeyDeskConfig } from './config/config.js';
 import { KEYDESK_VERSION } from './version.js';
-import type { AuditSink } from './audit/types.js';
+import type { AuditTrail } from './audit/types.js';
 import type { GraphGateway } from './graph/types.js';
 import { createEntraTokenVerifier, type AccessTokenVerifier } from './auth/access-token.js';
 import { createGraphGateway } from './graph/graph-gateway.js';
@@ -25,7 +25,7 @@ import type { SessionStore } from './web/session-store.js';
 export interface AppDeps {
   logger: Logger;
   /** The audit sink, already open: opening it is I/O, which buildApp does not do. */
-  audit: AuditSink;
+  audit: AuditTrail;
   /** Defaults to the Microsoft Graph gateway built from the configuration. */
   graph?: GraphGateway;
   /** Defaults to Entra token verification built from the configuration. */

@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { AuditEntry, AuditRecord } from './types.js';
+import { AUDIT_ENTRY_FIELDS } from '../schemas/audit.js';
 
 /**
  * The hash chain, as pure functions shared by the sink (which seals records) and the verifier
@@ -90,30 +91,13 @@ export function recordHashMatches(record: Readonly<Record<string, unknown>>, hma
 }
 
 /**
- * Copies the known members only: a caller that spreads a larger object into an entry (a Graph
- * response, say) must not smuggle anything else into the trail.
+ * Copies the known members only, in the schema's order: a caller that spreads a larger object into
+ * an entry (a Graph response, say) must not smuggle anything else into the trail.
  */
 function pickEntryFields(entry: AuditEntry): AuditEntry {
-  return {
-    action: entry.action,
-    outcome: entry.outcome,
-    code: entry.code,
-    disclosureId: entry.disclosureId,
-    requestId: entry.requestId,
-    caller: entry.caller,
-    agentUpn: entry.agentUpn,
-    requesterUpn: entry.requesterUpn,
-    ticket: entry.ticket,
-    reason: entry.reason,
-    comment: entry.comment,
-    device: entry.device,
-    recoveryKeyId: entry.recoveryKeyId,
-    keyIdInput: entry.keyIdInput,
-    checks: entry.checks,
-    graphClientRequestId: entry.graphClientRequestId,
-    graphRequestId: entry.graphRequestId,
-    details: entry.details,
-  };
+  const picked: Record<string, unknown> = {};
+  for (const field of AUDIT_ENTRY_FIELDS) picked[field] = entry[field] ?? null;
+  return picked as AuditEntry;
 }
 
 /**

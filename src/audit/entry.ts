@@ -6,8 +6,10 @@ import type { AuditEntry } from './types.js';
  */
 export function auditEntry(fields: Pick<AuditEntry, 'action' | 'outcome' | 'code'> & Partial<AuditEntry>): AuditEntry {
   return {
+    door: null,
     disclosureId: null,
     requestId: null,
+    callerRequestId: null,
     caller: null,
     agentUpn: null,
     requesterUpn: null,

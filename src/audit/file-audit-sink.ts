@@ -6,7 +6,9 @@ import { KeyDeskProblem, isProblem } from '../problem/problem.js';
 import { GENESIS_HASH, hashAlgFor, recordHashMatches, sealRecord, type ChainHead } from './chain.js';
 import { nodeFileSystem, syncDirectory, writeAll, type AuditFileHandle, type AuditFileSystem } from './file-system.js';
 import { moveTornTailAside, readAuditTail, type LastRecord, type MovedTail } from './tail.js';
-import type { AuditEntry, AuditRecord, AuditSink } from './types.js';
+import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord, AuditTrail } from './types.js';
+import { readRecentAuditRecords } from './recent.js';
+import { checkAuditFilter, decodeSeqCursor, encodeSeqCursor, matchesAuditFilter, pageLimit } from './query.js';
 import { auditEntry } from './entry.js';
 
 /**
@@ -30,7 +32,7 @@ export interface FileAuditSinkOptions {
   fileSystem?: AuditFileSystem;
 }
 
-export interface FileAuditSink extends AuditSink {
+export interface FileAuditSink extends AuditTrail {
   /** Seq and hash of the last durable record; seq 0 and the genesis hash for an empty trail. */
   head(): ChainHead;
 }
@@ -125,6 +127,20 @@ class FileAuditSinkImpl implements FileAuditSink {
       this.#queue.push({ entry, resolve, reject });
       this.#draining ??= this.#drain();
     });
+  }
+
+  async query(filter: AuditFilter, page?: AuditPageRequest): Promise<AuditPage> {
+    checkAuditFilter(filter);
+    const limit = pageLimit(page);
+    const before = page?.cursor ? decodeSeqCursor(page.cursor) : Number.POSITIVE_INFINITY;
+    const records = await readRecentAuditRecords(this.#file, {
+      limit: limit + 1,
+      maxBytes: Number.POSITIVE_INFINITY,
+      filter: (record) => record.seq < before && matchesAuditFilter(record, filter),
+    });
+    const more = records.length > limit;
+    const shown = records.slice(0, limit);
+    return { records: shown, nextCursor: more ? encodeSeqCursor(shown[shown.length - 1]!.seq) : null };
   }
 
   async isWritable(): Promise<boolean> {

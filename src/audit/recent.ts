@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { AuditRecord } from './types.js';
+import { normaliseAuditRecord } from './query.js';
 
 /**
  * The newest records of the audit file that match a filter, newest first. Reads back from the end
@@ -63,7 +64,7 @@ function parseRecord(line: string): AuditRecord | null {
   if (line.trim() === '') return null;
   try {
     const value = JSON.parse(line) as unknown;
-    return typeof value === 'object' && value !== null && typeof (value as AuditRecord).seq === 'number' ? (value as AuditRecord) : null;
+    return typeof value === 'object' && value !== null && typeof (value as AuditRecord).seq === 'number' ? normaliseAuditRecord(value as Record<string, unknown>) : null;
   } catch {
     return null;
   }

@@ -1,6 +1,7 @@
 import { KeyDeskProblem, isProblem } from '../problem/problem.js';
 import type { RequesterCheck } from '../config/config.js';
-import type { AuditCaller, AuditChecks, AuditEntry, AuditRecord, AuditSink } from '../audit/types.js';
+import type { AuditCaller, AuditEntry, AuditRecord, AuditTrail } from '../audit/types.js';
+import { noChecksYet, type DisclosureChecks } from '../schemas/checks.js';
 import type { Device, GraphGateway, IntuneRecord, RecoveryKeyMetadata, RecoveryKeyWithPassword } from '../graph/types.js';
 import {
   checkDeviceSelector,
@@ -43,7 +44,7 @@ export interface DisclosurePolicy {
 
 export interface DisclosureDeps {
   graph: GraphGateway;
-  audit: AuditSink;
+  audit: AuditTrail;
   policy: DisclosurePolicy;
   newId: () => string;
 }
@@ -57,7 +58,7 @@ export interface GrantedDisclosure {
   recoveryKey: RecoveryKeyWithPassword;
   /** Graph's `request-id` of the key read: the entry in the tenant's own audit log. */
   graphRequestId: string | null;
-  checks: AuditChecks;
+  checks: DisclosureChecks;
   requester: RequesterCheckResult;
 }
 
@@ -65,7 +66,7 @@ export interface GrantedDisclosure {
 class DisclosureTrail {
   device: Device | null = null;
   key: RecoveryKeyMetadata | null = null;
-  checks: AuditChecks = { ticket: null, reason: null, deviceResolved: null, keyIdMatched: null, requester: null };
+  checks: DisclosureChecks = noChecksYet();
   graphClientRequestId: string | null = null;
   graphRequestId: string | null = null;
   /** Set once the outcome of this disclosure is durably recorded. */
@@ -82,6 +83,8 @@ class DisclosureTrail {
       action,
       outcome,
       code,
+      door: null,
+      callerRequestId: null,
       disclosureId: this.disclosureId,
       requestId: this.context.requestId,
       caller: this.context.caller,
@@ -181,7 +184,7 @@ async function runChecksAndRead(
  * Every refused or failed attempt leaves a record. If even that cannot be written the caller gets
  * `audit_unavailable` rather than the original refusal: an unrecorded attempt must not look normal.
  */
-async function recordRefusal(trail: DisclosureTrail, error: unknown, audit: AuditSink): Promise<void> {
+async function recordRefusal(trail: DisclosureTrail, error: unknown, audit: AuditTrail): Promise<void> {
   if (isProblem(error) && error.code === 'audit_unavailable') {
     // The sink itself failed; trying it again for the refusal record would fail the same way.
     return;

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AuditCaller, AuditSink } from '../audit/types.js';
+import type { AuditCaller, AuditTrail } from '../audit/types.js';
 import { auditEntry } from '../audit/entry.js';
 import type { GraphGateway } from '../graph/types.js';
 import { isProblem, type KeyDeskProblem } from '../problem/problem.js';
@@ -13,7 +13,7 @@ import { discloseRecoveryKey, type DisclosurePolicy, type DisclosureRequest, typ
 
 export interface KeyDeskServices {
   graph: GraphGateway;
-  audit: AuditSink;
+  audit: AuditTrail;
   /** `caller` defaults to the API caller of the request; the web UI passes the signed-in staff member. */
   disclose(request: FastifyRequest, body: DisclosureRequest, caller?: AuditCaller): Promise<GrantedDisclosure>;
   recordEarlyRefusal(request: FastifyRequest, problem: KeyDeskProblem): Promise<void>;
@@ -27,7 +27,7 @@ declare module 'fastify' {
 
 export interface KeyDeskServicesOptions {
   graph: GraphGateway;
-  audit: AuditSink;
+  audit: AuditTrail;
   policy: DisclosurePolicy;
   newId: () => string;
 }

@@ -2,7 +2,7 @@ import cookie from '@fastify/cookie';
 import session from '@fastify/session';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { AuditSink } from '../audit/types.js';
+import type { AuditTrail } from '../audit/types.js';
 import type { KeyDeskConfig, WebConfig } from '../config/config.js';
 import { toProblem } from '../plugins/problem-details.js';
 import { messagePage, viewerOf } from './pages.js';
@@ -27,7 +27,7 @@ import myDisclosuresPage from './my-disclosures-page.js';
 export interface WebUiOptions {
   config: KeyDeskConfig;
   web: WebConfig;
-  audit: AuditSink;
+  audit: AuditTrail;
   now: () => number;
   /** Defaults to the in-memory store (one instance only). */
   sessionStore?: SessionStore;

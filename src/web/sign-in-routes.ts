@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuditSink } from '../audit/types.js';
+import type { AuditTrail } from '../audit/types.js';
 import { auditEntry } from '../audit/entry.js';
 import type { WebConfig } from '../config/config.js';
 import { messagePage, viewerOf } from './pages.js';
@@ -34,7 +34,7 @@ declare module 'fastify' {
 export interface SignInRoutesOptions {
   signIn: StaffSignIn;
   web: WebConfig;
-  audit: AuditSink;
+  audit: AuditTrail;
   clientId: string;
   cookieName: string;
   now: () => number;

@@ -104,7 +104,7 @@ describe('discloseRecoveryKey', () => {
 
   it('records which checks had passed when it refused', async () => {
     await codeOf(disclose({ requesterUpn: 'mallory@contoso.com' }));
-    expect(audit.records[0]!.checks).toEqual({ ticket: true, reason: true, deviceResolved: true, keyIdMatched: true, requester: 'failed' });
+    expect(audit.records[0]!.checks).toEqual({ ticket: true, reason: true, deviceResolved: true, deviceEnabled: null, keyIdMatched: true, requester: 'failed', requesterMatchedAs: null, requesterEnabled: null });
     expect(audit.records[0]!.recoveryKeyId).toBe(osKey.id);
   });
 

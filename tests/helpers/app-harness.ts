@@ -6,7 +6,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { openFileAuditSink } from '../../src/audit/file-audit-sink.js';
-import type { AuditRecord, AuditSink } from '../../src/audit/types.js';
+import type { AuditRecord, AuditTrail } from '../../src/audit/types.js';
 import type { KeyDeskConfig } from '../../src/config/config.js';
 import { ARTIFACTS_DIR } from './secret-scan.js';
 import { testConfig } from './config.js';
@@ -20,7 +20,7 @@ import { testConfig } from './config.js';
 export interface Harness {
   app: FastifyInstance;
   config: KeyDeskConfig;
-  audit: AuditSink;
+  audit: AuditTrail;
   auditFile: string;
   logFile: string;
   /** app.inject, recording every response body except a disclosure's (API 201 or the web key page). */
@@ -32,7 +32,7 @@ export interface Harness {
 
 export async function buildHarness(
   name: string,
-  options: { env?: Record<string, string>; deps?: Partial<AppDeps>; audit?: AuditSink } = {},
+  options: { env?: Record<string, string>; deps?: Partial<AppDeps>; audit?: AuditTrail } = {},
 ): Promise<Harness> {
   const runId = `${name}-${randomUUID().slice(0, 8)}`;
   for (const kind of ['logs', 'audit', 'responses']) mkdirSync(join(ARTIFACTS_DIR, kind), { recursive: true });

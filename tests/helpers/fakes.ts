@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { KeyDeskProblem } from '../../src/problem/problem.js';
-import type { AuditEntry, AuditRecord, AuditSink } from '../../src/audit/types.js';
+import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord, AuditTrail } from '../../src/audit/types.js';
+import { matchesAuditFilter, pageLimit } from '../../src/audit/query.js';
 import type {
   Device,
   DeviceSearchResult,
@@ -74,7 +75,7 @@ export class FakeGraph implements GraphGateway {
   }
 }
 
-export class MemoryAuditSink implements AuditSink {
+export class MemoryAuditSink implements AuditTrail {
   readonly records: AuditRecord[] = [];
   /** Appends numbered here (1-based) fail, e.g. new Set([2]) fails the second append. */
   failingAppends = new Set<number>();
@@ -100,6 +101,12 @@ export class MemoryAuditSink implements AuditSink {
     this.records.push(record);
     this.events.push(`audit:${entry.action}:${entry.outcome}`);
     return record;
+  }
+
+  async query(filter: AuditFilter, page?: AuditPageRequest): Promise<AuditPage> {
+    const limit = pageLimit(page);
+    const records = [...this.records].reverse().filter((record) => matchesAuditFilter(record, filter));
+    return { records: records.slice(0, limit), nextCursor: null };
   }
 
   async isWritable(): Promise<boolean> {
