@@ -22,6 +22,10 @@ export type ClientCredential =
       x5c: string;
     };
 
+export type DisabledCheck = 'enforce' | 'warn';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
 export interface KeyDeskConfig {
   tenantId: string;
   clientId: string;
@@ -30,11 +34,21 @@ export interface KeyDeskConfig {
   authorityHost: string;
   /** Without trailing slash, e.g. `https://graph.microsoft.com`. */
   graphBaseUrl: string;
-  /** Accepted `aud` values of access tokens presented to the API. */
+  /**
+   * Accepted `aud` values of access tokens presented to the API, as configured (the token
+   * verifier also accepts each with or without one trailing slash), plus the bare client ID.
+   */
   apiAudiences: string[];
+  /** Client IDs (lower case) whose delegated tokens the API accepts besides app-only tokens. */
+  apiUserTokenClients: string[];
+  /**
+   * Conditional Access authentication context (e.g. `c1`) a staff disclosure needs in `acrs`:
+   * the web UI's ID token, or the access token of a client in `apiUserTokenClients`.
+   */
+  requiredAuthContext: string | null;
   host: string;
   port: number;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: LogLevel;
   audit: {
     file: string;
     /** When set, the chain is HMAC-SHA-256 under this key instead of plain SHA-256. */
@@ -49,13 +63,30 @@ export interface KeyDeskConfig {
   policy: {
     requesterCheck: RequesterCheck;
     ticketPattern: RegExp;
+    /** A disabled device (`accountEnabled: false`): refuse (`device_disabled`) or disclose with a warning. */
+    disabledDeviceCheck: DisabledCheck;
+    /** A disabled matched owner or primary user: refuse (`requester_disabled`) or disclose with a warning. */
+    disabledRequesterCheck: DisabledCheck;
   };
+  rateLimits: RateLimits;
   /** Largest accepted request body, in bytes. */
   bodyLimitBytes: number;
   /** Trust X-Forwarded-For from this many proxy hops (0: use the socket address). */
   trustProxyHops: number;
   /** The helpdesk web UI; null when PUBLIC_BASE_URL is not set (the API alone). */
   web: WebConfig | null;
+}
+
+/** Requests allowed per fixed one-minute window; 0 turns that limit off. */
+export interface RateLimits {
+  /** Disclosure requests per calling app (app-only tokens). */
+  disclosuresPerMinute: number;
+  /** Disclosure attempts per staff member, web UI and listed delegated API clients together. */
+  staffDisclosuresPerMinute: number;
+  /** Device searches and look-ups per caller (app or staff member). */
+  searchesPerMinute: number;
+  /** Requests to `/auth/*` per client address. */
+  signInsPerMinute: number;
 }
 
 export interface WebConfig {
@@ -69,8 +100,6 @@ export interface WebConfig {
   sessionMaxMs: number;
   /** A reveal needs a sign-in (Entra `auth_time`) no older than this, in seconds. */
   reauthMaxAgeSeconds: number;
-  /** Conditional Access authentication context a reveal needs in the ID token's `acrs`, e.g. `c1`. */
-  requiredAuthContext: string | null;
   /** How long the key page shows a recovery password. */
   keyDisplaySeconds: number;
 }
@@ -80,7 +109,12 @@ export const DEFAULT_TICKET_PATTERN = '^(?:[A-Za-z][A-Za-z0-9]{1,9}-?\\d{1,12}|\
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TENANT_DOMAIN = /^(?=.{3,253}$)[a-z0-9-]+(?:\.[a-z0-9-]+)+$/i;
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const REQUESTER_CHECKS: readonly RequesterCheck[] = ['enforce', 'warn', 'off'];
+const DISABLED_CHECKS: readonly DisabledCheck[] = ['enforce', 'warn'];
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+const AUTH_CONTEXT = /^c(?:[1-9]|[1-9][0-9])$/;
+const RANDOM_SECRET_HOW = 'use at least 32 random characters, e.g. the output of `openssl rand -base64 48`';
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -97,205 +131,315 @@ export class ConfigError extends Error {
 
 export type Env = Record<string, string | undefined>;
 
-export function loadConfig(env: Env = process.env): KeyDeskConfig {
-  const problems: string[] = [];
-  const read = (name: string): string | undefined => {
-    const value = env[name]?.trim();
+/** `a, b or c`, for messages that list the allowed values. */
+function orList(values: readonly string[]): string {
+  return values.length <= 1 ? values.join('') : `${values.slice(0, -1).join(', ')} or ${values.at(-1)}`;
+}
+
+/**
+ * Reads variables and collects what is wrong instead of stopping at the first problem, so one
+ * failed start-up names every bad variable. Each problem starts with the variable's name.
+ */
+class EnvReader {
+  readonly problems: string[] = [];
+  private readonly env: Env;
+
+  constructor(env: Env) {
+    this.env = env;
+  }
+
+  problem(message: string): void {
+    this.problems.push(message);
+  }
+
+  /** The trimmed value; undefined when unset or blank. */
+  text(name: string): string | undefined {
+    const value = this.env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
-  };
-  const required = (name: string, how: string): string => {
-    const value = read(name);
-    if (value === undefined) problems.push(`${name} is missing: ${how}`);
+  }
+
+  required(name: string, how: string): string {
+    const value = this.text(name);
+    if (value === undefined) this.problem(`${name} is missing: ${how}`);
     return value ?? '';
-  };
-  const integer = (name: string, fallback: number, min: number, max: number, how: string): number => {
-    const raw = read(name);
+  }
+
+  integer(name: string, fallback: number, min: number, max: number, how: string): number {
+    const raw = this.text(name);
     if (raw === undefined) return fallback;
     const value = Number(raw);
     if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
-      problems.push(`${name}=${JSON.stringify(raw)} is not valid: ${how} (a whole number from ${min} to ${max})`);
+      this.problem(`${name}=${JSON.stringify(raw)} is not valid: ${how} (a whole number from ${min} to ${max})`);
       return fallback;
     }
     return value;
-  };
-  const httpsUrl = (name: string, fallback: string, how: string): string => {
-    const raw = read(name) ?? fallback;
+  }
+
+  /** One of `allowed`, case-insensitive; `meaning` says what each does. */
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T, meaning?: string): T {
+    const raw = this.text(name);
+    if (raw === undefined) return fallback;
+    const value = allowed.find((candidate) => candidate === raw.toLowerCase());
+    if (value === undefined) {
+      this.problem(`${name}=${JSON.stringify(raw)} is not valid: use ${orList(allowed)}${meaning ? ` (${meaning})` : ''}`);
+      return fallback;
+    }
+    return value;
+  }
+
+  /** An https origin with an optional path, without trailing slashes. */
+  httpsUrl(name: string, fallback: string, how: string): string {
+    const raw = this.text(name) ?? fallback;
     try {
       const url = new URL(raw);
       if (url.protocol !== 'https:') throw new Error('not https');
       if (url.search || url.hash || url.username) throw new Error('extra parts');
       return url.origin + url.pathname.replace(/\/+$/, '');
     } catch {
-      problems.push(`${name}=${JSON.stringify(raw)} is not valid: ${how}`);
+      this.problem(`${name}=${JSON.stringify(raw)} is not valid: ${how}`);
       return fallback;
     }
-  };
+  }
 
-  const tenantId = required(
+  /** A comma-separated list (spaces around commas allowed), duplicates removed; undefined when unset. */
+  list(name: string, how: string): string[] | undefined {
+    const raw = this.text(name);
+    if (raw === undefined) return undefined;
+    const items = raw.split(',').map((item) => item.trim());
+    if (items.includes('')) this.problem(`${name}=${JSON.stringify(raw)} has an empty item: ${how}`);
+    return [...new Set(items.filter((item) => item !== ''))];
+  }
+}
+
+export function loadConfig(env: Env = process.env): KeyDeskConfig {
+  const reader = new EnvReader(env);
+  const registration = readAppRegistration(reader);
+  const server = readServer(reader);
+  const config: KeyDeskConfig = {
+    ...registration,
+    ...readClouds(reader),
+    apiAudiences: readApiAudiences(reader, registration.clientId),
+    apiUserTokenClients: readApiUserTokenClients(reader),
+    requiredAuthContext: readRequiredAuthContext(reader),
+    ...server,
+    audit: readAudit(reader, env),
+    graph: readGraphResilience(reader),
+    deviceCacheTtlMs: reader.integer('DEVICE_CACHE_TTL_MS', 30_000, 0, 600_000, 'set how long a resolved device and its owners are remembered, in milliseconds (0 turns the cache off)'),
+    policy: readPolicy(reader),
+    rateLimits: readRateLimits(reader),
+    web: readWebConfig(reader, server.trustProxyHops),
+  };
+  if (reader.problems.length > 0) throw new ConfigError(reader.problems);
+  return config;
+}
+
+function readAppRegistration(reader: EnvReader): Pick<KeyDeskConfig, 'tenantId' | 'clientId' | 'clientCredential'> {
+  const tenantId = reader.required(
     'AZURE_TENANT_ID',
     'set it to the Directory (tenant) ID shown on the app registration\'s Overview page in the Entra admin center',
   );
   if (tenantId && !GUID.test(tenantId) && !TENANT_DOMAIN.test(tenantId)) {
-    problems.push(`AZURE_TENANT_ID=${JSON.stringify(tenantId)} is not valid: use the tenant's GUID (or its primary domain, e.g. contoso.onmicrosoft.com)`);
+    reader.problem(`AZURE_TENANT_ID=${JSON.stringify(tenantId)} is not valid: use the tenant's GUID (or its primary domain, e.g. contoso.onmicrosoft.com)`);
   }
-  const clientId = required(
+  const clientId = reader.required(
     'AZURE_CLIENT_ID',
     'set it to the Application (client) ID of KeyDesk\'s app registration',
   );
   if (clientId && !GUID.test(clientId)) {
-    problems.push(`AZURE_CLIENT_ID=${JSON.stringify(clientId)} is not valid: it must be the application (client) ID, a GUID`);
+    reader.problem(`AZURE_CLIENT_ID=${JSON.stringify(clientId)} is not valid: it must be the application (client) ID, a GUID`);
   }
+  return { tenantId, clientId, clientCredential: readClientCredential(reader) };
+}
 
-  const secret = read('AZURE_CLIENT_SECRET');
-  const certificatePath = read('AZURE_CLIENT_CERTIFICATE_PATH');
-  let clientCredential: ClientCredential = { kind: 'secret', secret: '' };
+function readClientCredential(reader: EnvReader): ClientCredential {
+  const secret = reader.text('AZURE_CLIENT_SECRET');
+  const certificatePath = reader.text('AZURE_CLIENT_CERTIFICATE_PATH');
+  const none: ClientCredential = { kind: 'secret', secret: '' };
   if (secret && certificatePath) {
-    problems.push('AZURE_CLIENT_SECRET and AZURE_CLIENT_CERTIFICATE_PATH are both set: keep only one (a certificate is preferred)');
-  } else if (secret) {
-    clientCredential = { kind: 'secret', secret };
-  } else if (certificatePath) {
+    reader.problem('AZURE_CLIENT_SECRET and AZURE_CLIENT_CERTIFICATE_PATH are both set: keep only one (a certificate is preferred)');
+    return none;
+  }
+  if (secret) return { kind: 'secret', secret };
+  if (certificatePath) {
     const loaded = loadCertificate(certificatePath);
-    if (typeof loaded === 'string') problems.push(`AZURE_CLIENT_CERTIFICATE_PATH=${JSON.stringify(certificatePath)} is not usable: ${loaded}`);
-    else clientCredential = loaded;
-  } else {
-    problems.push(
-      'AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH is missing: add a client secret or upload a certificate under "Certificates & secrets" of the app registration, then set one of them',
-    );
+    if (typeof loaded !== 'string') return loaded;
+    reader.problem(`AZURE_CLIENT_CERTIFICATE_PATH=${JSON.stringify(certificatePath)} is not usable: ${loaded}`);
+    return none;
   }
-
-  const authorityHost = httpsUrl(
-    'AZURE_AUTHORITY_HOST',
-    'https://login.microsoftonline.com',
-    'use the https URL of your cloud\'s Entra authority, e.g. https://login.microsoftonline.com or https://login.microsoftonline.us',
+  reader.problem(
+    'AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH is missing: add a client secret or upload a certificate under "Certificates & secrets" of the app registration, then set one of them',
   );
-  const graphBaseUrl = httpsUrl(
-    'GRAPH_BASE_URL',
-    'https://graph.microsoft.com',
-    'use the https URL of your cloud\'s Microsoft Graph, e.g. https://graph.microsoft.com or https://graph.microsoft.us',
-  );
+  return none;
+}
 
-  const apiAudience = read('API_AUDIENCE') ?? (clientId ? `api://${clientId}` : '');
-  const apiAudiences = [...new Set([apiAudience, clientId].filter((a) => a !== ''))];
-
-  const host = read('HOST') ?? '0.0.0.0';
-  const port = integer('PORT', 8080, 1, 65535, 'set the TCP port to listen on');
-
-  const logLevel = (read('LOG_LEVEL') ?? 'info').toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)} is not valid: use one of ${LOG_LEVELS.join(', ')}`);
-  }
-
-  const auditFile = read('AUDIT_FILE') ?? './data/audit.jsonl';
-  const hmac = readAuditHmacKey(env);
-  if (typeof hmac === 'string') problems.push(hmac);
-  const hmacKey = typeof hmac === 'string' ? null : hmac;
-
-  const retryBudgetMs = integer('GRAPH_RETRY_BUDGET_MS', 10_000, 0, 120_000, 'set how long KeyDesk may spend retrying a throttled or failing Graph call, in milliseconds');
-  const requestTimeoutMs = integer('GRAPH_TIMEOUT_MS', 5_000, 100, 60_000, 'set the timeout of one Graph request, in milliseconds');
-  const deviceCacheTtlMs = integer('DEVICE_CACHE_TTL_MS', 30_000, 0, 600_000, 'set how long a resolved device and its owners are remembered, in milliseconds (0 turns the cache off)');
-
-  const requesterCheck = (read('REQUESTER_CHECK') ?? 'enforce').toLowerCase();
-  if (!['enforce', 'warn', 'off'].includes(requesterCheck)) {
-    problems.push(`REQUESTER_CHECK=${JSON.stringify(requesterCheck)} is not valid: use enforce, warn or off`);
-  }
-  const ticketPatternRaw = read('TICKET_PATTERN') ?? DEFAULT_TICKET_PATTERN;
-  let ticketPattern = new RegExp(DEFAULT_TICKET_PATTERN);
-  try {
-    ticketPattern = new RegExp(ticketPatternRaw);
-  } catch (error) {
-    problems.push(`TICKET_PATTERN=${JSON.stringify(ticketPatternRaw)} is not a valid regular expression: ${(error as Error).message}`);
-  }
-
-  const bodyLimitBytes = integer('BODY_LIMIT_BYTES', 8_192, 1_024, 1_048_576, 'set the largest accepted request body, in bytes');
-  const trustProxyHops = integer('TRUST_PROXY_HOPS', 0, 0, 10, 'set how many reverse proxies in front of KeyDesk may set X-Forwarded-For');
-
-  const web = readWebConfig(read, integer, problems, trustProxyHops);
-
-  if (problems.length > 0) throw new ConfigError(problems);
-
+function readClouds(reader: EnvReader): Pick<KeyDeskConfig, 'authorityHost' | 'graphBaseUrl'> {
   return {
-    tenantId,
-    clientId,
-    clientCredential,
-    authorityHost,
-    graphBaseUrl,
-    apiAudiences,
-    host,
-    port,
-    logLevel: logLevel as KeyDeskConfig['logLevel'],
-    audit: { file: auditFile, hmacKey },
-    graph: { retryBudgetMs, requestTimeoutMs },
-    deviceCacheTtlMs,
-    policy: { requesterCheck: requesterCheck as RequesterCheck, ticketPattern },
-    bodyLimitBytes,
-    trustProxyHops,
-    web,
+    authorityHost: reader.httpsUrl(
+      'AZURE_AUTHORITY_HOST',
+      'https://login.microsoftonline.com',
+      'use the https URL of your cloud\'s Entra authority, e.g. https://login.microsoftonline.com or https://login.microsoftonline.us',
+    ),
+    graphBaseUrl: reader.httpsUrl(
+      'GRAPH_BASE_URL',
+      'https://graph.microsoft.com',
+      'use the https URL of your cloud\'s Microsoft Graph, e.g. https://graph.microsoft.com or https://graph.microsoft.us',
+    ),
   };
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-const AUTH_CONTEXT = /^c(?:[1-9]|[1-9][0-9])$/;
+/**
+ * The configured App ID URIs plus the bare client ID (the `aud` of v2 tokens). Trailing slashes
+ * are kept: v1 tokens carry the URI exactly as the caller asked for it, and the token verifier
+ * accepts each value with or without one.
+ */
+function readApiAudiences(reader: EnvReader, clientId: string): string[] {
+  const how = 'list the App ID URIs callers ask tokens for, separated by commas, e.g. api://keydesk.contoso.com,api://<AZURE_CLIENT_ID>';
+  const configured = reader.list('API_AUDIENCE', how) ?? (clientId ? [`api://${clientId}`] : []);
+  for (const audience of configured) {
+    if (/\s/.test(audience)) reader.problem(`API_AUDIENCE item ${JSON.stringify(audience)} is not valid: an App ID URI has no spaces; ${how}`);
+  }
+  return [...new Set([...configured, clientId].filter((audience) => audience !== ''))];
+}
 
-/** The web UI is on when PUBLIC_BASE_URL is set; the API alone needs none of these. */
-function readWebConfig(
-  read: (name: string) => string | undefined,
-  integer: (name: string, fallback: number, min: number, max: number, how: string) => number,
-  problems: string[],
-  trustProxyHops: number,
-): WebConfig | null {
-  const raw = read('PUBLIC_BASE_URL');
-  if (raw === undefined) return null;
-  let publicBaseUrl = '';
-  let secureCookies = true;
-  try {
-    const url = new URL(raw);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
-    if (url.search || url.hash || url.username || url.password || url.pathname.replace(/\/+$/, '') !== '') throw new Error('extra parts');
-    if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
-      problems.push(
-        `PUBLIC_BASE_URL=${JSON.stringify(raw)} is not valid: use https (plain http is accepted for localhost and 127.0.0.1 only), since session cookies and Entra's redirects must not cross the network in clear`,
-      );
-    }
-    publicBaseUrl = url.origin;
-    secureCookies = url.protocol === 'https:';
-  } catch {
-    problems.push(
-      `PUBLIC_BASE_URL=${JSON.stringify(raw)} is not valid: use the origin staff browse to, without a path, e.g. https://keydesk.contoso.com`,
+function readApiUserTokenClients(reader: EnvReader): string[] {
+  const how = 'list the Application (client) IDs, GUIDs, of the client apps whose delegated (staff) tokens the API may accept, separated by commas, or leave it unset to accept app-only tokens alone';
+  const clients = (reader.list('API_USER_TOKEN_CLIENTS', how) ?? []).map((client) => client.toLowerCase());
+  for (const client of clients) {
+    if (!GUID.test(client)) reader.problem(`API_USER_TOKEN_CLIENTS item ${JSON.stringify(client)} is not valid: ${how}`);
+  }
+  return [...new Set(clients)];
+}
+
+/** Applies to staff wherever they disclose: the web UI, and delegated tokens of listed clients. */
+function readRequiredAuthContext(reader: EnvReader): string | null {
+  const value = reader.text('REQUIRE_AUTH_CONTEXT') ?? null;
+  if (value !== null && !AUTH_CONTEXT.test(value)) {
+    reader.problem(
+      `REQUIRE_AUTH_CONTEXT=${JSON.stringify(value)} is not valid: use the ID of a Conditional Access authentication context, c1 to c99 (Entra admin center > Protection > Conditional Access > Authentication contexts)`,
     );
   }
+  return value;
+}
+
+function readServer(reader: EnvReader): Pick<KeyDeskConfig, 'host' | 'port' | 'logLevel' | 'bodyLimitBytes' | 'trustProxyHops'> {
+  return {
+    host: reader.text('HOST') ?? '0.0.0.0',
+    port: reader.integer('PORT', 8080, 1, 65535, 'set the TCP port to listen on'),
+    logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    bodyLimitBytes: reader.integer('BODY_LIMIT_BYTES', 8_192, 1_024, 1_048_576, 'set the largest accepted request body, in bytes'),
+    trustProxyHops: reader.integer('TRUST_PROXY_HOPS', 0, 0, 10, 'set how many reverse proxies in front of KeyDesk may set X-Forwarded-For'),
+  };
+}
+
+function readAudit(reader: EnvReader, env: Env): KeyDeskConfig['audit'] {
+  const hmac = readAuditHmacKey(env);
+  if (typeof hmac === 'string') reader.problem(hmac);
+  return { file: reader.text('AUDIT_FILE') ?? './data/audit.jsonl', hmacKey: typeof hmac === 'string' ? null : hmac };
+}
+
+function readGraphResilience(reader: EnvReader): KeyDeskConfig['graph'] {
+  return {
+    retryBudgetMs: reader.integer('GRAPH_RETRY_BUDGET_MS', 10_000, 0, 120_000, 'set how long KeyDesk may spend retrying a throttled or failing Graph call, in milliseconds'),
+    requestTimeoutMs: reader.integer('GRAPH_TIMEOUT_MS', 5_000, 100, 60_000, 'set the timeout of one Graph request, in milliseconds'),
+  };
+}
+
+function readPolicy(reader: EnvReader): KeyDeskConfig['policy'] {
+  return {
+    requesterCheck: reader.oneOf('REQUESTER_CHECK', REQUESTER_CHECKS, 'enforce'),
+    ticketPattern: readTicketPattern(reader),
+    disabledDeviceCheck: reader.oneOf(
+      'DISABLED_DEVICE_CHECK',
+      DISABLED_CHECKS,
+      'enforce',
+      'enforce refuses a disabled device with device_disabled; warn discloses, but records and reports it',
+    ),
+    disabledRequesterCheck: reader.oneOf(
+      'DISABLED_REQUESTER_CHECK',
+      DISABLED_CHECKS,
+      'enforce',
+      'enforce refuses a requester whose account is disabled with requester_disabled; warn discloses, but records and reports it',
+    ),
+  };
+}
+
+function readTicketPattern(reader: EnvReader): RegExp {
+  const raw = reader.text('TICKET_PATTERN') ?? DEFAULT_TICKET_PATTERN;
+  try {
+    return new RegExp(raw);
+  } catch (error) {
+    reader.problem(`TICKET_PATTERN=${JSON.stringify(raw)} is not a valid regular expression: ${(error as Error).message}`);
+    return new RegExp(DEFAULT_TICKET_PATTERN);
+  }
+}
+
+function readRateLimits(reader: EnvReader): RateLimits {
+  const perMinute = (name: string, fallback: number, what: string): number =>
+    reader.integer(name, fallback, 0, 100_000, `set how many ${what} per minute (0 turns this limit off)`);
+  return {
+    disclosuresPerMinute: perMinute('RATE_LIMIT_DISCLOSURES_PER_MINUTE', 60, 'disclosure requests one calling app may make'),
+    staffDisclosuresPerMinute: perMinute(
+      'RATE_LIMIT_STAFF_DISCLOSURES_PER_MINUTE',
+      5,
+      'disclosure attempts one staff member may make, in the web UI and through listed delegated API clients together,',
+    ),
+    searchesPerMinute: perMinute('RATE_LIMIT_SEARCHES_PER_MINUTE', 120, 'device searches and look-ups one caller may make'),
+    signInsPerMinute: perMinute('RATE_LIMIT_SIGN_INS_PER_MINUTE', 30, 'requests to /auth/* one client address may make'),
+  };
+}
+
+/** The web UI is on when PUBLIC_BASE_URL is set; the API alone needs none of these. */
+function readWebConfig(reader: EnvReader, trustProxyHops: number): WebConfig | null {
+  const raw = reader.text('PUBLIC_BASE_URL');
+  if (raw === undefined) return null;
+  const { publicBaseUrl, secureCookies } = readPublicBaseUrl(reader, raw);
   // KeyDesk itself serves plain HTTP: an https address means a TLS-terminating proxy, whose
   // X-Forwarded-Proto must be trusted or KeyDesk never sets its Secure session cookie.
   if (publicBaseUrl.startsWith('https:') && trustProxyHops === 0) {
-    problems.push(
+    reader.problem(
       'TRUST_PROXY_HOPS=0 does not fit an https PUBLIC_BASE_URL: KeyDesk listens on plain HTTP behind a TLS-terminating proxy, so set TRUST_PROXY_HOPS to the number of proxies in front of it (usually 1) so their X-Forwarded-Proto is trusted',
     );
   }
-  const sessionSecret = read('SESSION_SECRET') ?? '';
-  if (sessionSecret === '') {
-    problems.push('SESSION_SECRET is missing: the web UI (PUBLIC_BASE_URL is set) signs its session cookie with it; use at least 32 random characters, e.g. the output of `openssl rand -base64 48`');
-  } else if (sessionSecret.length < 32) {
-    problems.push('SESSION_SECRET is too short: use at least 32 random characters, e.g. the output of `openssl rand -base64 48`');
-  }
-  const idleMinutes = integer('SESSION_IDLE_MINUTES', 15, 1, 480, 'set after how many minutes without a request a staff session ends');
-  const maxHours = integer('SESSION_MAX_HOURS', 8, 1, 24, 'set after how many hours a staff session ends, however active');
-  const reauthMaxAgeSeconds = integer('REAUTH_MAX_AGE', 900, 60, 86_400, 'set, in seconds, how old a sign-in may be for revealing a key before Entra is asked for a fresh one');
-  const keyDisplaySeconds = integer('KEY_DISPLAY_SECONDS', 60, 10, 600, 'set how many seconds the key page shows a recovery password');
-  const requiredAuthContext = read('REQUIRE_AUTH_CONTEXT') ?? null;
-  if (requiredAuthContext !== null && !AUTH_CONTEXT.test(requiredAuthContext)) {
-    problems.push(
-      `REQUIRE_AUTH_CONTEXT=${JSON.stringify(requiredAuthContext)} is not valid: use the ID of a Conditional Access authentication context, c1 to c99 (Entra admin center > Protection > Conditional Access > Authentication contexts)`,
-    );
-  }
+  const sessionSecret = readSessionSecret(reader);
+  const idleMinutes = reader.integer('SESSION_IDLE_MINUTES', 15, 1, 480, 'set after how many minutes without a request a staff session ends');
+  const maxHours = reader.integer('SESSION_MAX_HOURS', 8, 1, 24, 'set after how many hours a staff session ends, however active');
   return {
     publicBaseUrl,
     sessionSecret,
     secureCookies,
     sessionIdleMs: idleMinutes * 60_000,
     sessionMaxMs: maxHours * 3_600_000,
-    reauthMaxAgeSeconds,
-    requiredAuthContext,
-    keyDisplaySeconds,
+    reauthMaxAgeSeconds: reader.integer('REAUTH_MAX_AGE', 900, 60, 86_400, 'set, in seconds, how old a sign-in may be for revealing a key before Entra is asked for a fresh one'),
+    keyDisplaySeconds: reader.integer('KEY_DISPLAY_SECONDS', 60, 10, 600, 'set how many seconds the key page shows a recovery password'),
   };
+}
+
+function readPublicBaseUrl(reader: EnvReader, raw: string): Pick<WebConfig, 'publicBaseUrl' | 'secureCookies'> {
+  let url: URL;
+  try {
+    url = new URL(raw);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
+    if (url.search || url.hash || url.username || url.password || url.pathname.replace(/\/+$/, '') !== '') throw new Error('extra parts');
+  } catch {
+    reader.problem(`PUBLIC_BASE_URL=${JSON.stringify(raw)} is not valid: use the origin staff browse to, without a path, e.g. https://keydesk.contoso.com`);
+    return { publicBaseUrl: '', secureCookies: true };
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    reader.problem(
+      `PUBLIC_BASE_URL=${JSON.stringify(raw)} is not valid: use https (plain http is accepted for localhost and 127.0.0.1 only), since session cookies and Entra's redirects must not cross the network in clear`,
+    );
+  }
+  return { publicBaseUrl: url.origin, secureCookies: url.protocol === 'https:' };
+}
+
+function readSessionSecret(reader: EnvReader): string {
+  const secret = reader.text('SESSION_SECRET') ?? '';
+  if (secret === '') {
+    reader.problem(`SESSION_SECRET is missing: the web UI (PUBLIC_BASE_URL is set) signs its session cookie with it; ${RANDOM_SECRET_HOW}`);
+  } else if (secret.length < 32) {
+    reader.problem(`SESSION_SECRET is too short: ${RANDOM_SECRET_HOW}`);
+  }
+  return secret;
 }
 
 /**

@@ -43,6 +43,8 @@ interface RevealBody extends Partial<RevealForm> {
 
 export interface DevicePagesOptions {
   web: WebConfig;
+  /** Conditional Access authentication context a reveal needs in `acrs` (KeyDeskConfig.requiredAuthContext). */
+  requiredAuthContext: string | null;
   now: () => number;
   /** Reveal attempts per staff member per minute. */
   revealsPerMinute: number;
@@ -149,7 +151,7 @@ const deviceIdParam = { type: 'object', required: ['deviceId'], properties: { de
 const formString = (maxLength: number) => ({ type: 'string', maxLength }) as const;
 
 export default async function devicePages(app: FastifyInstance, options: DevicePagesOptions): Promise<void> {
-  const { web, now } = options;
+  const { web, requiredAuthContext, now } = options;
   const sendHtml = (reply: FastifyReply, status: number, page: string) => reply.code(status).type('text/html; charset=utf-8').send(page);
 
   const renderDevice = (request: FastifyRequest, reply: FastifyReply, data: DeviceRecoveryKeys, form: RevealForm, refusal: KeyDeskProblem | null) =>
@@ -219,7 +221,7 @@ export default async function devicePages(app: FastifyInstance, options: DeviceP
         );
       }
 
-      const verdict = checkRevealSignIn(staff, { reauthMaxAgeSeconds: web.reauthMaxAgeSeconds, requiredAuthContext: web.requiredAuthContext }, now());
+      const verdict = checkRevealSignIn(staff, { reauthMaxAgeSeconds: web.reauthMaxAgeSeconds, requiredAuthContext }, now());
       if (verdict !== 'ok') return app.sendToEntra(request, reply, { returnTo: devicePath, verdict, draft: { ...form } });
 
       const caller = staffAuditCaller(request);

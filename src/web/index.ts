@@ -95,6 +95,7 @@ export default async function webUi(app: FastifyInstance, options: WebUiOptions)
   await app.register(signInRoutes, {
     signIn: options.signIn ?? new StaffSignIn(config, web, now),
     web,
+    requiredAuthContext: config.requiredAuthContext,
     audit: options.audit,
     clientId: config.clientId,
     cookieName,
@@ -102,6 +103,6 @@ export default async function webUi(app: FastifyInstance, options: WebUiOptions)
   });
   await app.register(assets);
   await app.register(searchPage);
-  await app.register(devicePages, { web, now, revealsPerMinute: 5 });
+  await app.register(devicePages, { web, requiredAuthContext: config.requiredAuthContext, now, revealsPerMinute: 5 });
   await app.register(myDisclosuresPage, { auditFile: config.audit.file, limit: 50 });
 }

@@ -34,6 +34,8 @@ declare module 'fastify' {
 export interface SignInRoutesOptions {
   signIn: StaffSignIn;
   web: WebConfig;
+  /** Conditional Access authentication context a reveal needs in `acrs` (KeyDeskConfig.requiredAuthContext). */
+  requiredAuthContext: string | null;
   audit: AuditTrail;
   clientId: string;
   cookieName: string;
@@ -45,7 +47,7 @@ function htmlPage(reply: FastifyReply, status: number, page: string): FastifyRep
 }
 
 async function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions): Promise<void> {
-  const { signIn, web, audit, clientId, now } = options;
+  const { signIn, web, requiredAuthContext, audit, clientId, now } = options;
   const auditSignIn = (request: FastifyRequest, staff: StaffUser | null, outcome: 'granted' | 'refused', code: string | null, details: Record<string, unknown>) =>
     audit.append(auditEntry({ action: 'sign_in', outcome, code, requestId: request.id, caller: staffAuditCaller(request, staff, clientId), details }));
 
@@ -56,7 +58,7 @@ async function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions):
       returnTo: safeReturnTo(sendOptions.returnTo),
       maxAge: again && sendOptions.verdict === 'reauthenticate' ? web.reauthMaxAgeSeconds : null,
       // A fresh sign-in asks for the authentication context too, or it would come back without it.
-      authContext: again ? web.requiredAuthContext : null,
+      authContext: again ? requiredAuthContext : null,
       staff: again ? staff : null,
       draft: sendOptions.draft ?? null,
     });

@@ -6,8 +6,6 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.js';
 import { MINIMAL_ENV, configProblems } from '../helpers/config.js';
 
-
-
 describe('configuration', () => {
   it('names every missing variable at once, with how to fix it', () => {
     const problems = configProblems({});
@@ -23,13 +21,19 @@ describe('configuration', () => {
       authorityHost: 'https://login.microsoftonline.com',
       graphBaseUrl: 'https://graph.microsoft.com',
       apiAudiences: [`api://${MINIMAL_ENV.AZURE_CLIENT_ID}`, MINIMAL_ENV.AZURE_CLIENT_ID],
+      apiUserTokenClients: [],
+      requiredAuthContext: null,
       host: '0.0.0.0',
       port: 8080,
       logLevel: 'info',
       audit: { file: './data/audit.jsonl', hmacKey: null },
       graph: { retryBudgetMs: 10_000, requestTimeoutMs: 5_000 },
       deviceCacheTtlMs: 30_000,
-      policy: { requesterCheck: 'enforce' },
+      policy: { requesterCheck: 'enforce', disabledDeviceCheck: 'enforce', disabledRequesterCheck: 'enforce' },
+      rateLimits: { disclosuresPerMinute: 60, staffDisclosuresPerMinute: 5, searchesPerMinute: 120, signInsPerMinute: 30 },
+      bodyLimitBytes: 8_192,
+      trustProxyHops: 0,
+      web: null,
     });
   });
 
@@ -47,7 +51,7 @@ describe('configuration', () => {
     ['PORT', '80a', /PORT="80a" is not valid/],
     ['PORT', '70000', /PORT="70000" is not valid/],
     ['GRAPH_RETRY_BUDGET_MS', '-1', /GRAPH_RETRY_BUDGET_MS="-1" is not valid/],
-    ['LOG_LEVEL', 'loud', /LOG_LEVEL="loud" is not valid: use one of/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL="loud" is not valid: use fatal, error, warn, info, debug, trace or silent/],
     ['REQUESTER_CHECK', 'maybe', /REQUESTER_CHECK="maybe" is not valid: use enforce, warn or off/],
     ['TICKET_PATTERN', '([', /TICKET_PATTERN="\(\[" is not a valid regular expression/],
     ['AUDIT_HMAC_KEY', 'short', /AUDIT_HMAC_KEY is too short/],

@@ -4,7 +4,6 @@ import { MINIMAL_ENV, configProblems } from '../helpers/config.js';
 
 const SECRET = 'x'.repeat(32);
 
-
 describe('web UI configuration', () => {
   it('leaves the web UI off, and needs no session secret, without PUBLIC_BASE_URL', () => {
     expect(loadConfig(MINIMAL_ENV).web).toBeNull();
@@ -19,7 +18,6 @@ describe('web UI configuration', () => {
       sessionIdleMs: 15 * 60_000,
       sessionMaxMs: 8 * 3_600_000,
       reauthMaxAgeSeconds: 900,
-      requiredAuthContext: null,
       keyDisplaySeconds: 60,
     });
   });
@@ -45,7 +43,7 @@ describe('web UI configuration', () => {
     expect(configProblems({ ...MINIMAL_ENV, ...env })).toEqual([expect.stringMatching(message)]);
   });
 
-  it('takes the session timings, re-authentication age and authentication context given', () => {
+  it('takes the session timings and re-authentication age given, and the authentication context for the whole service', () => {
     const config = loadConfig({
       ...MINIMAL_ENV,
       PUBLIC_BASE_URL: 'http://localhost:8080',
@@ -56,6 +54,7 @@ describe('web UI configuration', () => {
       REQUIRE_AUTH_CONTEXT: 'c2',
       KEY_DISPLAY_SECONDS: '120',
     });
-    expect(config.web).toMatchObject({ sessionIdleMs: 30 * 60_000, sessionMaxMs: 10 * 3_600_000, reauthMaxAgeSeconds: 300, requiredAuthContext: 'c2', keyDisplaySeconds: 120 });
+    expect(config.web).toMatchObject({ sessionIdleMs: 30 * 60_000, sessionMaxMs: 10 * 3_600_000, reauthMaxAgeSeconds: 300, keyDisplaySeconds: 120 });
+    expect(config.requiredAuthContext).toBe('c2');
   });
 });
