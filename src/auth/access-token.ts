@@ -1,11 +1,16 @@
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { KeyDeskProblem } from '../problem/problem.js';
+import { acceptedAudiences, checkIsAccessToken, checkTenant, describeCaller, type VerifiedCaller } from './caller.js';
+import { CLOCK_TOLERANCE_SECONDS, checkTokenLifetime, readTimeClaims, tokenRejected } from './jwt-shape.js';
+import { discoverTrustAnchors, type DiscoveryOptions, type TrustAnchors } from './openid.js';
 
 /**
  * Verifies the Entra access tokens ticketing systems present. Entra issues v1 tokens unless the
  * API's app registration asks for v2, and the two differ in issuer and audience: both are
  * accepted, for this tenant only, signed with RS256 by a key from the tenant's JWKS.
  */
+
+export type { VerifiedCaller } from './caller.js';
 
 export const APP_ROLES = {
   disclose: 'BitLocker.Disclose',
@@ -14,119 +19,111 @@ export const APP_ROLES = {
 } as const;
 export type AppRole = (typeof APP_ROLES)[keyof typeof APP_ROLES];
 
-export interface VerifiedCaller {
-  kind: 'app' | 'user';
-  /** Client id of the calling application (`azp` in v2, `appid` in v1). */
-  appId: string | null;
-  /** Object id of the service principal (app) or user. */
-  oid: string | null;
-  upn: string | null;
-  name: string | null;
-  roles: string[];
-  tokenVersion: '1.0' | '2.0';
-}
-
 export interface AccessTokenVerifier {
   verify(token: string): Promise<VerifiedCaller>;
+  /**
+   * Fetches the tenant's OpenID configurations now and uses what they say from then on; rejects
+   * with `identity_provider_unavailable` when they cannot be fetched (the last ones stay in use).
+   */
+  checkIdentityProvider(): Promise<void>;
 }
 
 export interface EntraTokenVerifierOptions {
   authorityHost: string;
+  /** The tenant's GUID or one of its domains (contoso.onmicrosoft.com). */
   tenantId: string;
+  /** Each is accepted with or without one trailing slash. */
   audiences: string[];
   /** For tests and proxies; defaults to the global fetch. */
   fetch?: typeof fetch;
 }
 
-interface OpenIdConfiguration {
-  issuer: string;
-  jwks_uri: string;
-}
-
-interface TrustAnchors {
-  issuers: string[];
-  jwks: ReturnType<typeof createRemoteJWKSet>;
-}
-
-const DISCOVERY_TIMEOUT_MS = 5_000;
-const CLOCK_TOLERANCE_SECONDS = 60;
-const VERIFIED_TOKEN_TTL_MS = 5 * 60_000;
-const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
-
 export function createEntraTokenVerifier(options: EntraTokenVerifierOptions): AccessTokenVerifier {
-  const fetchImpl = options.fetch ?? fetch;
-  let anchors: Promise<TrustAnchors> | null = null;
-
-  const discover = async (): Promise<TrustAnchors> => {
-    const base = `${options.authorityHost}/${encodeURIComponent(options.tenantId)}`;
-    const [v2, v1] = await Promise.all([
-      fetchOpenIdConfiguration(fetchImpl, `${base}/v2.0/.well-known/openid-configuration`),
-      fetchOpenIdConfiguration(fetchImpl, `${base}/.well-known/openid-configuration`),
-    ]);
-    return {
-      issuers: [...new Set([v2.issuer, v1.issuer])],
-      // v1 and v2 tokens are signed with the same tenant keys; jose refetches on an unknown `kid`
-      // (key rotation) at most once per cooldown period.
-      jwks: createRemoteJWKSet(new URL(v2.jwks_uri), { timeoutDuration: DISCOVERY_TIMEOUT_MS, cooldownDuration: 30_000 }),
-    };
-  };
-
-  // Ticketing systems reuse one token for an hour; checking its RS256 signature once, not on
-  // every request, takes the costliest step off the hot path. Entries live at most five minutes
-  // (a retired signing key stops being honoured soon after) and never past the token's expiry.
-  const verified = new Map<string, { caller: VerifiedCaller; until: number }>();
+  const anchors = trustAnchorSource({ authorityHost: options.authorityHost, tenantId: options.tenantId, fetch: options.fetch ?? fetch });
+  const audiences = acceptedAudiences(options.audiences);
+  const verified = verifiedTokenCache();
 
   return {
     async verify(token) {
       const hit = verified.get(token);
-      if (hit && hit.until > Date.now()) return hit.caller;
-      if (hit) verified.delete(token);
-      if (anchors === null) {
-        // A failed discovery is forgotten so the next request tries again.
-        anchors = discover().catch((error: unknown) => {
-          anchors = null;
-          throw error;
-        });
-      }
-      const { issuers, jwks } = await anchors;
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(token, jwks, {
-          issuer: issuers,
-          audience: options.audiences,
-          algorithms: ['RS256'],
-          requiredClaims: ['exp', 'iat'],
-          clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        }));
-      } catch (error) {
-        throw toProblem(error);
-      }
+      if (hit) return hit;
+      // Refused before Entra is asked for anything: a stream of junk costs no discovery or JWKS fetch.
+      checkTokenLifetime(readTimeClaims(token), Date.now() / 1000);
+      const { issuers, jwks, tenantGuid } = await anchors.current();
+      const payload = await verifySignature(token, jwks, issuers, audiences);
       checkIsAccessToken(payload);
-      const caller = describeCaller(payload);
-      const expiresAt = (payload.exp ?? 0) * 1000 + CLOCK_TOLERANCE_SECONDS * 1000;
-      if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value!);
-      verified.set(token, { caller, until: Math.min(expiresAt, Date.now() + VERIFIED_TOKEN_TTL_MS) });
+      const caller = describeCaller(payload, checkTenant(payload, tenantGuid));
+      verified.set(token, caller, payload.exp ?? 0);
       return caller;
+    },
+    async checkIdentityProvider() {
+      await anchors.refresh();
     },
   };
 }
 
-async function fetchOpenIdConfiguration(fetchImpl: typeof fetch, url: string): Promise<OpenIdConfiguration> {
-  let response: Response;
+/**
+ * The anchors in use, discovered on first need. A failed discovery is forgotten so the next
+ * request tries again; concurrent requests share one discovery.
+ */
+function trustAnchorSource(options: DiscoveryOptions): { current(): Promise<TrustAnchors>; refresh(): Promise<TrustAnchors> } {
+  let known: TrustAnchors | null = null;
+  let pending: Promise<TrustAnchors> | null = null;
+  const refresh = (): Promise<TrustAnchors> => {
+    pending ??= discoverTrustAnchors(options, known)
+      .then((anchors) => (known = anchors))
+      .catch((error: unknown) => {
+        throw error instanceof KeyDeskProblem
+          ? error
+          : new KeyDeskProblem('identity_provider_unavailable', "Entra ID's OpenID configuration could not be read.", { cause: error, headers: { 'retry-after': '5' } });
+      })
+      .finally(() => {
+        pending = null;
+      });
+    return pending;
+  };
+  return { current: () => (known ? Promise.resolve(known) : refresh()), refresh };
+}
+
+/** How long a verified token is taken on trust, and how many are remembered. */
+const VERIFIED_TOKEN_TTL_MS = 5 * 60_000;
+const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+
+/**
+ * Ticketing systems reuse one token for an hour; checking its RS256 signature once, not on every
+ * request, takes the costliest step off the hot path. Entries live at most five minutes (a
+ * retired signing key stops being honoured soon after) and never past the token's expiry.
+ */
+function verifiedTokenCache() {
+  const entries = new Map<string, { caller: VerifiedCaller; until: number }>();
+  return {
+    get(token: string): VerifiedCaller | null {
+      const hit = entries.get(token);
+      if (hit && hit.until > Date.now()) return hit.caller;
+      if (hit) entries.delete(token);
+      return null;
+    },
+    set(token: string, caller: VerifiedCaller, expSeconds: number): void {
+      const expiresAt = (expSeconds + CLOCK_TOLERANCE_SECONDS) * 1000;
+      if (entries.size >= VERIFIED_TOKEN_CACHE_SIZE) entries.delete(entries.keys().next().value!);
+      entries.set(token, { caller, until: Math.min(expiresAt, Date.now() + VERIFIED_TOKEN_TTL_MS) });
+    },
+  };
+}
+
+async function verifySignature(token: string, jwks: JWTVerifyGetKey, issuers: string[], audiences: string[]): Promise<JWTPayload> {
   try {
-    response = await fetchImpl(url, { signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS), headers: { accept: 'application/json' } });
+    const { payload } = await jwtVerify(token, jwks, {
+      issuer: issuers,
+      audience: audiences,
+      algorithms: ['RS256'],
+      requiredClaims: ['exp', 'iat'],
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    });
+    return payload;
   } catch (error) {
-    throw new KeyDeskProblem('identity_provider_unavailable', `Entra ID's OpenID configuration could not be fetched from ${url}.`, { cause: error, headers: { 'retry-after': '5' } });
+    throw toProblem(error);
   }
-  const body = (await response.json().catch(() => null)) as Partial<OpenIdConfiguration> | null;
-  if (!response.ok || typeof body?.issuer !== 'string' || typeof body.jwks_uri !== 'string') {
-    throw new KeyDeskProblem(
-      'identity_provider_unavailable',
-      `Entra ID's OpenID configuration at ${url} answered ${response.status} without an issuer and jwks_uri. Check AZURE_AUTHORITY_HOST and AZURE_TENANT_ID.`,
-      { headers: { 'retry-after': '5' } },
-    );
-  }
-  return { issuer: body.issuer, jwks_uri: body.jwks_uri };
 }
 
 function toProblem(error: unknown): KeyDeskProblem {
@@ -145,43 +142,7 @@ function toProblem(error: unknown): KeyDeskProblem {
             : error instanceof joseErrors.JWSSignatureVerificationFailed
               ? 'its signature is not valid'
               : 'it is not a valid JWT';
-  return new KeyDeskProblem('unauthorized', `The access token was rejected: ${reason}.`, {
-    cause: error,
-    headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
-  });
-}
-
-/**
- * An ID token for KeyDesk's own app (audience = its client ID) is signed by the same keys as an
- * access token: it must not open the API. Access tokens name the client they were issued to
- * (`azp` in v2, `appid` in v1) and carry no `nonce`.
- */
-function checkIsAccessToken(payload: JWTPayload): void {
-  if (payload.nonce !== undefined || (stringClaim(payload, 'azp') === null && stringClaim(payload, 'appid') === null)) {
-    throw new KeyDeskProblem('unauthorized', 'The access token was rejected: it is not an access token (an ID token cannot call the API).', {
-      headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
-    });
-  }
-}
-
-function stringClaim(payload: JWTPayload, name: string): string | null {
-  const value = payload[name];
-  return typeof value === 'string' && value !== '' ? value : null;
-}
-
-function describeCaller(payload: JWTPayload): VerifiedCaller {
-  const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
-  // App-only tokens carry no delegated scopes; v2 ones also say idtyp=app (an optional claim in v1).
-  const isApp = stringClaim(payload, 'idtyp') === 'app' || stringClaim(payload, 'scp') === null;
-  return {
-    kind: isApp ? 'app' : 'user',
-    appId: stringClaim(payload, 'azp') ?? stringClaim(payload, 'appid'),
-    oid: stringClaim(payload, 'oid'),
-    upn: isApp ? null : (stringClaim(payload, 'preferred_username') ?? stringClaim(payload, 'upn') ?? stringClaim(payload, 'unique_name')),
-    name: stringClaim(payload, 'name'),
-    roles,
-    tokenVersion: stringClaim(payload, 'ver') === '2.0' ? '2.0' : '1.0',
-  };
+  return tokenRejected(reason, error);
 }
 
 /** Disclose includes look-up: an app trusted with keys may also find the device first. */

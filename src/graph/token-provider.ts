@@ -128,7 +128,7 @@ export class GraphTokenProvider implements AuthenticationProvider {
   private readonly logger: GraphLogger;
   private readonly credentialKind: 'secret' | 'certificate';
   private pending: Promise<string> | null = null;
-  private held: { token: string; refreshAt: number } | null = null;
+  private held: { token: string; refreshAt: number; expiresAt: number } | null = null;
 
   constructor(config: TokenProviderConfig, options: TokenProviderOptions) {
     this.logger = options.logger;
@@ -150,10 +150,27 @@ export class GraphTokenProvider implements AuthenticationProvider {
     return this.pending;
   }
 
-  private async acquire(): Promise<string> {
+  /**
+   * Makes sure the token held stays valid for at least `minValidityMs` (readiness: Graph calls
+   * then need no token round trip). MSAL serves its cached token until 5 minutes before expiry,
+   * so a longer wish needs a forced refresh (`skipCache`, msal-node's name for `forceRefresh`).
+   * Rejects with the problems getAccessToken raises.
+   */
+  async ensureTokenValidFor(minValidityMs: number): Promise<void> {
+    const lastsLongEnough = () => this.held !== null && this.held.expiresAt - Date.now() >= minValidityMs;
+    if (lastsLongEnough()) return;
+    await this.getAccessToken();
+    if (lastsLongEnough()) return;
+    await this.acquire(true);
+    if (!lastsLongEnough()) {
+      throw new KeyDeskProblem('graph_error', `Entra ID issued a Graph token that expires within ${Math.ceil(minValidityMs / 1000)} s.`);
+    }
+  }
+
+  private async acquire(skipCache = false): Promise<string> {
     let result;
     try {
-      result = await this.app.acquireTokenByClientCredential({ scopes: [this.scope] });
+      result = await this.app.acquireTokenByClientCredential({ scopes: [this.scope], skipCache });
     } catch (error) {
       const problem = this.problemFrom(error);
       this.logger.warn(
@@ -176,7 +193,8 @@ export class GraphTokenProvider implements AuthenticationProvider {
     const expiresAt = result.expiresOn?.getTime();
     // Held a minute at most, and never into MSAL's own refresh margin (5 minutes before expiry):
     // MSAL stays the one that decides when to renew, it is just asked less often.
-    this.held = expiresAt === undefined ? null : { token: result.accessToken, refreshAt: Math.min(Date.now() + TOKEN_HOLD_MS, expiresAt - MSAL_RENEWAL_MARGIN_MS) };
+    this.held =
+      expiresAt === undefined ? null : { token: result.accessToken, refreshAt: Math.min(Date.now() + TOKEN_HOLD_MS, expiresAt - MSAL_RENEWAL_MARGIN_MS), expiresAt };
     return result.accessToken;
   }
 

@@ -3,11 +3,12 @@ import { X509Certificate, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import nock from 'nock';
 import { compactVerify, decodeProtectedHeader, importX509 } from 'jose';
 import type { ClientCredential } from '../../src/config/config.js';
 import { createGraphGateway, type GraphGatewayConfig } from '../../src/graph/graph-gateway.js';
+import { GraphTokenProvider } from '../../src/graph/token-provider.js';
 import { problemOf } from '../helpers/problems.js';
 import {
   APP_CLIENT_ID,
@@ -281,5 +282,76 @@ describe('token failures', () => {
     expect(problem.code).toBe('graph_error');
     expect(problem.detail).toContain('AZURE_AUTHORITY_HOST');
     expect(problem.detail).toContain('AZURE_TENANT_ID');
+  });
+});
+
+describe('ensureTokenValidFor (readiness)', () => {
+  const TWO_MINUTES = 2 * 60_000;
+  const provider = () => new GraphTokenProvider(graphConfig(), { logger: captureLog().logger });
+
+  it('asks Entra once, then not again while the held token stays valid long enough', async () => {
+    const tokens = provider();
+    const requests: TokenRequest[] = [];
+    mockTokenEndpoint({ requests, times: 3 });
+
+    await tokens.ensureTokenValidFor(TWO_MINUTES);
+    await tokens.ensureTokenValidFor(TWO_MINUTES);
+
+    expect(requests).toHaveLength(1);
+    await expect(tokens.getAccessToken()).resolves.toBe('graph-access-token');
+    expect(requests).toHaveLength(1);
+  });
+
+  it('gets a new token from Entra when the held one would expire within the window', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const tokens = provider();
+      mockTokenEndpoint({ accessToken: 'first', expiresIn: 3599 });
+      mockTokenEndpoint({ accessToken: 'second', expiresIn: 3599 });
+      await tokens.ensureTokenValidFor(TWO_MINUTES);
+
+      vi.setSystemTime(Date.now() + 3_500_000);
+      await tokens.ensureTokenValidFor(TWO_MINUTES);
+
+      await expect(tokens.getAccessToken()).resolves.toBe('second');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("forces a new token from Entra when MSAL's cached one would expire before the window ends", async () => {
+    const tokens = provider();
+    const requests: TokenRequest[] = [];
+    mockTokenEndpoint({ requests, accessToken: 'short-lived', expiresIn: 400 });
+    mockTokenEndpoint({ requests, accessToken: 'long-lived', expiresIn: 3599 });
+
+    await tokens.ensureTokenValidFor(10 * 60_000);
+
+    expect(requests).toHaveLength(2);
+    await expect(tokens.getAccessToken()).resolves.toBe('long-lived');
+  });
+
+  it('rejects with graph_error when even a fresh token would expire before the window ends', async () => {
+    const tokens = provider();
+    mockTokenEndpoint({ expiresIn: 400, times: 2 });
+
+    expect((await problemOf(tokens.ensureTokenValidFor(10 * 60_000))).code).toBe('graph_error');
+  });
+
+  it("rejects with graph_unavailable and Entra's Retry-After when Entra is unavailable", async () => {
+    const tokens = provider();
+    nock(LOGIN).post(`/${TENANT}/oauth2/v2.0/token`).query(true).reply(503, { error: 'temporarily_unavailable' }, { 'Retry-After': '9' });
+
+    const problem = await problemOf(tokens.ensureTokenValidFor(TWO_MINUTES));
+
+    expect(problem.code).toBe('graph_unavailable');
+    expect(problem.headers['Retry-After']).toBe('9');
+  });
+
+  it('rejects with graph_permission_missing when Entra refuses the client secret', async () => {
+    const tokens = provider();
+    nock(LOGIN).post(`/${TENANT}/oauth2/v2.0/token`).query(true).reply(401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.', error_codes: [7000215] });
+
+    expect((await problemOf(tokens.ensureTokenValidFor(TWO_MINUTES))).code).toBe('graph_permission_missing');
   });
 });

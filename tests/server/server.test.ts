@@ -113,7 +113,10 @@ describe('graceful shutdown', () => {
     const server = await startServer(config, {
       logger,
       graph,
-      tokenVerifier: { verify: async () => ({ kind: 'app', appId: 'snow', oid: 'sp', upn: null, name: null, roles: ['BitLocker.Disclose'], tokenVersion: '2.0' }) },
+      tokenVerifier: {
+        verify: async () => ({ kind: 'app', appId: 'snow', oid: 'sp', upn: null, name: null, roles: ['BitLocker.Disclose'], scopes: [], acrs: [], tenantId: 't', tokenVersion: '2.0' }),
+        checkIdentityProvider: async () => undefined,
+      },
       handleSignals: false,
     });
     stop = server.stop;
