@@ -6,55 +6,67 @@ import { KEYDESK_VERSION } from './version.js';
 import type { AuditTrail } from './audit/types.js';
 import type { GraphGateway } from './graph/types.js';
 import { createEntraTokenVerifier, type AccessTokenVerifier } from './auth/access-token.js';
+import { createMsalClient, type MsalClient } from './auth/msal.js';
+import type { SessionStore } from './auth/session-store.js';
 import { createGraphGateway } from './graph/graph-gateway.js';
+import { GraphTokenProvider } from './graph/token-provider.js';
 import { withDeviceCache } from './graph/device-cache.js';
 import { sharedSchemas } from './schemas/api.js';
-import problemDetails, { toProblem } from './plugins/problem-details.js';
-import authentication from './plugins/authentication.js';
-import keydeskServices from './plugins/keydesk-services.js';
-import securityHeaders from './plugins/security-headers.js';
-import connectionDraining from './plugins/connection-draining.js';
-import demoBanner from './plugins/demo-banner.js';
-import apiDocs from './plugins/api-docs.js';
+import helmet from './plugins/external/helmet.js';
+import rateLimit from './plugins/external/rate-limit.js';
+import swagger from './plugins/external/swagger.js';
+import auditTrail from './plugins/app/audit-trail.js';
+import authentication from './plugins/app/authentication.js';
+import connectionDraining from './plugins/app/connection-draining.js';
+import demoBanner from './plugins/app/demo-banner.js';
+import deviceLookup from './plugins/app/device-lookup.js';
+import readiness from './plugins/app/readiness.js';
+import { GRAPH_TOKEN_MIN_VALIDITY_MS } from './server/readiness.js';
+import disclosures from './plugins/app/disclosures.js';
+import noStore from './plugins/app/no-store.js';
+import problemDetails, { toProblem } from './plugins/app/problem-details.js';
+import requestIds from './plugins/app/request-ids.js';
+import requestLogging from './plugins/app/request-logging.js';
 import healthRoutes from './routes/health/index.js';
 import deviceRoutes from './routes/api/v1/devices/index.js';
 import disclosureRoutes from './routes/api/v1/disclosures/index.js';
 import webUi from './web/index.js';
-import type { SessionStore } from './web/session-store.js';
+import { renderProblemPage } from './web/pages.js';
 
 export interface AppDeps {
   logger: Logger;
-  /** The audit sink, already open: opening it is I/O, which buildApp does not do. */
+  /** The audit trail, already open: opening it is I/O, which buildApp does not do. */
   audit: AuditTrail;
   /** Defaults to the Microsoft Graph gateway built from the configuration. */
   graph?: GraphGateway;
+  /** KeyDesk's one MSAL client (Graph tokens, staff sign-in); built from the configuration by default. */
+  msal?: MsalClient;
   /** Defaults to Entra token verification built from the configuration. */
   tokenVerifier?: AccessTokenVerifier;
   newId?: () => string;
   /** Marks every page and API description as a demo (the simulated tenant). */
   demo?: boolean;
-  /** The clock staff sessions are timed by (idle timeout, absolute lifetime, sign-in age). */
+  /** The clock staff sessions and rate limits are timed by. */
   now?: () => number;
   /** Where staff sessions live; defaults to memory (one instance only). */
   sessionStore?: SessionStore;
+  /** The background readiness checks; default: the token verifier's OpenID check and a Graph token held. */
+  readinessChecks?: { identityProvider(): Promise<void>; graphToken(): Promise<void> };
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
-
-export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({
+function createFastify(config: KeyDeskConfig, logger: Logger): FastifyInstance {
+  return Fastify({
     // pino's Logger is what Fastify's base logger type describes; its generics just differ.
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance: logger as FastifyBaseLogger,
+    // plugins/app/request-logging.ts logs requests instead: path only, health probes at debug.
+    disableRequestLogging: true,
     bodyLimit: config.bodyLimitBytes,
     // Only the configured number of proxy hops may speak for the client IP the audit records.
     trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops,
     requestIdHeader: false,
-    // A ticketing system's own correlation id is kept when it looks like one; else a fresh UUID.
-    genReqId: (request) => {
-      const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // KeyDesk's own id for every request; a caller's x-request-id is kept beside it (plugins/app/request-ids.ts).
+    genReqId: () => randomUUID(),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, verbose: true } },
     return503OnClosing: false,
     // Errors Fastify meets before routing (a malformed URL) get the same problem answer as any other.
     // No hooks run for these, so the headers the hooks would add are set here; the URL is not
@@ -69,49 +81,48 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
     },
     forceCloseConnections: 'idle',
   });
+}
+
+export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<FastifyInstance> {
+  const now = deps.now ?? Date.now;
+  const newId = deps.newId ?? randomUUID;
+  const msal = deps.msal ?? createMsalClient(config, now);
+  const graphLogger = deps.logger.child({ component: 'graph' });
+  const graphTokens = new GraphTokenProvider(config, { logger: graphLogger, msal });
+  const graph = withDeviceCache(deps.graph ?? createGraphGateway(config, { logger: graphLogger, tokenProvider: graphTokens }), { ttlMs: config.deviceCacheTtlMs });
+  const verifier = deps.tokenVerifier ?? createEntraTokenVerifier({ authorityHost: config.authorityHost, tenantId: config.tenantId, audiences: config.apiAudiences });
+  const checks = deps.readinessChecks ?? { identityProvider: () => verifier.checkIdentityProvider(), graphToken: () => graphTokens.ensureTokenValidFor(GRAPH_TOKEN_MIN_VALIDITY_MS) };
+  const app = createFastify(config, deps.logger);
 
   // The API speaks JSON only; a text/plain body is refused (415) rather than half-understood.
   app.removeContentTypeParser('text/plain');
   for (const schema of sharedSchemas) app.addSchema(schema);
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
 
+  await app.register(requestIds);
+  await app.register(requestLogging);
   await app.register(connectionDraining);
   if (deps.demo) await app.register(demoBanner);
-  await app.register(securityHeaders);
-  await app.register(apiDocs, { version: KEYDESK_VERSION, demo: deps.demo ?? false });
-  await app.register(keydeskServices, {
-    graph: withDeviceCache(deps.graph ?? createGraphGateway(config, { logger: deps.logger.child({ component: 'graph' }) }), {
-      ttlMs: config.deviceCacheTtlMs,
-    }),
-    audit: deps.audit,
-    policy: config.policy,
-    newId: deps.newId ?? randomUUID,
-  });
-  await app.register(problemDetails, { recordEarlyRefusal: (request, problem) => app.keydesk.recordEarlyRefusal(request, problem) });
-  await app.register(authentication, {
-    verifier:
-      deps.tokenVerifier ??
-      createEntraTokenVerifier({ authorityHost: config.authorityHost, tenantId: config.tenantId, audiences: config.apiAudiences }),
-  });
+  await app.register(helmet);
+  await app.register(noStore);
+  await app.register(swagger, { version: KEYDESK_VERSION, demo: deps.demo ?? false, config });
+  await app.register(rateLimit, { now });
+  await app.register(auditTrail, { trail: deps.audit });
+  await app.register(disclosures, { graph, audit: deps.audit, policy: config.policy, newId });
+  await app.register(deviceLookup, { graph });
+  await app.register(problemDetails, config.web ? { htmlPage: renderProblemPage } : {});
+  await app.register(authentication, { verifier, userTokenClients: config.apiUserTokenClients });
+  await app.register(readiness, { checkIdentityProvider: checks.identityProvider, checkGraphToken: checks.graphToken, auditWritable: () => deps.audit.isWritable() });
 
   await app.register(healthRoutes);
   await app.register(
     async (api) => {
-      await api.register(deviceRoutes);
-      await api.register(disclosureRoutes);
+      await api.register(deviceRoutes, { searchesPerMinute: config.rateLimits.searchesPerMinute });
+      await api.register(disclosureRoutes, { rateLimits: config.rateLimits, requiredAuthContext: config.requiredAuthContext });
     },
     { prefix: '/api/v1' },
   );
   if (config.web) {
-    await app.register(webUi, {
-      config,
-      web: config.web,
-      audit: deps.audit,
-      now: deps.now ?? Date.now,
-      ...(deps.sessionStore ? { sessionStore: deps.sessionStore } : {}),
-    });
+    await app.register(webUi, { config, web: config.web, msal, now, ...(deps.sessionStore ? { sessionStore: deps.sessionStore } : {}) });
   }
   return app;
 }

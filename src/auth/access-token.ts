@@ -12,12 +12,7 @@ import { discoverTrustAnchors, type DiscoveryOptions, type TrustAnchors } from '
 
 export type { VerifiedCaller } from './caller.js';
 
-export const APP_ROLES = {
-  disclose: 'BitLocker.Disclose',
-  lookup: 'BitLocker.Lookup',
-  audit: 'BitLocker.Audit',
-} as const;
-export type AppRole = (typeof APP_ROLES)[keyof typeof APP_ROLES];
+export { APP_ROLES, type AppRole } from './roles.js';
 
 export interface AccessTokenVerifier {
   verify(token: string): Promise<VerifiedCaller>;
@@ -143,10 +138,4 @@ function toProblem(error: unknown): KeyDeskProblem {
               ? 'its signature is not valid'
               : 'it is not a valid JWT';
   return tokenRejected(reason, error);
-}
-
-/** Disclose includes look-up: an app trusted with keys may also find the device first. */
-export function hasRole(caller: VerifiedCaller, role: AppRole): boolean {
-  if (caller.roles.includes(role)) return true;
-  return role === APP_ROLES.lookup && caller.roles.includes(APP_ROLES.disclose);
 }

@@ -1,4 +1,5 @@
 import { KeyDeskProblem } from '../problem/problem.js';
+import { currentGraphBudget } from '../graph/request-budget.js';
 import type { Device, DeviceSearchResult, GraphGateway, IntuneRecord, RecoveryKeyMetadata } from '../graph/types.js';
 
 /** Look-ups that disclose nothing secret: finding a device and listing its key IDs. */
@@ -8,26 +9,76 @@ export interface DeviceQuery {
   prefix?: string | undefined;
 }
 
-export async function findDevices(graph: GraphGateway, query: DeviceQuery): Promise<DeviceSearchResult> {
-  if (query.name !== undefined && query.prefix === undefined) return graph.findDevicesByName(query.name);
-  if (query.prefix !== undefined && query.name === undefined) return graph.findDevicesByPrefix(query.prefix);
-  throw new KeyDeskProblem('invalid_request', 'Give exactly one of the query parameters name (exact match) or prefix.');
-}
-
 export interface DeviceRecoveryKeys {
   device: Device;
   intune: IntuneRecord | null;
+  /** Newest first. */
   recoveryKeys: RecoveryKeyMetadata[];
 }
 
-export async function listDeviceRecoveryKeys(graph: GraphGateway, deviceId: string): Promise<DeviceRecoveryKeys> {
-  const [device, recoveryKeys, intune] = await Promise.all([
-    graph.getDevice(deviceId),
-    graph.listRecoveryKeys(deviceId),
-    graph.getIntuneRecord(deviceId),
-  ]);
-  if (!device) {
-    throw new KeyDeskProblem('device_not_found', `No device with the device ID ${deviceId} exists in the directory.`);
-  }
-  return { device, intune, recoveryKeys: [...recoveryKeys].sort((a, b) => b.createdDateTime.localeCompare(a.createdDateTime)) };
+export interface DeviceSearchRow {
+  device: Device;
+  /** Intune record and key count; null past `detailRows` (not looked up). */
+  details: { intune: IntuneRecord | null; keyCount: number } | null;
+  /** Another device in the results has the same name (case ignored). */
+  duplicate: boolean;
+}
+
+export interface DeviceSearchWithDetails {
+  rows: DeviceSearchRow[];
+  capped: boolean;
+  limit: number;
+}
+
+/** Graph requests the details of one search row cost: its key list and its Intune record. */
+const DETAIL_REQUESTS_PER_ROW = 2;
+
+export function createDeviceLookup(graph: GraphGateway) {
+  const findDevices = (query: DeviceQuery): Promise<DeviceSearchResult> => {
+    if (query.name !== undefined && query.prefix === undefined) return graph.findDevicesByName(query.name);
+    if (query.prefix !== undefined && query.name === undefined) return graph.findDevicesByPrefix(query.prefix);
+    throw new KeyDeskProblem('invalid_request', 'Give exactly one of the query parameters name (exact match) or prefix.');
+  };
+
+  return {
+    findDevices,
+
+    /**
+     * A search whose first `detailRows` rows also get their key count and Intune primary user. The
+     * search itself leaves room in the request's Graph budget for those details, so a wide prefix
+     * shows fewer rows (capped) rather than spending the budget on pages nobody reads.
+     */
+    async searchWithDetails(query: DeviceQuery, detailRows: number): Promise<DeviceSearchWithDetails> {
+      const budget = currentGraphBudget();
+      const reserve = detailRows * DETAIL_REQUESTS_PER_ROW;
+      const found = budget ? await budget.reserving(reserve, () => findDevices(query)) : await findDevices(query);
+      const names = new Map<string, number>();
+      for (const device of found.devices) names.set(device.displayName.toLowerCase(), (names.get(device.displayName.toLowerCase()) ?? 0) + 1);
+      const rows = await Promise.all(
+        found.devices.map(async (device, index): Promise<DeviceSearchRow> => ({
+          device,
+          duplicate: (names.get(device.displayName.toLowerCase()) ?? 0) > 1,
+          details: index < detailRows ? await detailsOf(graph, device) : null,
+        })),
+      );
+      return { rows, capped: found.capped, limit: found.limit };
+    },
+
+    async recoveryKeysOf(deviceId: string): Promise<DeviceRecoveryKeys> {
+      const [device, recoveryKeys, intune] = await Promise.all([graph.getDevice(deviceId), graph.listRecoveryKeys(deviceId), graph.getIntuneRecord(deviceId)]);
+      if (!device) throw new KeyDeskProblem('device_not_found', `No device with the device ID ${deviceId} exists in the directory.`);
+      return { device, intune, recoveryKeys: newestFirst(recoveryKeys) };
+    },
+  };
+}
+
+export type DeviceLookup = ReturnType<typeof createDeviceLookup>;
+
+export function newestFirst(keys: RecoveryKeyMetadata[]): RecoveryKeyMetadata[] {
+  return [...keys].sort((a, b) => b.createdDateTime.localeCompare(a.createdDateTime));
+}
+
+async function detailsOf(graph: GraphGateway, device: Device): Promise<DeviceSearchRow['details']> {
+  const [keys, intune] = await Promise.all([graph.listRecoveryKeys(device.deviceId), graph.getIntuneRecord(device.deviceId)]);
+  return { intune, keyCount: keys.length };
 }

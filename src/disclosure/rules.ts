@@ -1,83 +1,55 @@
-import { KeyDeskProblem } from '../problem/problem.js';
-import type { RequesterCheck } from '../config/config.js';
-import type { Device, IntuneRecord, RecoveryKeyMetadata } from '../graph/types.js';
+import type { DisabledCheck, RequesterCheck } from '../config/config.js';
+import type { CheckVerdict, RequesterMatch } from '../schemas/checks.js';
+import type { Device, DirectoryUser, IntuneRecord, RecoveryKeyMetadata } from '../graph/types.js';
+import { refusal, warning, type DisclosureWarning } from './wording.js';
 
 /**
  * The disclosure rules as plain functions: each takes what Graph said and what the caller typed,
  * and either returns what it established or throws the refusal. No I/O here.
  */
 
-export const DISCLOSURE_REASONS = [
-  'forgotten_pin',
-  'tpm_or_firmware_change',
-  'boot_configuration_change',
-  'hardware_change',
-  'os_update',
-  'other',
-] as const;
-export type DisclosureReason = (typeof DISCLOSURE_REASONS)[number];
-
-/** The fewest hex digits of a key ID that prove the caller is reading the recovery screen. */
-export const MIN_KEY_ID_DIGITS = 8;
-
-/** A disclosure names its device one way only, so there is never doubt about which was meant. */
-export function checkDeviceSelector(asked: { deviceName?: string | undefined; deviceId?: string | undefined }): void {
-  if ((asked.deviceName === undefined) === (asked.deviceId === undefined)) {
-    throw new KeyDeskProblem('invalid_request', 'Give exactly one of deviceName or deviceId.');
-  }
-}
-
 export function checkTicket(ticket: string, pattern: RegExp): void {
-  if (!pattern.test(ticket)) {
-    throw new KeyDeskProblem(
-      'invalid_ticket',
-      `The ticket reference ${JSON.stringify(ticket)} is not in an accepted form (for example INC0012345, SD-1234 or 12345). Give the reference of the helpdesk ticket this disclosure is made under.`,
-    );
-  }
+  if (!pattern.test(ticket)) throw refusal('invalid_ticket', { ticket });
 }
 
-export function checkReason(reason: DisclosureReason, comment: string | undefined): void {
-  if (reason === 'other' && (comment === undefined || comment.trim() === '')) {
-    throw new KeyDeskProblem('comment_required', 'The reason "other" needs a comment that says why the recovery key is needed.');
-  }
+export function checkReason(reason: string, comment: string | undefined): void {
+  if (reason === 'other' && (comment === undefined || comment.trim() === '')) throw refusal('comment_required');
 }
 
 /** The one device the request names: by Entra device ID, or by a display name that must be unique. */
-export function pickDevice(candidates: Device[], asked: { deviceName?: string; deviceId?: string }): Device {
-  const label = asked.deviceId !== undefined ? `device ID ${asked.deviceId}` : `name ${JSON.stringify(asked.deviceName)}`;
+export function pickDevice(candidates: Device[], asked: { deviceName?: string | undefined; deviceId?: string | undefined }): Device {
   if (candidates.length === 0) {
-    throw new KeyDeskProblem('device_not_found', `No device with the ${label} exists in the directory. Check the spelling with the caller, or search by prefix.`);
+    const deviceLabel = asked.deviceId !== undefined ? `device ID ${asked.deviceId}` : `name ${JSON.stringify(asked.deviceName)}`;
+    throw refusal('device_not_found', { deviceLabel });
   }
   if (candidates.length > 1) {
-    throw new KeyDeskProblem(
-      'ambiguous_device',
-      `${candidates.length} devices are named ${JSON.stringify(asked.deviceName)}. Ask the caller which one they are at and retry with its deviceId.`,
-      {
-        extensions: {
-          candidates: candidates.map((device) => ({
-            deviceId: device.deviceId,
-            displayName: device.displayName,
-            operatingSystem: device.operatingSystem,
-            operatingSystemVersion: device.operatingSystemVersion,
-            approximateLastSignInDateTime: device.approximateLastSignInDateTime,
-            owners: device.registeredOwners.map((owner) => owner.userPrincipalName ?? owner.id),
-          })),
-        },
-      },
-    );
+    throw refusal('ambiguous_device', { count: candidates.length, deviceName: asked.deviceName ?? '' }, { extensions: { candidates: candidates.map(candidateOf) } });
   }
   return candidates[0]!;
 }
 
-/** Checked before any Graph call: a key ID that cannot match anything costs nothing upstream. */
-export function checkKeyIdFormat(keyIdInput: string): void {
-  const typed = normaliseKeyId(keyIdInput);
-  if (!/^[0-9a-f]+$/.test(typed) || typed.length < MIN_KEY_ID_DIGITS || typed.length > 32) {
-    throw new KeyDeskProblem(
-      'invalid_request',
-      `The key ID must be at least the first ${MIN_KEY_ID_DIGITS} hexadecimal digits of the recovery key ID shown on the recovery screen, or the whole ID.`,
-    );
-  }
+function candidateOf(device: Device) {
+  return {
+    deviceId: device.deviceId,
+    displayName: device.displayName,
+    operatingSystem: device.operatingSystem,
+    operatingSystemVersion: device.operatingSystemVersion,
+    approximateLastSignInDateTime: device.approximateLastSignInDateTime,
+    owners: device.registeredOwners.map((owner) => owner.userPrincipalName ?? owner.id),
+  };
+}
+
+export interface CheckResult {
+  verdict: CheckVerdict;
+  warning: DisclosureWarning | null;
+}
+
+/** A disabled device (reported lost or stolen, say) is not unlocked for whoever calls. */
+export function checkDeviceEnabled(device: Device, mode: DisabledCheck): CheckResult {
+  if (device.accountEnabled === null) return { verdict: 'skipped', warning: null };
+  if (device.accountEnabled) return { verdict: 'passed', warning: null };
+  if (mode === 'warn') return { verdict: 'warned', warning: warning('device_disabled', { deviceName: device.displayName }) };
+  throw refusal('device_disabled', { deviceName: device.displayName });
 }
 
 /** Lower-case hex digits only: the recovery screen groups them with hyphens, callers may not. */
@@ -90,59 +62,45 @@ export function normaliseKeyId(keyId: string): string {
  * caller is at the machine and picks the right volume when a device has several keys.
  */
 export function matchKeyId(keys: RecoveryKeyMetadata[], keyIdInput: string, device: Device): RecoveryKeyMetadata {
-  if (keys.length === 0) {
-    throw new KeyDeskProblem(
-      'key_not_found',
-      `No BitLocker recovery key is escrowed in Entra ID for ${device.displayName}. The key may be held elsewhere (on-premises AD, a printout or the user's Microsoft account).`,
-    );
-  }
-  checkKeyIdFormat(keyIdInput);
+  const facts = { keyIdInput, deviceName: device.displayName };
+  if (keys.length === 0) throw refusal('key_not_found', facts);
   const typed = normaliseKeyId(keyIdInput);
   const matches = keys.filter((key) => normaliseKeyId(key.id).startsWith(typed));
-  if (matches.length === 0) {
-    throw new KeyDeskProblem(
-      'key_id_mismatch',
-      `The key ID ${keyIdInput.toUpperCase()} does not match any recovery key of ${device.displayName}. Ask the caller to read the recovery key ID on the screen again.`,
-    );
-  }
-  if (matches.length > 1) {
-    throw new KeyDeskProblem(
-      'ambiguous_key_id',
-      `The key ID ${keyIdInput.toUpperCase()} matches ${matches.length} recovery keys of ${device.displayName}. Ask the caller for more digits of the recovery key ID.`,
-    );
-  }
+  if (matches.length === 0) throw refusal('key_id_mismatch', facts);
+  if (matches.length > 1) throw refusal('ambiguous_key_id', { ...facts, count: matches.length });
   return matches[0]!;
 }
 
-export type RequesterVerdict = 'passed' | 'failed' | 'warned' | 'skipped';
-
-export interface RequesterCheckResult {
-  verdict: RequesterVerdict;
+export interface RequesterCheckResult extends CheckResult {
   /** How the requester is tied to the device, when they are. */
-  matchedAs: 'registered_owner' | 'primary_user' | null;
+  matchedAs: RequesterMatch | null;
 }
 
 /**
  * The requester must own the device in Entra or be its Intune primary user. `warn` lets a mismatch
  * through but records it; `off` skips the check (for tenants whose ownership data is unreliable).
  */
-export function checkRequester(
-  device: Device,
-  intune: IntuneRecord | null,
-  requesterUpn: string,
-  mode: RequesterCheck,
-): RequesterCheckResult {
-  if (mode === 'off') return { verdict: 'skipped', matchedAs: null };
+export function checkRequester(device: Device, intune: IntuneRecord | null, requesterUpn: string, mode: RequesterCheck): RequesterCheckResult {
+  if (mode === 'off') return { verdict: 'skipped', matchedAs: null, warning: null };
   const upn = requesterUpn.trim().toLowerCase();
   if (device.registeredOwners.some((owner) => owner.userPrincipalName?.toLowerCase() === upn)) {
-    return { verdict: 'passed', matchedAs: 'registered_owner' };
+    return { verdict: 'passed', matchedAs: 'registered_owner', warning: null };
   }
-  if (intune?.primaryUserUpn?.toLowerCase() === upn) {
-    return { verdict: 'passed', matchedAs: 'primary_user' };
-  }
-  if (mode === 'warn') return { verdict: 'warned', matchedAs: null };
-  throw new KeyDeskProblem(
-    'requester_not_owner',
-    `${requesterUpn} is neither a registered owner nor the Intune primary user of ${device.displayName}. Confirm the caller's identity and the device; if the device changed hands, have its owner updated first.`,
-  );
+  if (intune?.primaryUserUpn?.toLowerCase() === upn) return { verdict: 'passed', matchedAs: 'primary_user', warning: null };
+  const facts = { requesterUpn, deviceName: device.displayName };
+  if (mode === 'warn') return { verdict: 'warned', matchedAs: null, warning: warning('requester_not_owner', facts) };
+  throw refusal('requester_not_owner', facts);
+}
+
+/**
+ * A requester tied to the device whose account is disabled (a leaver still listed as owner) is
+ * refused. Only a matched requester is checked: one not tied to the device was refused (or warned
+ * about) already.
+ */
+export function checkRequesterEnabled(requester: RequesterCheckResult, user: DirectoryUser | null, device: Device, mode: DisabledCheck): CheckResult {
+  if (requester.matchedAs === null || user === null || user.accountEnabled === null) return { verdict: 'skipped', warning: null };
+  if (user.accountEnabled) return { verdict: 'passed', warning: null };
+  const facts = { requesterUpn: user.userPrincipalName, deviceName: device.displayName };
+  if (mode === 'warn') return { verdict: 'warned', warning: warning('requester_disabled', facts) };
+  throw refusal('requester_disabled', facts);
 }

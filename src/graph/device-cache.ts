@@ -1,13 +1,13 @@
-import type { Device, DeviceSearchResult, GraphGateway, IntuneRecord } from './types.js';
+import type { Device, DeviceSearchResult, DirectoryUser, GraphGateway, IntuneRecord } from './types.js';
 
 /**
- * Remembers device resolution (name -> devices, device ID -> device, device ID -> Intune record)
- * for a short while, so a warm disclosure costs two Graph round trips (key list, key read)
- * instead of three. Recovery keys and passwords are never cached: the key list must be current
+ * Remembers device resolution (name -> devices, device ID -> device, device ID -> Intune record,
+ * UPN -> user) for a short while, so a warm disclosure costs two Graph round trips (key list, key
+ * read) instead of three. Recovery keys and passwords are never cached: the key list must be current
  * and every password read must reach Graph (and Entra's audit log).
  *
- * The price is staleness: an owner or primary user changed in Entra or Intune applies after at
- * most `ttlMs`. Empty answers are not cached, so a device registered a moment ago is found.
+ * The price is staleness: an owner or primary user changed in Entra or Intune, or an account
+ * disabled, applies after at most `ttlMs`. Empty answers are not cached, so a device registered a moment ago is found.
  */
 
 export interface DeviceCacheOptions {
@@ -61,6 +61,7 @@ export function withDeviceCache(graph: GraphGateway, options: DeviceCacheOptions
   const byName = new ExpiringMap<DeviceSearchResult>(options.ttlMs, maxEntries, now);
   const byDeviceId = new ExpiringMap<Device | null>(options.ttlMs, maxEntries, now);
   const intune = new ExpiringMap<IntuneRecord | null>(options.ttlMs, maxEntries, now);
+  const users = new ExpiringMap<DirectoryUser | null>(options.ttlMs, maxEntries, now);
 
   return {
     // Display names are case-insensitive in Entra's filter, but the key stays exact: a cache must
@@ -70,6 +71,7 @@ export function withDeviceCache(graph: GraphGateway, options: DeviceCacheOptions
     getDevice: (deviceId) => byDeviceId.get(deviceId.toLowerCase(), () => graph.getDevice(deviceId), (device) => device !== null),
     // "Not managed by Intune" is an answer worth keeping: most look-ups of such a device repeat it.
     getIntuneRecord: (deviceId) => intune.get(deviceId.toLowerCase(), () => graph.getIntuneRecord(deviceId), () => true),
+    findUserByUpn: (upn) => users.get(upn.toLowerCase(), () => graph.findUserByUpn(upn), (user) => user !== null),
     listRecoveryKeys: (deviceId) => graph.listRecoveryKeys(deviceId),
     readRecoveryPassword: (keyId, clientRequestId) => graph.readRecoveryPassword(keyId, clientRequestId),
   };

@@ -1,68 +1,15 @@
 /**
  * What KeyDesk needs from Microsoft Graph, in the helpdesk's words. The disclosure rules depend on
- * this port only, so they can be tested with a plain fake and the gateway with nock.
+ * this port only, so they can be tested with a plain fake and the gateway with nock. The shapes
+ * are the schemas' (src/schemas/device.ts).
  */
+import type { Device, DirectoryUser, IntuneRecord, RecoveryKeyMetadata, RecoveryKeyWithPassword } from '../schemas/device.js';
 
-/** A user who is a registered owner of a device. `userPrincipalName` is absent without User.Read.All. */
-export interface DeviceOwner {
-  id: string;
-  userPrincipalName?: string;
-  displayName?: string;
-}
-
-/** An Entra ID device object (`/devices`). */
-export interface Device {
-  /** Directory object id: what `/devices/{id}` takes. Not the Entra device ID. */
-  id: string;
-  /** Entra device ID: what recovery keys and Intune's `azureADDeviceId` refer to. */
-  deviceId: string;
-  displayName: string;
-  operatingSystem: string | null;
-  operatingSystemVersion: string | null;
-  approximateLastSignInDateTime: string | null;
-  trustType: string | null;
-  isManaged: boolean | null;
-  accountEnabled: boolean | null;
-  /** From `$expand=registeredOwners`; Graph expands at most 20. */
-  registeredOwners: DeviceOwner[];
-}
-
-/** The device's Intune record, if Intune manages it: its primary user may ask for the key. */
-export interface IntuneRecord {
-  managedDeviceId: string;
-  deviceName: string | null;
-  primaryUserUpn: string | null;
-  primaryUserId: string | null;
-  lastSyncDateTime: string | null;
-}
-
-/** Who may ask for a device's recovery key. */
-export interface DeviceRequesters {
-  registeredOwners: DeviceOwner[];
-  /** null when Intune does not manage the device. */
-  intune: IntuneRecord | null;
-}
-
-/** `volumeType` as Graph sends it: documented as numeric strings ("1"), named in the schema. */
-export type VolumeType = 'operatingSystemVolume' | 'fixedDataVolume' | 'removableDataVolume' | 'unknown';
-
-/** Metadata of one escrowed BitLocker recovery key; never the password. */
-export interface RecoveryKeyMetadata {
-  /** The key ID: a GUID whose first 8 hex digits the recovery screen shows. */
-  id: string;
-  deviceId: string;
-  volumeType: VolumeType;
-  createdDateTime: string;
-}
-
-/** One recovery key with its 48-digit recovery password. Exists only on the way to one response. */
-export interface RecoveryKeyWithPassword extends RecoveryKeyMetadata {
-  key: string;
-}
+export type { Device, DeviceOwner, DirectoryUser, IntuneRecord, RecoveryKeyMetadata, RecoveryKeyWithPassword, VolumeType } from '../schemas/device.js';
 
 export interface DeviceSearchResult {
   devices: Device[];
-  /** True when more devices matched than `limit` and the list was cut. */
+  /** True when more devices matched than `limit` (or than one request may fetch) and the list was cut. */
   capped: boolean;
   limit: number;
 }
@@ -82,6 +29,8 @@ export interface GraphGateway {
   getDevice(deviceId: string): Promise<Device | null>;
   /** The device's Intune record (primary user), or null when Intune does not manage it. */
   getIntuneRecord(deviceId: string): Promise<IntuneRecord | null>;
+  /** The user with this user principal name (its account state included), or null. */
+  findUserByUpn(upn: string): Promise<DirectoryUser | null>;
   /** Metadata of every recovery key escrowed for the device (Entra device ID). */
   listRecoveryKeys(deviceId: string): Promise<RecoveryKeyMetadata[]>;
   /**

@@ -27,6 +27,21 @@ export const REDACTED_PATHS = [
   '*.clientSecret',
 ];
 
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  ip?: string;
+  routeOptions?: { url?: string };
+}
+
+/**
+ * A request as the log shows it: method, path and client address. Never the query string: it holds
+ * what staff searched for, and on /auth/callback Entra's code, state and error description.
+ */
+export function requestForLog(request: LoggedRequest): Record<string, unknown> {
+  return { method: request.method, path: (request.url ?? '').split('?')[0], route: request.routeOptions?.url, remoteAddress: request.ip };
+}
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
@@ -35,6 +50,11 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
+      serializers: {
+        req: requestForLog,
+        res: (reply: { statusCode?: number }) => ({ statusCode: reply.statusCode }),
+        err: pino.stdSerializers.err,
+      },
     },
     destination,
   );

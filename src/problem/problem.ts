@@ -5,29 +5,39 @@
 export const PROBLEM_CODES = {
   invalid_request: { status: 400, title: 'The request is not valid' },
   unauthorized: { status: 401, title: 'A valid Entra access token is required' },
+  reauthentication_required: { status: 401, title: 'A more recent sign-in is required' },
+  step_up_required: { status: 401, title: 'The Conditional Access authentication context is required' },
   forbidden: { status: 403, title: 'The caller lacks the app role this needs' },
+  app_token_required: { status: 403, title: 'The API accepts application tokens only' },
+  csrf_invalid: { status: 403, title: 'The form did not come from a KeyDesk page' },
   not_found: { status: 404, title: 'No such resource' },
   device_not_found: { status: 404, title: 'No device matches' },
   key_not_found: { status: 404, title: 'The device has no escrowed recovery key' },
   ambiguous_device: { status: 409, title: 'Several devices have that name' },
   ambiguous_key_id: { status: 409, title: 'The key ID matches more than one recovery key' },
+  form_already_used: { status: 409, title: 'This form was already sent' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
   key_id_mismatch: { status: 422, title: 'The key ID matches no recovery key of this device' },
   requester_not_owner: { status: 422, title: 'The requester is not an owner or primary user of the device' },
+  requester_disabled: { status: 422, title: "The requester's account is disabled" },
+  device_disabled: { status: 422, title: 'The device is disabled in Entra ID' },
   invalid_ticket: { status: 422, title: 'The ticket reference is not in an accepted form' },
   comment_required: { status: 422, title: 'A comment is required for this reason' },
+  agent_mismatch: { status: 422, title: "agentUpn is not the token's user" },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Unexpected error' },
   graph_permission_missing: { status: 502, title: 'KeyDesk lacks a Microsoft Graph permission' },
   graph_error: { status: 502, title: 'Microsoft Graph returned an unexpected answer' },
   graph_unavailable: { status: 503, title: 'Microsoft Graph is unavailable' },
-  identity_provider_unavailable: { status: 503, title: 'Entra ID could not be reached to verify the token' },
+  identity_provider_unavailable: { status: 503, title: 'Entra ID could not be reached' },
   audit_unavailable: { status: 503, title: 'The audit trail cannot be written' },
   shutting_down: { status: 503, title: 'KeyDesk is shutting down' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;
+
+export const ALL_PROBLEM_CODES = Object.keys(PROBLEM_CODES) as ProblemCode[];
 
 export interface ProblemOptions {
   /** Extra members of the problem document (RFC 9457 allows extensions), e.g. `candidates`. */
@@ -54,6 +64,11 @@ export class KeyDeskProblem extends Error {
     this.detail = detail;
     this.extensions = options.extensions ?? {};
     this.headers = options.headers ?? {};
+  }
+
+  /** The same problem with more members (e.g. the disclosureId and auditRecordId of its record). */
+  withExtensions(extensions: Record<string, unknown>): KeyDeskProblem {
+    return new KeyDeskProblem(this.code, this.detail, { extensions: { ...this.extensions, ...extensions }, headers: this.headers, cause: this.cause });
   }
 
   toJSON(instance?: string): Record<string, unknown> {

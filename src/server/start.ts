@@ -59,6 +59,8 @@ export async function startServer(
     throw error;
   }
   const address = app.server.address();
+  // Background readiness checks (Entra's OpenID configuration, a Graph token) once KeyDesk listens.
+  app.readiness.start();
   const url = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
   logger.info({ version: KEYDESK_VERSION, url, tenantId: config.tenantId, graph: config.graphBaseUrl, authority: config.authorityHost }, 'KeyDesk listening');
 

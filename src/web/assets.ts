@@ -8,6 +8,13 @@ import type { FastifyInstance } from 'fastify';
 
 export const STYLESHEET_PATH = '/assets/keydesk.css';
 export const KEY_PAGE_SCRIPT_PATH = '/assets/key-page.js';
+export const FAVICON_PATH = '/favicon.ico';
+
+/** A 16 × 16 icon (PNG inside ICO): a key-blue square with a white ring. */
+const FAVICON = Buffer.from(
+  'AAABAAEAEBAAAAEAIABlAAAAFgAAAIlQTkcNChoKAAAADUlIRFIAAAAQAAAAEAgGAAAAH/P/YQAAACxJREFUeNpjYAAC7pi1/8nBDJRohhsy+AwgBOhnALHiw9mAgYuFIZiUKc3OAARTZoOX2nkoAAAAAElFTkSuQmCC',
+  'base64',
+);
 
 const STYLESHEET = `:root { color-scheme: light; --ink: #1b1b1b; --muted: #4a4a4a; --accent: #0b5cad; --warn-bg: #fff4ce; --error-bg: #fde7e9; --line: #c8c8c8; }
 * { box-sizing: border-box; }
@@ -81,4 +88,5 @@ const KEY_PAGE_SCRIPT = `'use strict';
 export default async function assets(app: FastifyInstance): Promise<void> {
   app.get(STYLESHEET_PATH, { schema: { hide: true } }, async (_request, reply) => reply.type('text/css; charset=utf-8').send(STYLESHEET));
   app.get(KEY_PAGE_SCRIPT_PATH, { schema: { hide: true } }, async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(KEY_PAGE_SCRIPT));
+  app.get(FAVICON_PATH, { schema: { hide: true } }, async (_request, reply) => reply.type('image/x-icon').send(FAVICON));
 }

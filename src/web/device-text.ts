@@ -1,5 +1,5 @@
 import type { Device, VolumeType } from '../graph/types.js';
-import type { DisclosureReason } from '../disclosure/rules.js';
+import type { DisclosureReason } from '../disclosure/input.js';
 
 /** How the pages put Graph's values into a helpdesk agent's words. */
 
@@ -35,3 +35,10 @@ export const REASONS: Record<DisclosureReason, string> = {
   os_update: 'After an operating system update',
   other: 'Other (explain in the comment)',
 };
+
+/** An Entra account (device or user) as enabled, disabled or unknown. */
+export function accountState(enabled: boolean | null | undefined): string {
+  if (enabled === false) return 'disabled';
+  if (enabled === true) return 'enabled';
+  return 'unknown';
+}

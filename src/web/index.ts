@@ -1,22 +1,24 @@
-import cookie from '@fastify/cookie';
-import session from '@fastify/session';
-import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { AuditTrail } from '../audit/types.js';
+import type { MsalClient } from '../auth/msal.js';
+import { PendingSignInSeal } from '../auth/pending-sign-in.js';
+import { createMemorySessionStore, type SessionStore } from '../auth/session-store.js';
+import staffSession from '../auth/staff-session.js';
+import { StaffSignIn } from '../auth/staff-sign-in.js';
 import type { KeyDeskConfig, WebConfig } from '../config/config.js';
-import { toProblem } from '../plugins/problem-details.js';
-import { messagePage, viewerOf } from './pages.js';
-import { createMemorySessionStore, type SessionStore } from './session-store.js';
-import staffSession from './staff-session.js';
-import signInRoutes from './sign-in-routes.js';
-import { StaffSignIn } from './staff-sign-in.js';
-import csrfProtection from '@fastify/csrf-protection';
-import rateLimit from '@fastify/rate-limit';
-import { KeyDeskProblem } from '../problem/problem.js';
+import { refusal } from '../disclosure/wording.js';
+import cookie from '../plugins/external/cookie.js';
+import csrf, { csrfOptions } from '../plugins/external/csrf.js';
+import formbody from '../plugins/external/formbody.js';
+import session, { sessionOptions } from '../plugins/external/session.js';
+import { perMinute } from '../plugins/external/rate-limit.js';
+import { logProblem, toProblem } from '../plugins/app/problem-details.js';
 import assets from './assets.js';
-import searchPage from './search-page.js';
-import devicePages from './device-pages.js';
+import devicePage from './device-page.js';
 import myDisclosuresPage from './my-disclosures-page.js';
+import { renderProblemPage, sendPage } from './pages.js';
+import revealRoute from './reveal.js';
+import searchPage from './search-page.js';
+import signInRoutes from './sign-in-routes.js';
 
 /**
  * The helpdesk web UI: staff sessions, sign-in through Entra, and the pages. Registered only when
@@ -27,16 +29,27 @@ import myDisclosuresPage from './my-disclosures-page.js';
 export interface WebUiOptions {
   config: KeyDeskConfig;
   web: WebConfig;
-  audit: AuditTrail;
+  msal: MsalClient;
   now: () => number;
   /** Defaults to the in-memory store (one instance only). */
   sessionStore?: SessionStore;
-  /** Defaults to sign-in through the configured Entra tenant. */
-  signIn?: StaffSignIn;
 }
 
-export default async function webUi(app: FastifyInstance, options: WebUiOptions): Promise<void> {
-  const { config, web, now } = options;
+/** Pages get their own CSP (the API keeps its own): stylesheet, script and icon come from KeyDesk; forms post to KeyDesk, which may redirect them to Entra. */
+function pageSecurityPolicy(authorityHost: string): string {
+  return [
+    "default-src 'none'",
+    "style-src 'self'",
+    "script-src 'self'",
+    "img-src 'self'",
+    `form-action 'self' ${new URL(authorityHost).origin}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+async function registerSessions(app: FastifyInstance, options: WebUiOptions): Promise<string> {
+  const { web, now } = options;
   // The __Host- prefix makes browsers refuse the cookie unless Secure, Path=/ and host-only.
   const cookieName = web.secureCookies ? '__Host-keydesk_session' : 'keydesk_session';
   let store = options.sessionStore;
@@ -46,63 +59,49 @@ export default async function webUi(app: FastifyInstance, options: WebUiOptions)
     );
     store = createMemorySessionStore({ idleMs: web.sessionIdleMs, now });
   }
-
   await app.register(cookie);
-  await app.register(session, {
-    secret: web.sessionSecret,
-    cookieName,
-    store,
-    saveUninitialized: false,
-    // No Max-Age: the browser forgets the cookie when it closes; the idle timeout and absolute
-    // lifetime are enforced on the server, where a copied cookie cannot extend them.
-    cookie: { path: '/', httpOnly: true, secure: web.secureCookies, sameSite: 'lax' },
-  });
-  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
-  await app.register(staffSession, { idleMs: web.sessionIdleMs, maxMs: web.sessionMaxMs, now, cookieName });
-  await app.register(csrfProtection, { sessionPlugin: '@fastify/session' });
-  // Only the routes that ask for it (the reveal) are limited; pages and sign-in are not.
-  await app.register(rateLimit, { global: false });
+  await app.register(session, sessionOptions(web, cookieName, store));
+  await app.register(formbody, { bodyLimit: options.config.bodyLimitBytes });
+  await app.register(staffSession, { idleMs: web.sessionIdleMs, maxMs: web.sessionMaxMs, now });
+  await app.register(csrf, csrfOptions);
+  return cookieName;
+}
 
-  // Pages get their own CSP (the API keeps the global one): the stylesheet and the key page's
-  // script come from KeyDesk itself; forms post to KeyDesk, which may redirect them to Entra.
-  const contentSecurityPolicy = [
-    "default-src 'none'",
-    "style-src 'self'",
-    "script-src 'self'",
-    "img-src 'self'",
-    `form-action 'self' ${new URL(config.authorityHost).origin}`,
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-  ].join('; ');
+export default async function webUi(app: FastifyInstance, options: WebUiOptions): Promise<void> {
+  const { config, web, now } = options;
+  const sessionCookieName = await registerSessions(app, options);
+  const policy = pageSecurityPolicy(config.authorityHost);
   app.addHook('onSend', async (_request, reply) => {
-    reply.header('content-security-policy', contentSecurityPolicy);
+    reply.header('content-security-policy', policy);
   });
 
   // A page's error is a page, with the same stable code the API would give.
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    const problem = error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET'
-      ? new KeyDeskProblem('forbidden', 'This form did not come from a KeyDesk page open in this browser, or it has expired. Open the page again and resend the form.')
-      : toProblem(error);
-    if (problem.status >= 500) request.log.error({ err: error, code: problem.code }, 'page failed');
-    else request.log.info({ code: problem.code }, 'page refused');
+    const problem = error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET' ? refusal('csrf_invalid') : toProblem(error);
+    logProblem(request, problem, error);
     for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
-    return reply
-      .code(problem.status)
-      .type('text/html; charset=utf-8')
-      .send(messagePage({ title: problem.title, code: problem.code, staff: viewerOf(request, reply), paragraphs: [problem.detail] }));
+    return sendPage(reply, problem.status, renderProblemPage(request, reply, problem));
   });
 
+  const searches = perMinute({
+    max: () => config.rateLimits.searchesPerMinute,
+    key: (request) => `searches:${request.staff?.oid ?? request.ip}`,
+    // The home page without a name makes no Graph call; only searches and device pages count.
+    counts: (request) => request.url.startsWith('/devices/') || new URL(request.url, 'http://x').searchParams.get('name')?.trim() !== undefined,
+  });
   await app.register(signInRoutes, {
-    signIn: options.signIn ?? new StaffSignIn(config, web, now),
+    signIn: new StaffSignIn(config, web, options.msal, now),
     web,
-    requiredAuthContext: config.requiredAuthContext,
-    audit: options.audit,
+    seal: new PendingSignInSeal(web.sessionSecret, now),
     clientId: config.clientId,
-    cookieName,
+    requiredAuthContext: config.requiredAuthContext,
+    sessionCookieName,
+    signInsPerMinute: config.rateLimits.signInsPerMinute,
     now,
   });
   await app.register(assets);
-  await app.register(searchPage);
-  await app.register(devicePages, { web, requiredAuthContext: config.requiredAuthContext, now, revealsPerMinute: 5 });
-  await app.register(myDisclosuresPage, { auditFile: config.audit.file, limit: 50 });
+  await app.register(searchPage, { rateLimit: searches });
+  await app.register(devicePage, { rateLimit: searches });
+  await app.register(revealRoute, { web, clientId: config.clientId, requiredAuthContext: config.requiredAuthContext, staffDisclosuresPerMinute: config.rateLimits.staffDisclosuresPerMinute, now });
+  await app.register(myDisclosuresPage);
 }

@@ -1,7 +1,8 @@
-import { html, type SafeHtml } from './html.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { StaffUser } from './staff-session.js';
-import { STYLESHEET_PATH } from './assets.js';
+import type { StaffUser } from '../auth/staff-session.js';
+import type { KeyDeskProblem } from '../problem/problem.js';
+import { FAVICON_PATH, STYLESHEET_PATH } from './assets.js';
+import { html, type SafeHtml } from './html.js';
 
 /**
  * The frame every page shares: a header naming who is signed in, with the sign-out form. No
@@ -14,15 +15,17 @@ export interface PageViewer extends StaffUser {
 }
 
 export function viewerOf(request: FastifyRequest, reply: FastifyReply): PageViewer | null {
-  return request.staff ? { ...request.staff, signOutCsrf: reply.generateCsrf() } : null;
+  // Outside the web UI's routes (a page that does not exist) there is no session to sign out of.
+  if (!request.staff || typeof reply.generateCsrf !== 'function') return null;
+  return { ...request.staff, signOutCsrf: reply.generateCsrf() };
 }
 
 export function staffHeader(staff: PageViewer | null): SafeHtml {
-  if (!staff) return html`<header><strong>KeyDesk</strong></header>`;
+  if (!staff) return html`<header><strong><a href="/">KeyDesk</a></strong></header>`;
   return html`<header>
 <strong><a href="/">KeyDesk</a></strong>
 <nav><a href="/my/disclosures">My disclosures</a></nav>
-<p>Signed in as <span class="staff-name">${staff.name}</span> (<span class="staff-upn">${staff.upn}</span>)</p>
+<p class="signed-in">Signed in as <span class="staff-name">${staff.name}</span> <span class="staff-upn">(${staff.upn})</span></p>
 <form method="post" action="/auth/sign-out"><input type="hidden" name="_csrf" value="${staff.signOutCsrf}"><button type="submit">Sign out</button></form>
 </header>`;
 }
@@ -35,6 +38,7 @@ export function layout(options: { title: string; staff: PageViewer | null; body:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${options.title} · KeyDesk</title>
+<link rel="icon" href="${FAVICON_PATH}">
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
 ${options.script ? html`<script src="${options.script}" defer></script>\n` : ''}</head>
 <body>
@@ -47,17 +51,28 @@ ${options.body}
 `.value;
 }
 
-/** A page that says what happened and what to do next, with KeyDesk's stable code for it. */
-export function messagePage(options: {
+export interface MessagePageOptions {
   title: string;
   code?: string;
   staff?: PageViewer | null;
   paragraphs: string[];
-  link?: { href: string; text: string };
-}): string {
+  links?: { href: string; text: string }[];
+}
+
+/** A page that says what happened and what to do next, with KeyDesk's stable code for it. */
+export function messagePage(options: MessagePageOptions): string {
   const body = html`<h1>${options.title}</h1>
 ${options.paragraphs.map((p) => html`<p>${p}</p>\n`)}
 ${options.code ? html`<p class="code">Code: <code>${options.code}</code></p>` : ''}
-${options.link ? html`<p><a href="${options.link.href}">${options.link.text}</a></p>` : ''}`;
+${options.links?.length ? html`<p class="links">${options.links.map((link, i) => html`${i > 0 ? ' · ' : ''}<a href="${link.href}">${link.text}</a>`)}</p>` : ''}`;
   return layout({ title: options.title, staff: options.staff ?? null, body });
+}
+
+/** A problem as a page: its title, what to do (its detail), its code, and a way back. */
+export function renderProblemPage(request: FastifyRequest, reply: FastifyReply, problem: KeyDeskProblem): string {
+  return messagePage({ title: problem.title, code: problem.code, staff: viewerOf(request, reply), paragraphs: [problem.detail], links: [{ href: '/', text: 'Go to the home page' }] });
+}
+
+export function sendPage(reply: FastifyReply, status: number, page: string): FastifyReply {
+  return reply.code(status).type('text/html; charset=utf-8').send(page);
 }

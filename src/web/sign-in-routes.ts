@@ -1,22 +1,27 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuditTrail } from '../audit/types.js';
 import { auditEntry } from '../audit/entry.js';
+import { auditCallerOf } from '../auth/callers.js';
+import { PENDING_SIGN_IN_LIFETIME_MS, type PendingSignInSeal } from '../auth/pending-sign-in.js';
+import { safeReturnTo } from '../auth/return-to.js';
+import type { RevealSignInVerdict } from '../auth/sign-in-freshness.js';
+import type { StaffUser } from '../auth/staff-session.js';
+import type { CallbackQuery, SignInOutcome, StaffSignIn } from '../auth/staff-sign-in.js';
 import type { WebConfig } from '../config/config.js';
-import { messagePage, viewerOf } from './pages.js';
-import { safeReturnTo } from './return-to.js';
-import type { RevealSignInVerdict } from './sign-in-freshness.js';
-import { staffAuditCaller, type StaffUser } from './staff-session.js';
-import type { CallbackQuery, StaffSignIn } from './staff-sign-in.js';
+import { perMinute } from '../plugins/external/rate-limit.js';
+import { messagePage, sendPage, viewerOf } from './pages.js';
+import { LogOncePerMinute } from './log-once.js';
 
 /**
  * The sign-in routes: /auth/sign-in sends the browser to Entra, /auth/callback takes it back,
- * /auth/sign-out ends both sessions. Every sign-in and sign-out is audited; a sign-in whose audit
- * record cannot be written does not happen.
+ * /auth/sign-out ends both sessions. A sign-in is audited once its ID token is validated
+ * (granted, or refused for what the token says); a sign-in whose record cannot be written does
+ * not happen. What came before a valid ID token (no or wrong state, an error from Entra) could be
+ * anyone's request: it is a log line, at most one per client address a minute, never a record.
  */
 
 export interface SendToEntraOptions {
-  /** The page to come back to (made safe: same-origin paths only). */
+  /** The page to come back to (made safe: KeyDesk's own pages only). */
   returnTo: string;
   /** Why a signed-in staff member goes back: a sign-in too old, or a missing step-up. */
   verdict?: Exclude<RevealSignInVerdict, 'ok'>;
@@ -34,49 +39,70 @@ declare module 'fastify' {
 export interface SignInRoutesOptions {
   signIn: StaffSignIn;
   web: WebConfig;
-  /** Conditional Access authentication context a reveal needs in `acrs` (KeyDeskConfig.requiredAuthContext). */
-  requiredAuthContext: string | null;
-  audit: AuditTrail;
+  seal: PendingSignInSeal;
   clientId: string;
-  cookieName: string;
+  requiredAuthContext: string | null;
+  sessionCookieName: string;
+  signInsPerMinute: number;
   now: () => number;
 }
 
-function htmlPage(reply: FastifyReply, status: number, page: string): FastifyReply {
-  return reply.code(status).type('text/html; charset=utf-8').send(page);
+const callbackParam = { type: 'string', maxLength: 8192 } as const;
+const callbackQuery = {
+  type: 'object',
+  properties: { code: callbackParam, state: callbackParam, error: callbackParam, error_description: callbackParam, client_info: callbackParam, session_state: callbackParam },
+} as const;
+
+/** What the sign-in routes share. */
+interface SignInContext extends SignInRoutesOptions {
+  pendingCookie: string;
+  pendingCookieOptions: { path: string; httpOnly: true; sameSite: 'lax'; secure: boolean };
+  rateLimit: ReturnType<typeof perMinute>;
+  audit(request: FastifyRequest, staff: StaffUser, outcome: 'granted' | 'refused', code: string | null, details?: Record<string, unknown>, action?: 'sign_in' | 'sign_out'): Promise<unknown>;
 }
 
 async function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions): Promise<void> {
-  const { signIn, web, requiredAuthContext, audit, clientId, now } = options;
-  const auditSignIn = (request: FastifyRequest, staff: StaffUser | null, outcome: 'granted' | 'refused', code: string | null, details: Record<string, unknown>) =>
-    audit.append(auditEntry({ action: 'sign_in', outcome, code, requestId: request.id, caller: staffAuditCaller(request, staff, clientId), details }));
+  const context: SignInContext = {
+    ...options,
+    // __Secure- makes browsers refuse the cookie unless Secure; Path=/auth keeps it off every page.
+    pendingCookie: options.web.secureCookies ? '__Secure-keydesk_sign_in' : 'keydesk_sign_in',
+    pendingCookieOptions: { path: '/auth', httpOnly: true, sameSite: 'lax', secure: options.web.secureCookies },
+    rateLimit: perMinute({ max: () => options.signInsPerMinute, key: (request) => `sign-ins:${request.ip}`, hook: 'onRequest' }),
+    audit: (request, staff, outcome, code, details = {}, action = 'sign_in') =>
+      app.auditTrail.append(
+        auditEntry({ action, outcome, code, requestId: request.id, callerRequestId: request.callerRequestId, caller: auditCallerOf({ kind: 'user', appId: options.clientId, ...staff }, request), details: action === 'sign_in' ? details : null }),
+      ),
+  };
+  app.decorate('sendToEntra', sendToEntra(context));
+  signInRoute(app, context);
+  callbackRoute(app, context);
+  signOutRoutes(app, context);
+}
 
-  app.decorate('sendToEntra', async (request: FastifyRequest, reply: FastifyReply, sendOptions: SendToEntraOptions) => {
+function sendToEntra(context: SignInContext) {
+  const { signIn, web, seal } = context;
+  return async (request: FastifyRequest, reply: FastifyReply, sendOptions: SendToEntraOptions) => {
     const staff = request.staff;
     const again = sendOptions.verdict !== undefined && staff !== null;
-    const { url, attempt } = await signIn.begin({
+    const { url, pending } = await signIn.begin({
       returnTo: safeReturnTo(sendOptions.returnTo),
       maxAge: again && sendOptions.verdict === 'reauthenticate' ? web.reauthMaxAgeSeconds : null,
       // A fresh sign-in asks for the authentication context too, or it would come back without it.
-      authContext: again ? requiredAuthContext : null,
+      authContext: again ? context.requiredAuthContext : null,
       staff: again ? staff : null,
       draft: sendOptions.draft ?? null,
     });
-    request.session.signInAttempt = attempt;
-    request.session.createdAt ??= now();
+    reply.setCookie(context.pendingCookie, seal.seal(pending), { ...context.pendingCookieOptions, maxAge: PENDING_SIGN_IN_LIFETIME_MS / 1000 });
     return reply.redirect(url, 302);
-  });
+  };
+}
 
+function signInRoute(app: FastifyInstance, context: SignInContext): void {
   app.get<{ Querystring: { returnTo?: string; reason?: 'reauthenticate' | 'step_up' } }>(
     '/auth/sign-in',
     {
-      schema: {
-        hide: true,
-        querystring: {
-          type: 'object',
-          properties: { returnTo: { type: 'string', maxLength: 2048 }, reason: { type: 'string', enum: ['reauthenticate', 'step_up'] } },
-        },
-      },
+      config: { rateLimit: context.rateLimit },
+      schema: { hide: true, querystring: { type: 'object', properties: { returnTo: { type: 'string', maxLength: 2048 }, reason: { type: 'string', enum: ['reauthenticate', 'step_up'] } } } },
     },
     async (request, reply) => {
       const returnTo = safeReturnTo(request.query.returnTo);
@@ -86,97 +112,81 @@ async function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions):
       return app.sendToEntra(request, reply, { returnTo, ...(reason ? { verdict: reason } : {}) });
     },
   );
+}
 
-  const callbackParam = { type: 'string', maxLength: 8192 } as const;
-  app.get<{ Querystring: CallbackQuery }>(
-    '/auth/callback',
-    {
-      schema: {
-        hide: true,
-        querystring: {
-          type: 'object',
-          properties: { code: callbackParam, state: callbackParam, error: callbackParam, error_description: callbackParam, client_info: callbackParam, session_state: callbackParam },
-        },
-      },
-    },
-    async (request, reply) => {
-      const attempt = request.session.signInAttempt;
-      // One answer per attempt: a replayed or second callback finds none.
-      request.session.signInAttempt = undefined;
-      const outcome = await signIn.complete(attempt, request.query);
-      const current = request.staff;
+function callbackRoute(app: FastifyInstance, context: SignInContext): void {
+  const strayCallbacks = new LogOncePerMinute(context.now);
+  app.get<{ Querystring: CallbackQuery }>('/auth/callback', { config: { rateLimit: context.rateLimit }, schema: { hide: true, querystring: callbackQuery } }, async (request, reply) => {
+    // One answer per sign-in: the cookie goes whatever the outcome.
+    const pending = context.seal.open(request.cookies[context.pendingCookie]);
+    reply.clearCookie(context.pendingCookie, context.pendingCookieOptions);
+    const outcome = await context.signIn.complete(pending, request.query);
+    if (pending === null || (!outcome.ok && outcome.staff === null)) {
+      if (!outcome.ok && strayCallbacks.allow(request.ip)) request.log.info({ code: outcome.code }, 'sign-in not completed');
+      return sendPage(reply, outcome.ok ? 400 : outcome.status, refusedPage(request, reply, outcome, pending?.returnTo ?? '/'));
+    }
+    const staff = outcome.ok ? outcome.staff : outcome.staff!;
+    try {
+      if (outcome.ok) await context.audit(request, staff, 'granted', null, grantedDetails(staff, pending));
+      else await context.audit(request, staff, 'refused', outcome.code, { ...outcome.details, returnTo: pending.returnTo });
+    } catch (error) {
+      request.log.error({ err: error }, 'sign-in could not be audited; not signing in');
+      return sendPage(reply, 503, messagePage({ title: 'KeyDesk cannot sign you in now', code: 'audit_unavailable', paragraphs: ['The audit trail cannot be written, and KeyDesk signs nobody in without a record of it. Try again later.'] }));
+    }
+    if (!outcome.ok) return sendPage(reply, outcome.status, refusedPage(request, reply, outcome, pending.returnTo));
+    await startSession(request, staff, pending, context.now);
+    request.log.info({ staff: { oid: staff.oid, roles: staff.roles } }, 'staff signed in');
+    return reply.redirect(pending.returnTo, 302);
+  });
+}
 
-      if (!outcome.ok) {
-        request.log.info({ code: outcome.code, details: outcome.details }, 'staff sign-in refused');
-        // Only a sign-in this browser started is audited: stray callbacks must not fill the audit disk.
-        if (attempt) {
-          try {
-            await auditSignIn(request, outcome.staff ?? current, 'refused', outcome.code, { ...outcome.details, returnTo: attempt.returnTo });
-          } catch (error) {
-            request.log.error({ err: error }, 'sign-in refusal could not be audited');
-            return htmlPage(reply, 503, messagePage({ title: 'KeyDesk cannot record this', code: 'audit_unavailable', staff: viewerOf(request, reply), paragraphs: ['The audit trail cannot be written. Try again later, or call KeyDesk\'s administrators.'] }));
-          }
-        }
-        return htmlPage(
-          reply,
-          outcome.status,
-          messagePage({ title: 'You are not signed in', code: outcome.code, staff: viewerOf(request, reply), paragraphs: [outcome.detail], link: { href: `/auth/sign-in?returnTo=${encodeURIComponent(attempt?.returnTo ?? '/')}`, text: 'Sign in again' } }),
-        );
-      }
-
-      const { staff } = outcome;
-      try {
-        await auditSignIn(request, staff, 'granted', null, {
-          roles: staff.roles,
-          authTime: staff.authTime === null ? null : new Date(staff.authTime * 1000).toISOString(),
-          acrs: staff.acrs,
-          maxAge: attempt!.maxAge,
-          authContext: attempt!.authContext,
-        });
-      } catch (error) {
-        request.log.error({ err: error }, 'sign-in could not be audited; not signing in');
-        return htmlPage(reply, 503, messagePage({ title: 'KeyDesk cannot sign you in now', code: 'audit_unavailable', staff: viewerOf(request, reply), paragraphs: ['The audit trail cannot be written, and KeyDesk signs nobody in without a record of it. Try again later.'] }));
-      }
-      // Someone else came back from a re-authentication: the draft was not theirs.
-      const draft = attempt!.draft && (attempt!.expectedOid === null || attempt!.expectedOid === staff.oid) ? { path: attempt!.returnTo.split('?')[0]!, fields: attempt!.draft } : undefined;
-      // A new session id at sign-in: an id planted before it (session fixation) signs nobody in.
-      await request.session.regenerate();
-      const at = now();
-      request.session.staff = staff;
-      request.session.signedInAt = at;
-      request.session.lastSeenAt = at;
-      request.session.createdAt = at;
-      if (draft) request.session.draft = draft;
-      request.log.info({ staff: { oid: staff.oid, roles: staff.roles } }, 'staff signed in');
-      return reply.redirect(attempt!.returnTo, 302);
-    },
-  );
-
+function signOutRoutes(app: FastifyInstance, context: SignInContext): void {
+  const { web } = context;
   // Every form carries a CSRF token, this one too (SameSite=Lax alone would already keep a
   // cross-site post from signing anyone out).
-  app.post('/auth/sign-out', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post('/auth/sign-out', { config: { rateLimit: context.rateLimit }, schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
     const staff = request.staff;
     if (staff) {
-      try {
-        await audit.append(auditEntry({ action: 'sign_out', outcome: 'granted', code: null, requestId: request.id, caller: staffAuditCaller(request, staff, clientId) }));
-      } catch (error) {
-        // Signing out is the safe direction: it goes ahead, and the log says the record is missing.
-        request.log.error({ err: error, staff: { oid: staff.oid } }, 'sign-out could not be audited');
-      }
+      // Signing out is the safe direction: it goes ahead, and the log says when the record is missing.
+      await context.audit(request, staff, 'granted', null, {}, 'sign_out').catch((error: unknown) => request.log.error({ err: error, staff: { oid: staff.oid } }, 'sign-out could not be audited'));
       request.log.info({ staff: { oid: staff.oid } }, 'staff signed out');
     }
     await request.session.destroy();
-    reply.clearCookie(options.cookieName, { path: '/', secure: web.secureCookies, httpOnly: true, sameSite: 'lax' });
-    return reply.redirect(signIn.endSessionUrl(`${web.publicBaseUrl}/auth/signed-out`), 303);
+    reply.clearCookie(context.sessionCookieName, { path: '/', secure: web.secureCookies, httpOnly: true, sameSite: 'lax' });
+    return reply.redirect(context.signIn.endSessionUrl(`${web.publicBaseUrl}/auth/signed-out`), 303);
   });
 
-  app.get('/auth/signed-out', { schema: { hide: true } }, async (request, reply) =>
-    htmlPage(
-      reply,
-      200,
-      messagePage({ title: 'You signed out of KeyDesk', staff: viewerOf(request, reply), paragraphs: ['Your KeyDesk session and your Entra ID session have ended.'], link: { href: '/auth/sign-in', text: 'Sign in again' } }),
-    ),
+  app.get('/auth/signed-out', { config: { rateLimit: context.rateLimit }, schema: { hide: true } }, async (request, reply) =>
+    sendPage(reply, 200, messagePage({ title: 'You signed out of KeyDesk', staff: viewerOf(request, reply), paragraphs: ['Your KeyDesk session and your Entra ID session have ended.'], links: [{ href: '/auth/sign-in', text: 'Sign in again' }] })),
   );
+}
+
+function grantedDetails(staff: StaffUser, pending: { maxAge: number | null; authContext: string | null }): Record<string, unknown> {
+  return {
+    roles: staff.roles,
+    authTime: staff.authTime === null ? null : new Date(staff.authTime * 1000).toISOString(),
+    acrs: staff.acrs,
+    maxAge: pending.maxAge,
+    authContext: pending.authContext,
+  };
+}
+
+/** A new session under a new id (an id planted before sign-in signs nobody in), with the form kept across Entra. */
+async function startSession(request: FastifyRequest, staff: StaffUser, pending: { returnTo: string; draft: Record<string, string> | null; expectedOid: string | null }, now: () => number): Promise<void> {
+  // Someone else came back from a re-authentication: the draft was not theirs.
+  const keepDraft = pending.draft !== null && (pending.expectedOid === null || pending.expectedOid === staff.oid);
+  await request.session.regenerate();
+  const at = now();
+  request.session.staff = staff;
+  request.session.signedInAt = at;
+  request.session.lastSeenAt = at;
+  if (keepDraft) request.session.draft = { path: pending.returnTo.split('?')[0]!, fields: pending.draft! };
+}
+
+function refusedPage(request: FastifyRequest, reply: FastifyReply, outcome: SignInOutcome, returnTo: string): string {
+  if (outcome.ok) return messagePage({ title: 'You are not signed in', code: 'sign_in_state_mismatch', paragraphs: ['Sign in again.'] });
+  const links = [{ href: `/auth/sign-in?returnTo=${encodeURIComponent(returnTo)}`, text: 'Sign in again' }];
+  return messagePage({ title: outcome.code === 'forbidden' ? 'You are signed in to Entra ID but not allowed to use KeyDesk' : 'You are not signed in', code: outcome.code, staff: viewerOf(request, reply), paragraphs: [outcome.detail], links });
 }
 
 export default fp(signInRoutes, { name: 'staff-sign-in-routes', fastify: '5.x', dependencies: ['staff-session'] });

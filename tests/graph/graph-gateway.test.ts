@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
-import { DEVICE_SEARCH_LIMIT, createGraphGateway, isRecoveryPassword } from '../../src/graph/graph-gateway.js';
+import { DEVICE_SEARCH_LIMIT, isRecoveryPassword } from '../../src/graph/graph-gateway.js';
 import { problemOf } from '../helpers/problems.js';
 import {
   GRAPH,
@@ -14,6 +14,7 @@ import {
   mockTokenEndpoint,
   receivedQuery,
   type CapturedLog,
+  gatewayFor
 } from '../helpers/graph-fixtures.js';
 import { fakeRecoveryPassword } from '../helpers/recovery-password.js';
 
@@ -29,10 +30,10 @@ afterEach(() => {
   nock.enableNetConnect();
 });
 
-function gateway(): { log: CapturedLog; graph: ReturnType<typeof createGraphGateway> } {
+function gateway(): { log: CapturedLog; graph: ReturnType<typeof gatewayFor> } {
   const log = captureLog();
   const time = fakeTime();
-  return { log, graph: createGraphGateway(graphConfig(), { logger: log.logger, sleep: time.sleep, now: time.now, random: () => 0.5 }) };
+  return { log, graph: gatewayFor(graphConfig(), { logger: log.logger, sleep: time.sleep, now: time.now, random: () => 0.5 }) };
 }
 
 

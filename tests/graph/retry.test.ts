@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
-import { createGraphGateway, type GraphGatewayConfig } from '../../src/graph/graph-gateway.js';
 import { parseRetryAfter } from '../../src/graph/retry.js';
 import { problemOf } from '../helpers/problems.js';
-import { DEVICE_ID, GRAPH, KEYS, KEYS_PATH, captureLog, fakeTime, graphConfig, mockTokenEndpoint } from '../helpers/graph-fixtures.js';
+import { DEVICE_ID, GRAPH, KEYS, KEYS_PATH, captureLog, fakeTime, graphConfig, mockTokenEndpoint, gatewayFor, type GatewayTestConfig } from '../helpers/graph-fixtures.js';
 
 
 beforeEach(() => {
@@ -15,11 +14,11 @@ afterEach(() => {
 });
 
 /** A gateway whose jitter is always half the backoff cap (125, 250, 500 ms …) and whose clock only moves when it sleeps. */
-function gateway(graph: Partial<GraphGatewayConfig['graph']> = {}) {
+function gateway(graph: Partial<GatewayTestConfig['graph']> = {}) {
   const log = captureLog();
   const time = fakeTime();
   const config = graphConfig({ graph: { retryBudgetMs: 1_000, requestTimeoutMs: 1_000, ...graph } });
-  const gw = createGraphGateway(config, { logger: log.logger, sleep: time.sleep, now: time.now, random: () => 0.5 });
+  const gw = gatewayFor(config, { logger: log.logger, sleep: time.sleep, now: time.now, random: () => 0.5 });
   const attempts = () => (log.records().find((r) => String(r.msg).startsWith('Graph call'))?.graph as { attempts?: number } | undefined)?.attempts;
   return { gw, log, time, attempts };
 }

@@ -7,8 +7,6 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import nock from 'nock';
 import { compactVerify, decodeProtectedHeader, importX509 } from 'jose';
 import type { ClientCredential } from '../../src/config/config.js';
-import { createGraphGateway, type GraphGatewayConfig } from '../../src/graph/graph-gateway.js';
-import { GraphTokenProvider } from '../../src/graph/token-provider.js';
 import { problemOf } from '../helpers/problems.js';
 import {
   APP_CLIENT_ID,
@@ -25,6 +23,7 @@ import {
   DEVICE_ID,
   KEYS,
   KEYS_PATH,
+  gatewayFor, tokenProviderFor, type GatewayTestConfig
 } from '../helpers/graph-fixtures.js';
 
 
@@ -36,10 +35,10 @@ afterEach(() => {
   nock.enableNetConnect();
 });
 
-function gateway(overrides: Partial<GraphGatewayConfig> = {}) {
+function gateway(overrides: Partial<GatewayTestConfig> = {}) {
   const log = captureLog();
   const time = fakeTime();
-  const gw = createGraphGateway(graphConfig(overrides), { logger: log.logger, sleep: time.sleep, now: time.now, random: () => 0.5 });
+  const gw = gatewayFor(graphConfig(overrides), { logger: log.logger, sleep: time.sleep, now: time.now, random: () => 0.5 });
   return { gw, log };
 }
 
@@ -287,7 +286,7 @@ describe('token failures', () => {
 
 describe('ensureTokenValidFor (readiness)', () => {
   const TWO_MINUTES = 2 * 60_000;
-  const provider = () => new GraphTokenProvider(graphConfig(), { logger: captureLog().logger });
+  const provider = () => tokenProviderFor(graphConfig(), captureLog().logger);
 
   it('asks Entra once, then not again while the held token stays valid long enough', async () => {
     const tokens = provider();

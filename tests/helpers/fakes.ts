@@ -5,6 +5,7 @@ import { matchesAuditFilter, pageLimit } from '../../src/audit/query.js';
 import type {
   Device,
   DeviceSearchResult,
+  DirectoryUser,
   GraphGateway,
   IntuneRecord,
   RecoveryKeyMetadata,
@@ -19,6 +20,8 @@ import type {
 
 export interface FakeDirectory {
   devices: Device[];
+  /** Users by UPN; a requester not listed here is looked up as unknown (null). */
+  users?: DirectoryUser[];
   intune: Record<string, IntuneRecord>;
   keys: RecoveryKeyMetadata[];
   passwords: Record<string, string>;
@@ -59,6 +62,11 @@ export class FakeGraph implements GraphGateway {
   async getIntuneRecord(deviceId: string): Promise<IntuneRecord | null> {
     this.record(`getIntuneRecord ${deviceId}`);
     return this.directory.intune[deviceId] ?? null;
+  }
+
+  async findUserByUpn(upn: string): Promise<DirectoryUser | null> {
+    this.record(`findUserByUpn ${upn}`);
+    return this.directory.users?.find((u) => u.userPrincipalName.toLowerCase() === upn.toLowerCase()) ?? null;
   }
 
   async listRecoveryKeys(deviceId: string): Promise<RecoveryKeyMetadata[]> {
@@ -129,6 +137,10 @@ export function device(overrides: Partial<Device> & Pick<Device, 'displayName'>)
     registeredOwners: [],
     ...overrides,
   };
+}
+
+export function user(upn: string, overrides: Partial<DirectoryUser> = {}): DirectoryUser {
+  return { id: randomUUID(), userPrincipalName: upn, displayName: upn.split('@')[0] ?? upn, accountEnabled: true, ...overrides };
 }
 
 export function recoveryKey(deviceId: string, overrides: Partial<RecoveryKeyMetadata> = {}): RecoveryKeyMetadata {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import nock from 'nock';
 import { pino, type Logger } from 'pino';
-import type { GraphGatewayConfig } from '../../src/graph/graph-gateway.js';
+import { createGraphGateway, type GraphGatewayOptions } from '../../src/graph/graph-gateway.js';
+import { GraphTokenProvider, type TokenProviderConfig } from '../../src/graph/token-provider.js';
+import { createMsalClient } from '../../src/auth/msal.js';
 
 /**
  * Entra and Graph as nock serves them to the Graph gateway tests, in the shapes of
@@ -14,7 +16,9 @@ import { TENANT_ID as TENANT, CLIENT_ID as APP_CLIENT_ID, AUTHORITY as LOGIN, op
 export const GRAPH = 'https://graph.microsoft.com';
 export const CLIENT_SECRET = 'kd~test-secret-value-0123456789';
 
-export function graphConfig(overrides: Partial<GraphGatewayConfig> = {}): GraphGatewayConfig {
+export type GatewayTestConfig = TokenProviderConfig;
+
+export function graphConfig(overrides: Partial<GatewayTestConfig> = {}): GatewayTestConfig {
   return {
     tenantId: TENANT,
     clientId: APP_CLIENT_ID,
@@ -24,6 +28,16 @@ export function graphConfig(overrides: Partial<GraphGatewayConfig> = {}): GraphG
     graph: { retryBudgetMs: 1_000, requestTimeoutMs: 1_000 },
     ...overrides,
   };
+}
+
+/** The Graph token provider as production builds it: KeyDesk's one MSAL client, under this configuration. */
+export function tokenProviderFor(config: GatewayTestConfig, logger: Logger): GraphTokenProvider {
+  return new GraphTokenProvider(config, { logger, msal: createMsalClient(config) });
+}
+
+/** The Graph gateway as production builds it (MSAL tokens, KeyDesk's middleware chain), for nock to answer. */
+export function gatewayFor(config: GatewayTestConfig, options: Omit<GraphGatewayOptions, 'tokenProvider'>) {
+  return createGraphGateway(config, { ...options, tokenProvider: tokenProviderFor(config, options.logger as Logger) });
 }
 
 export interface TokenRequest {

@@ -1,7 +1,6 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import { createEntraTokenVerifier } from '../../src/auth/access-token.js';
-import { GraphTokenProvider } from '../../src/graph/token-provider.js';
 import { KeyDeskProblem } from '../../src/problem/problem.js';
 import {
   GRAPH_TOKEN_MIN_VALIDITY_MS,
@@ -10,7 +9,7 @@ import {
   type ReadinessTimers,
 } from '../../src/server/readiness.js';
 import { AUTHORITY, CLIENT_ID, TENANT_ID, makeSigningKey, mockEntraDiscovery, type SigningKey } from '../helpers/entra.js';
-import { CLIENT_SECRET, LOGIN, TENANT, captureLog, graphConfig, mockTokenEndpoint } from '../helpers/graph-fixtures.js';
+import { CLIENT_SECRET, LOGIN, TENANT, captureLog, graphConfig, mockTokenEndpoint, tokenProviderFor } from '../helpers/graph-fixtures.js';
 
 /** A check whose next outcome the test decides; it counts how often it ran. */
 function switchableCheck() {
@@ -270,7 +269,7 @@ describe('readiness against Entra (nock)', () => {
   function monitorOnEntra() {
     const log = captureLog();
     const verifier = createEntraTokenVerifier({ authorityHost: AUTHORITY, tenantId: TENANT_ID, audiences: [`api://${CLIENT_ID}`] });
-    const graphTokens = new GraphTokenProvider(graphConfig(), { logger: log.logger });
+    const graphTokens = tokenProviderFor(graphConfig(), log.logger);
     const monitor = createReadinessMonitor({
       checkIdentityProvider: () => verifier.checkIdentityProvider(),
       checkGraphToken: () => graphTokens.ensureTokenValidFor(GRAPH_TOKEN_MIN_VALIDITY_MS),

@@ -1,22 +1,32 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { APP_ROLES } from '../../../../auth/access-token.js';
-import { findDevices, listDeviceRecoveryKeys } from '../../../../disclosure/lookup.js';
-import {
-  DeviceIdParams,
-  DeviceRecoveryKeysResponse,
-  DeviceSearchQuery,
-  DeviceSearchResponse,
-  ProblemRef,
-} from '../../../../schemas/api.js';
+import type { FastifyRequest } from 'fastify';
+import { APP_ROLES } from '../../../../auth/roles.js';
+import { perMinute } from '../../../../plugins/external/rate-limit.js';
+import { DeviceIdParams, DeviceRecoveryKeysResponse, DeviceSearchQuery, DeviceSearchResponse, ProblemRef } from '../../../../schemas/api.js';
 
-const problems = { 400: ProblemRef, 401: ProblemRef, 403: ProblemRef, 502: ProblemRef, 503: ProblemRef };
+/** Look-ups: finding a device and listing its key IDs. Nothing secret, but each costs Graph calls. */
 
-const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export interface DeviceRoutesOptions {
+  searchesPerMinute: number;
+}
+
+const problems = { '4xx': ProblemRef, '5xx': ProblemRef };
+
+/** An app counts as one searcher; a person through a listed delegated client counts alone. */
+function searcherOf(request: FastifyRequest): string {
+  const caller = request.caller;
+  return `searches:${caller?.kind === 'user' ? caller.oid : (caller?.appId ?? request.ip)}`;
+}
+
+const deviceRoutes: FastifyPluginAsyncTypebox<DeviceRoutesOptions> = async (app, options) => {
+  const rateLimit = perMinute({ max: () => options.searchesPerMinute, key: searcherOf });
+
   app.get(
     '/devices',
     {
-      config: { requiredRole: APP_ROLES.lookup },
+      config: { requiredRole: APP_ROLES.lookup, rateLimit },
       schema: {
+        operationId: 'findDevices',
         summary: 'Find devices by exact name or by name prefix',
         description: 'Returns device metadata and registered owners; never a recovery password.',
         tags: ['devices'],
@@ -24,22 +34,24 @@ const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: DeviceSearchResponse, ...problems },
       },
     },
-    async (request) => findDevices(app.keydesk.graph, request.query),
+    async (request) => app.deviceLookup.findDevices(request.query),
   );
 
   app.get(
     '/devices/:deviceId/recovery-keys',
     {
-      config: { requiredRole: APP_ROLES.lookup },
+      config: { requiredRole: APP_ROLES.lookup, rateLimit },
       schema: {
+        operationId: 'listRecoveryKeys',
         summary: "List a device's recovery key IDs",
-        description: 'Key metadata only (key ID, volume type, date). Reading a recovery password is a disclosure.',
+        description:
+          'Key metadata only (key ID, volume type, date). Reading a recovery password is a disclosure. Do not show key IDs to a helpdesk agent before the caller has read theirs off the recovery screen: matching it is what proves the caller is at the device.',
         tags: ['devices'],
         params: DeviceIdParams,
-        response: { 200: DeviceRecoveryKeysResponse, ...problems, 404: ProblemRef },
+        response: { 200: DeviceRecoveryKeysResponse, ...problems },
       },
     },
-    async (request) => listDeviceRecoveryKeys(app.keydesk.graph, request.params.deviceId),
+    async (request) => app.deviceLookup.recoveryKeysOf(request.params.deviceId),
   );
 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { authContextClaimsRequest, checkRevealSignIn } from '../../src/web/sign-in-freshness.js';
-import { safeReturnTo } from '../../src/web/return-to.js';
+import { authContextClaimsRequest, checkRevealSignIn } from '../../src/auth/sign-in-freshness.js';
+import { safeReturnTo } from '../../src/auth/return-to.js';
 
 const NOW = Date.parse('2025-06-02T10:00:00Z');
 const secondsAgo = (s: number) => Math.floor(NOW / 1000) - s;

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { KeyDeskProblem } from '../problem/problem.js';
+import { KeyDeskProblem } from '../../problem/problem.js';
 
 /**
  * While KeyDesk shuts down, each response to a request already in flight asks its client to close

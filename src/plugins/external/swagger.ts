@@ -2,12 +2,14 @@ import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import type { KeyDeskConfig } from '../../config/config.js';
 
 /** `/openapi.json` generated from the route schemas, and a browsable `/docs`. */
 
 export interface ApiDocsOptions {
   version: string;
   demo: boolean;
+  config: Pick<KeyDeskConfig, 'authorityHost' | 'tenantId' | 'apiAudiences' | 'web'>;
 }
 
 async function apiDocs(app: FastifyInstance, options: ApiDocsOptions): Promise<void> {

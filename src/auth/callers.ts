@@ -1,0 +1,24 @@
+import type { FastifyRequest } from 'fastify';
+import type { AuditCaller } from '../audit/types.js';
+
+/** Who a request comes from, as the audit trail names them: an app, or a person. */
+export interface CallerIdentity {
+  kind: 'app' | 'user';
+  appId: string | null;
+  oid: string | null;
+  upn: string | null;
+  name: string | null;
+}
+
+export function auditCallerOf(identity: CallerIdentity, request: FastifyRequest): AuditCaller {
+  const userAgent = request.headers['user-agent'];
+  return {
+    kind: identity.kind,
+    appId: identity.appId,
+    oid: identity.oid,
+    upn: identity.upn,
+    name: identity.name,
+    ip: request.ip ?? null,
+    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 256) : null,
+  };
+}

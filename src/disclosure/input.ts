@@ -1,0 +1,90 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import Type, { type Static } from 'typebox';
+import { GUID_PATTERN } from '../schemas/common.js';
+import { validationProblem } from '../problem/validation.js';
+
+/**
+ * The one input contract of a disclosure, whichever door it comes through: the API's JSON body
+ * is this object; the web UI's form is mapped onto it. The schema documents it (OpenAPI), types it
+ * (Static) and validates it (here), so the two doors cannot drift apart.
+ */
+
+export const DISCLOSURE_REASONS = [
+  'forgotten_pin',
+  'tpm_or_firmware_change',
+  'boot_configuration_change',
+  'hardware_change',
+  'os_update',
+  'other',
+] as const;
+
+export const DisclosureReasonSchema = Type.Enum([...DISCLOSURE_REASONS], {
+  description: 'Why the device asks for its recovery key; `other` needs a comment',
+  examples: ['forgotten_pin'],
+});
+export type DisclosureReason = Static<typeof DisclosureReasonSchema>;
+
+/** The fewest hex digits of a key ID that prove the caller is reading the recovery screen. */
+export const MIN_KEY_ID_DIGITS = 8;
+
+/**
+ * Control characters and lone UTF-16 surrogates (which cannot be percent-encoded into a Graph
+ * query) are refused; Ajv matches patterns in unicode mode, so a well-formed pair is one code point
+ * outside the surrogate range.
+ */
+const PRINTABLE_CHARACTER = '[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]';
+const UPN_PART = '[^\\s@\\u0000-\\u001f\\u007f\\ud800-\\udfff]+';
+
+export const DeviceNameSchema = Type.String({ minLength: 1, maxLength: 256, pattern: `^${PRINTABLE_CHARACTER}+$`, description: "The device's display name", examples: ['LAPTOP-ANN'] });
+
+const upn = (description: string, example: string) => Type.String({ minLength: 3, maxLength: 113, pattern: `^${UPN_PART}@${UPN_PART}$`, description, examples: [example] });
+
+export const DisclosureInputSchema = Type.Object(
+  {
+    deviceName: Type.Optional(DeviceNameSchema),
+    deviceId: Type.Optional(Type.String({ pattern: GUID_PATTERN, description: 'The Entra device ID (a GUID)', examples: ['6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f'] })),
+    keyId: Type.String({
+      minLength: MIN_KEY_ID_DIGITS,
+      maxLength: 40,
+      // 8 to 32 hex digits, hyphens between them as the screen or a GUID groups them.
+      pattern: '^(?:[0-9a-fA-F]-?){7,31}[0-9a-fA-F]$',
+      description: 'The recovery key ID read off the recovery screen: at least its first 8 hex digits, or the whole ID',
+      examples: ['1A2B3C4D'],
+    }),
+    ticket: Type.String({ minLength: 1, maxLength: 64, description: 'The helpdesk ticket reference (TICKET_PATTERN)', examples: ['INC0012345'] }),
+    reason: DisclosureReasonSchema,
+    requesterUpn: upn('The locked-out employee: a registered owner or the Intune primary user of the device', 'ann.lee@contoso.com'),
+    agentUpn: Type.Optional(upn('The helpdesk agent working the ticket', 'sam.agent@contoso.com')),
+    comment: Type.Optional(Type.String({ maxLength: 1000, description: 'Required with reason `other`', examples: ['Replaced the motherboard'] })),
+  },
+  {
+    $id: 'DisclosureRequest',
+    additionalProperties: false,
+    description: 'Exactly one of deviceName or deviceId',
+    oneOf: [{ required: ['deviceName'] }, { required: ['deviceId'] }],
+    examples: [{ deviceName: 'LAPTOP-ANN', keyId: '1A2B3C4D', ticket: 'INC0012345', reason: 'forgotten_pin', requesterUpn: 'ann.lee@contoso.com', agentUpn: 'sam.agent@contoso.com' }],
+  },
+);
+export type DisclosureInput = Static<typeof DisclosureInputSchema>;
+
+let validator: ValidateFunction | null = null;
+
+function validate(raw: unknown): ValidateFunction {
+  validator ??= addFormats.default(new Ajv({ allErrors: true, verbose: true, coerceTypes: false, strict: false })).compile(DisclosureInputSchema);
+  validator(raw);
+  return validator;
+}
+
+/** The input if it fits the contract; else `invalid_request`, each problem named (`errors`). */
+export function parseDisclosureInput(raw: unknown, location: string): DisclosureInput {
+  const check = validate(raw);
+  if (check.errors && check.errors.length > 0) throw validationProblem(check.errors, location);
+  return raw as DisclosureInput;
+}
+
+/** The input if it fits the contract, for recording alongside a refusal made before it was read; else null. */
+export function trustedInput(raw: unknown): DisclosureInput | null {
+  const check = validate(raw);
+  return check.errors && check.errors.length > 0 ? null : (raw as DisclosureInput);
+}
