@@ -42,9 +42,11 @@ describe('whether a sign-in may reveal a key', () => {
 describe('where a sign-in returns to', () => {
   it.each([
     ['/', '/'],
-    ['/devices?name=O%27NEIL-PC', '/devices?name=O%27NEIL-PC'],
-    ['/devices/abc/reveal', '/devices/abc/reveal'],
-  ])('keeps the KeyDesk path %s', (raw, expected) => {
+    ['/?name=O%27NEIL-PC&match=prefix', '/?name=O%27NEIL-PC&match=prefix'],
+    ['/devices/6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f', '/devices/6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f'],
+    ['/my/disclosures', '/my/disclosures'],
+    ['/devices/../my/disclosures', '/my/disclosures'],
+  ])('keeps the KeyDesk page %s', (raw, expected) => {
     expect(safeReturnTo(raw)).toBe(expected);
   });
 
@@ -63,7 +65,28 @@ describe('where a sign-in returns to', () => {
     undefined,
     ['/', '/x'],
     `/${'a'.repeat(3000)}`,
+    // Forms that only become another site once normalised (dot segments, encodings, backslashes).
+    '/./\\evil.example',
+    '/.//evil.example',
+    '/x/..//evil.example',
+    '/%2e%2e//evil.example',
+    '/%2F%2Fevil.example',
+    '/%5C%5Cevil.example',
+    '/\t/evil.example',
+    '/devices/abc/reveal',
+    '/devices/6d2e5c8f/../../..//evil.example',
+    '/docs',
+    '/openapi.json',
   ])('lands %j on the home page instead', (raw) => {
     expect(safeReturnTo(raw)).toBe('/');
+  });
+
+  it('never produces a Location a browser reads as another host', () => {
+    const tricky = ['/./\\evil.example', '/.//evil.example', '/x/..//evil.example', '/%2e%2e//evil.example', '/.%2F/evil.example', '/devices/..//evil.example'];
+    for (const raw of tricky) {
+      const location = safeReturnTo(raw);
+      expect(new URL(location, 'https://keydesk.contoso.com').host).toBe('keydesk.contoso.com');
+      expect(location.startsWith('//')).toBe(false);
+    }
   });
 });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import { DEVICE_SEARCH_LIMIT, isRecoveryPassword } from '../../src/graph/graph-gateway.js';
+import { withGraphBudget } from '../../src/graph/request-budget.js';
 import { problemOf } from '../helpers/problems.js';
 import {
   GRAPH,
@@ -90,7 +91,7 @@ describe('device search', () => {
     expect(query.get('$select')).toBe(
       'id,deviceId,displayName,operatingSystem,operatingSystemVersion,approximateLastSignInDateTime,trustType,isManaged,accountEnabled',
     );
-    expect(query.get('$expand')).toBe('registeredOwners($select=id,userPrincipalName,displayName)');
+    expect(query.get('$expand')).toBe('registeredOwners($select=id,userPrincipalName,displayName,accountEnabled)');
     expect(query.get('$top')).toBe('100');
   });
 
@@ -250,7 +251,7 @@ describe('getDevice', () => {
 
     expect(scope.isDone()).toBe(true);
     expect(receivedQuery(uri).get('$filter')).toBe(`deviceId eq '${DEVICE_ID}'`);
-    expect(receivedQuery(uri).get('$expand')).toBe('registeredOwners($select=id,userPrincipalName,displayName)');
+    expect(receivedQuery(uri).get('$expand')).toBe('registeredOwners($select=id,userPrincipalName,displayName,accountEnabled)');
     expect(device?.deviceId).toBe(DEVICE_ID);
     expect(device?.registeredOwners).toHaveLength(1);
   });
@@ -351,6 +352,63 @@ describe('getIntuneRecord', () => {
 
     expect(problem.code).toBe('graph_permission_missing');
     expect(problem.detail).toContain('DeviceManagementManagedDevices.Read.All');
+  });
+});
+
+describe('findUserByUpn', () => {
+  it("asks Graph for the user by an escaped UPN, with the account's state only", async () => {
+    const { graph } = gateway();
+    mockTokenEndpoint();
+    let uri = '';
+    nock(GRAPH)
+      .get('/v1.0/users')
+      .query(true)
+      .reply((u) => {
+        uri = u;
+        return [200, { value: [{ id: 'u-1', userPrincipalName: "o'neil@contoso.com", displayName: "Pat O'Neil", accountEnabled: false }] }];
+      });
+
+    const found = await graph.findUserByUpn("o'neil@contoso.com");
+
+    expect(receivedQuery(uri).get('$filter')).toBe("userPrincipalName eq 'o''neil@contoso.com'");
+    expect(receivedQuery(uri).get('$select')).toBe('id,userPrincipalName,displayName,accountEnabled');
+    expect(found).toEqual({ id: 'u-1', userPrincipalName: "o'neil@contoso.com", displayName: "Pat O'Neil", accountEnabled: false });
+  });
+
+  it('returns null for a UPN no user has', async () => {
+    const { graph } = gateway();
+    mockTokenEndpoint();
+    nock(GRAPH).get('/v1.0/users').query(true).reply(200, { value: [] });
+    expect(await graph.findUserByUpn('nobody@contoso.com')).toBeNull();
+  });
+
+  it('names User.Read.All when Graph refuses', async () => {
+    const { graph } = gateway();
+    mockTokenEndpoint();
+    nock(GRAPH).get('/v1.0/users').query(true).reply(403, graphError('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'));
+    const problem = await problemOf(graph.findUserByUpn('ann@contoso.com'));
+    expect(problem.code).toBe('graph_permission_missing');
+    expect(problem.detail).toContain('User.Read.All');
+  });
+});
+
+describe('the Graph budget of one request', () => {
+  it('stops paging a search (capped) when the request has no Graph request left, and never goes past the budget', async () => {
+    const { graph } = gateway();
+    mockTokenEndpoint();
+    let pages = 0;
+    nock(GRAPH)
+      .get('/v1.0/devices')
+      .query(true)
+      .times(10)
+      .reply(() => {
+        pages += 1;
+        return [200, { value: [graphDevice({ displayName: `LAB-${pages}` })], '@odata.nextLink': nextLink(pages) }];
+      });
+    const result = await withGraphBudget(3, () => graph.findDevicesByPrefix('LAB-'));
+    expect(pages).toBe(3);
+    expect(result.capped).toBe(true);
+    expect(result.devices).toHaveLength(3);
   });
 });
 
