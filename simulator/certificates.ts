@@ -1,14 +1,17 @@
 import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { generate } from 'selfsigned';
 
 /**
  * The simulator's key material, kept in its data folder and reused across runs: a local CA (MSAL
  * talks only to https authorities, so the simulated Entra and Graph need certificates a KeyDesk
- * process can be told to trust), the TLS server certificate it signs, and the tenant's token
- * signing key with its self-signed certificate (Entra publishes one in each JWKS entry's x5c).
- * Reuse keeps start-up fast and lets a long-running KeyDesk keep trusting the CA.
+ * process can be told to trust), the TLS server certificate it signs, the tenant's token signing
+ * key with its self-signed certificate (Entra publishes one in each JWKS entry's x5c), and the
+ * certificate registered on KeyDesk's app registration as its client credential (one PEM with the
+ * certificate and its unencrypted private key, as AZURE_CLIENT_CERTIFICATE_PATH takes it).
+ * Reuse keeps start-up fast, lets a long-running KeyDesk keep trusting the CA and keeps a
+ * KeyDesk started with the client certificate valid across simulator restarts.
  */
 
 export interface SimulatorCertificates {
@@ -20,6 +23,10 @@ export interface SimulatorCertificates {
   serverKey: string;
   signingKey: string;
   signingCert: string;
+  /** KeyDesk's client certificate and its private key in one PEM file (0600): what AZURE_CLIENT_CERTIFICATE_PATH names. */
+  keydeskCertificatePath: string;
+  /** The certificate alone (PEM), as registered under "Certificates & secrets" of KeyDesk's app registration. */
+  keydeskCertificate: string;
 }
 
 const CA_NAME = 'KeyDesk Simulated Tenant Local CA';
@@ -27,11 +34,20 @@ const DAY_MS = 86_400_000;
 /** Browsers refuse server certificates valid for more than 398 days. */
 const SERVER_CERT_DAYS = 397;
 const CA_DAYS = 5 * 365;
+const CLIENT_CERT_DAYS = 2 * 365;
 const RENEW_WITHIN_MS = 7 * DAY_MS;
 const SERVER_NAMES = { dns: ['localhost'], ips: ['127.0.0.1', '::1'] };
 const LOCK_STALE_MS = 60_000;
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+const PEM_PRIVATE_KEY = /-----BEGIN (?:RSA )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA )?PRIVATE KEY-----/;
+
+interface Pair {
+  cert: string | null;
+  key: string | null;
+}
+
+type Files = Record<'ca' | 'server' | 'signing' | 'client', Pair>;
 
 function readOrNull(path: string): string | null {
   try {
@@ -52,27 +68,30 @@ function validLongEnough(certificate: X509Certificate, now: number): boolean {
   return Date.parse(certificate.validFrom) <= now + 60_000 && Date.parse(certificate.validTo) > now + RENEW_WITHIN_MS;
 }
 
-function usableCa(certPem: string | null, keyPem: string | null, now: number): boolean {
-  if (certPem === null || keyPem === null) return false;
+/** Parses a pair; null when either half is missing, unreadable, the two do not belong together, or it expires soon. */
+function parsedPair(pair: Pair, now: number): X509Certificate | null {
+  if (pair.cert === null || pair.key === null) return null;
   try {
-    const certificate = new X509Certificate(certPem);
-    return certificate.ca && certificate.checkPrivateKey(createPrivateKey(keyPem)) && validLongEnough(certificate, now);
+    const certificate = new X509Certificate(pair.cert);
+    return certificate.checkPrivateKey(createPrivateKey(pair.key)) && validLongEnough(certificate, now) ? certificate : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
-function usableServerCert(certPem: string | null, keyPem: string | null, caPem: string, now: number): boolean {
-  if (certPem === null || keyPem === null) return false;
+function usableCa(pair: Pair, now: number): boolean {
+  return parsedPair(pair, now)?.ca === true;
+}
+
+function usableServerCert(pair: Pair, caPem: string | null, now: number): boolean {
+  const certificate = parsedPair(pair, now);
+  if (certificate === null || caPem === null) return false;
   try {
-    const certificate = new X509Certificate(certPem);
     const ca = new X509Certificate(caPem);
     const names = certificate.subjectAltName ?? '';
     return (
       certificate.checkIssued(ca) &&
       certificate.verify(ca.publicKey) &&
-      certificate.checkPrivateKey(createPrivateKey(keyPem)) &&
-      validLongEnough(certificate, now) &&
       SERVER_NAMES.dns.every((name) => names.includes(`DNS:${name}`)) &&
       SERVER_NAMES.ips.every((ip) => certificate.checkIP(ip) !== undefined)
     );
@@ -81,14 +100,9 @@ function usableServerCert(certPem: string | null, keyPem: string | null, caPem: 
   }
 }
 
-function usableSigningPair(certPem: string | null, keyPem: string | null, now: number): boolean {
-  if (certPem === null || keyPem === null) return false;
-  try {
-    const certificate = new X509Certificate(certPem);
-    return certificate.checkPrivateKey(createPrivateKey(keyPem)) && validLongEnough(certificate, now);
-  } catch {
-    return false;
-  }
+/** Entra takes RSA certificates as client credentials; KeyDesk's client certificate is made as one. */
+function usableClientCert(pair: Pair, now: number): boolean {
+  return parsedPair(pair, now)?.publicKey.asymmetricKeyType === 'rsa';
 }
 
 async function withLock<T>(dataDir: string, work: () => Promise<T>): Promise<T> {
@@ -129,115 +143,174 @@ function bundle(caPem: string, bundlePath: string, env: NodeJS.ProcessEnv): stri
   return bundlePath;
 }
 
-/** Loads the key material from `dataDir`, making whatever is missing, expired or unreadable. */
-export async function ensureSimulatorCertificates(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<SimulatorCertificates> {
-  mkdirSync(dataDir, { recursive: true });
-  const paths = {
+function validity(now: number, days: number): { notBeforeDate: Date; notAfterDate: Date } {
+  // An hour back, so a machine whose clock is a little behind still accepts it.
+  return { notBeforeDate: new Date(now - 3_600_000), notAfterDate: new Date(now + days * DAY_MS) };
+}
+
+async function makeCa(now: number): Promise<{ cert: string; key: string }> {
+  const ca = await generate(
+    [
+      { name: 'commonName', value: CA_NAME },
+      { name: 'organizationName', value: 'KeyDesk simulator (not a real certificate authority)' },
+    ],
+    {
+      keyType: 'rsa',
+      keySize: 2048,
+      algorithm: 'sha256',
+      ...validity(now, CA_DAYS),
+      extensions: [
+        { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+        { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+      ],
+    },
+  );
+  return { cert: ca.cert, key: ca.private };
+}
+
+async function makeServerCertificate(ca: { cert: string; key: string }, now: number): Promise<{ cert: string; key: string }> {
+  const server = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keyType: 'rsa',
+    keySize: 2048,
+    algorithm: 'sha256',
+    ...validity(now, SERVER_CERT_DAYS),
+    ca,
+    extensions: [
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      {
+        name: 'subjectAltName',
+        altNames: [...SERVER_NAMES.dns.map((value) => ({ type: 2 as const, value })), ...SERVER_NAMES.ips.map((ip) => ({ type: 7 as const, ip }))],
+      },
+    ],
+  });
+  return { cert: server.cert, key: server.private };
+}
+
+/** A self-signed RSA certificate with a PKCS#8 key, for token signing or a client credential. */
+async function makeSelfSigned(commonName: string, now: number, days: number): Promise<{ cert: string; key: string }> {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const key = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const publicKey = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
+  const made = await generate([{ name: 'commonName', value: commonName }], {
+    keyType: 'rsa',
+    algorithm: 'sha256',
+    ...validity(now, days),
+    keyPair: { privateKey: key, publicKey },
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true },
+    ],
+  });
+  return { cert: made.cert, key };
+}
+
+/** Splits a PEM holding a certificate and its private key, as KeyDesk's certificate file does. */
+function splitPem(pem: string | null): Pair {
+  if (pem === null) return { cert: null, key: null };
+  return { cert: pem.match(PEM_CERTIFICATE)?.[0] ?? null, key: PEM_PRIVATE_KEY.exec(pem)?.[0] ?? null };
+}
+
+function joinPem(pair: { cert: string; key: string }): string {
+  return `${pair.cert.trim()}\n${pair.key.trim()}\n`;
+}
+
+function pathsIn(dataDir: string) {
+  return {
     caCert: join(dataDir, 'ca.crt'),
     caKey: join(dataDir, 'ca.key'),
     serverCert: join(dataDir, 'server.crt'),
     serverKey: join(dataDir, 'server.key'),
     signingCert: join(dataDir, 'token-signing.crt'),
     signingKey: join(dataDir, 'token-signing.key'),
+    keydeskCertificate: join(dataDir, 'keydesk-client-certificate.pem'),
     bundle: join(dataDir, 'ca-bundle.pem'),
   };
-  const read = () => ({
-    caCert: readOrNull(paths.caCert),
-    caKey: readOrNull(paths.caKey),
-    serverCert: readOrNull(paths.serverCert),
-    serverKey: readOrNull(paths.serverKey),
-    signingCert: readOrNull(paths.signingCert),
-    signingKey: readOrNull(paths.signingKey),
-  });
-  const allUsable = (files: ReturnType<typeof read>, now: number): boolean =>
-    usableCa(files.caCert, files.caKey, now) &&
-    usableServerCert(files.serverCert, files.serverKey, files.caCert ?? '', now) &&
-    usableSigningPair(files.signingCert, files.signingKey, now);
+}
 
-  let files = read();
-  if (!allUsable(files, Date.now())) {
-    files = await withLock(dataDir, async () => {
-      const now = Date.now();
-      const current = read();
-      const notBeforeDate = new Date(now - 3_600_000);
-      if (!usableCa(current.caCert, current.caKey, now)) {
-        const ca = await generate(
-          [
-            { name: 'commonName', value: CA_NAME },
-            { name: 'organizationName', value: 'KeyDesk simulator (not a real certificate authority)' },
-          ],
-          {
-            keyType: 'rsa',
-            keySize: 2048,
-            algorithm: 'sha256',
-            notBeforeDate,
-            notAfterDate: new Date(now + CA_DAYS * DAY_MS),
-            extensions: [
-              { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
-              { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
-            ],
-          },
-        );
-        writeAtomically(paths.caKey, ca.private, 0o600);
-        writeAtomically(paths.caCert, ca.cert, 0o644);
-        current.caKey = ca.private;
-        current.caCert = ca.cert;
-        current.serverCert = null;
-      }
-      if (!usableServerCert(current.serverCert, current.serverKey, current.caCert ?? '', now)) {
-        const server = await generate([{ name: 'commonName', value: 'localhost' }], {
-          keyType: 'rsa',
-          keySize: 2048,
-          algorithm: 'sha256',
-          notBeforeDate,
-          notAfterDate: new Date(now + SERVER_CERT_DAYS * DAY_MS),
-          ca: { key: current.caKey ?? '', cert: current.caCert ?? '' },
-          extensions: [
-            { name: 'basicConstraints', cA: false, critical: true },
-            { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-            { name: 'extKeyUsage', serverAuth: true },
-            {
-              name: 'subjectAltName',
-              altNames: [...SERVER_NAMES.dns.map((value) => ({ type: 2 as const, value })), ...SERVER_NAMES.ips.map((ip) => ({ type: 7 as const, ip }))],
-            },
-          ],
-        });
-        writeAtomically(paths.serverKey, server.private, 0o600);
-        writeAtomically(paths.serverCert, server.cert, 0o644);
-        current.serverKey = server.private;
-        current.serverCert = server.cert;
-      }
-      if (!usableSigningPair(current.signingCert, current.signingKey, now)) {
-        const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-        const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-        const publicPem = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
-        const signing = await generate([{ name: 'commonName', value: 'accounts.simulated-tenant.invalid' }], {
-          keyType: 'rsa',
-          algorithm: 'sha256',
-          notBeforeDate,
-          notAfterDate: new Date(now + CA_DAYS * DAY_MS),
-          keyPair: { privateKey: privatePem, publicKey: publicPem },
-          extensions: [
-            { name: 'basicConstraints', cA: false },
-            { name: 'keyUsage', digitalSignature: true },
-          ],
-        });
-        writeAtomically(paths.signingKey, privatePem, 0o600);
-        writeAtomically(paths.signingCert, signing.cert, 0o644);
-        current.signingKey = privatePem;
-        current.signingCert = signing.cert;
-      }
-      return current;
-    });
+type Paths = ReturnType<typeof pathsIn>;
+
+function readFiles(paths: Paths): Files {
+  return {
+    ca: { cert: readOrNull(paths.caCert), key: readOrNull(paths.caKey) },
+    server: { cert: readOrNull(paths.serverCert), key: readOrNull(paths.serverKey) },
+    signing: { cert: readOrNull(paths.signingCert), key: readOrNull(paths.signingKey) },
+    client: splitPem(readOrNull(paths.keydeskCertificate)),
+  };
+}
+
+function allUsable(files: Files, now: number): boolean {
+  return usableCa(files.ca, now) && usableServerCert(files.server, files.ca.cert, now) && usableSigningPair(files, now) && usableClientCert(files.client, now);
+}
+
+function usableSigningPair(files: Files, now: number): boolean {
+  return parsedPair(files.signing, now) !== null;
+}
+
+/** Makes whatever is missing or unusable, writing keys 0600; a new CA makes a new server certificate too. */
+async function renew(paths: Paths, now: number): Promise<Files> {
+  const files = readFiles(paths);
+  if (!usableCa(files.ca, now)) {
+    files.ca = await makeCa(now);
+    writeAtomically(paths.caKey, files.ca.key!, 0o600);
+    writeAtomically(paths.caCert, files.ca.cert!, 0o644);
+    files.server = { cert: null, key: null };
   }
+  if (!usableServerCert(files.server, files.ca.cert, now)) {
+    files.server = await makeServerCertificate({ cert: files.ca.cert!, key: files.ca.key! }, now);
+    writeAtomically(paths.serverKey, files.server.key!, 0o600);
+    writeAtomically(paths.serverCert, files.server.cert!, 0o644);
+  }
+  if (!usableSigningPair(files, now)) {
+    files.signing = await makeSelfSigned('accounts.simulated-tenant.invalid', now, CA_DAYS);
+    writeAtomically(paths.signingKey, files.signing.key!, 0o600);
+    writeAtomically(paths.signingCert, files.signing.cert!, 0o644);
+  }
+  if (!usableClientCert(files.client, now)) {
+    const made = await makeSelfSigned('KeyDesk (simulated tenant client credential)', now, CLIENT_CERT_DAYS);
+    writeAtomically(paths.keydeskCertificate, joinPem(made), 0o600);
+    files.client = made;
+  }
+  return files;
+}
+
+/** Loads the key material from `dataDir` (made 0700 if new), making whatever is missing, expired or unreadable. */
+export async function ensureSimulatorCertificates(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<SimulatorCertificates> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const paths = pathsIn(dataDir);
+  let files = readFiles(paths);
+  if (!allUsable(files, Date.now())) files = await withLock(dataDir, () => renew(paths, Date.now()));
   if (!existsSync(paths.caCert)) throw new Error(`the simulator could not write its CA to ${paths.caCert}`);
   return {
     caCertPath: paths.caCert,
     caKeyPath: paths.caKey,
-    caBundlePath: bundle(files.caCert ?? '', paths.bundle, env),
-    serverCert: files.serverCert ?? '',
-    serverKey: files.serverKey ?? '',
-    signingKey: files.signingKey ?? '',
-    signingCert: files.signingCert ?? '',
+    caBundlePath: bundle(files.ca.cert ?? '', paths.bundle, env),
+    serverCert: files.server.cert ?? '',
+    serverKey: files.server.key ?? '',
+    signingKey: files.signing.key ?? '',
+    signingCert: files.signing.cert ?? '',
+    keydeskCertificatePath: paths.keydeskCertificate,
+    keydeskCertificate: files.client.cert ?? '',
   };
+}
+
+export interface ClientCertificateFile {
+  path: string;
+  /** The certificate alone (PEM). */
+  certificate: string;
+  /** SHA-256 thumbprint, lower-case hex, as the Entra admin center shows it. */
+  thumbprintSha256: string;
+}
+
+/**
+ * Writes a new self-signed RSA certificate with its unencrypted private key to `path` (0600), in
+ * the form AZURE_CLIENT_CERTIFICATE_PATH takes. No app registration of the simulated tenant knows
+ * it: for tests of a certificate Entra refuses (AADSTS700027).
+ */
+export async function createClientCertificateFile(path: string, options: { commonName?: string; days?: number } = {}): Promise<ClientCertificateFile> {
+  const made = await makeSelfSigned(options.commonName ?? 'Unregistered client certificate (simulated tenant)', Date.now(), options.days ?? 30);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeAtomically(path, joinPem(made), 0o600);
+  return { path, certificate: made.cert, thumbprintSha256: new X509Certificate(made.cert).fingerprint256.replaceAll(':', '').toLowerCase() };
 }

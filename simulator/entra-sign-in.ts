@@ -116,7 +116,7 @@ export function createSignIn(state: SimulatorState, apps: Map<string, Registered
   }
 
   function redirectAllowed(app: RegisteredApp, uri: string): boolean {
-    if (!app.isKeyDesk) return false;
+    if (!app.signsInUsers) return false;
     let url: URL;
     try {
       url = new URL(uri);
@@ -124,7 +124,8 @@ export function createSignIn(state: SimulatorState, apps: Map<string, Registered
       return false;
     }
     if (url.hash !== '' || (url.protocol !== 'https:' && url.protocol !== 'http:')) return false;
-    if (state.redirectUris === null) return isLoopback(url.hostname);
+    // The chat bot's registration is simulated with loopback redirect URIs only, like KeyDesk's default.
+    if (state.redirectUris === null || !app.isKeyDesk) return isLoopback(url.hostname);
     return state.redirectUris.some((registered) => {
       if (registered === uri) return true;
       // Entra ignores the port of a loopback redirect URI: native and local apps pick it at run time.
@@ -175,7 +176,7 @@ export function createSignIn(state: SimulatorState, apps: Map<string, Registered
       return errorPage(400, 700016, `Application with identifier '${clientId}' was not found in the directory '${model.directory.domain}'.`);
     }
     const redirectUri = params.get('redirect_uri') ?? '';
-    if (!app.isKeyDesk) return errorPage(400, 500113, 'No reply address is registered for the application.');
+    if (!app.signsInUsers) return errorPage(400, 500113, 'No reply address is registered for the application.');
     if (!redirectAllowed(app, redirectUri)) {
       return errorPage(400, 50011, `The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${app.clientId}'.`);
     }

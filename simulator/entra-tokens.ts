@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { SimUser } from './organisation.js';
 import { KEYDESK_DELEGATED_SCOPE } from './registrations.js';
+import { registeredCertificate, type RegisteredCertificate } from './client-assertion.js';
 import type { SimulatorState } from './state.js';
 
 /**
@@ -37,42 +38,55 @@ export interface RegisteredApp {
   name: string;
   clientId: string;
   clientSecret: string;
+  /** Certificates uploaded under "Certificates & secrets": each authenticates the app as well as its secret. */
+  certificates: RegisteredCertificate[];
   servicePrincipalId: string;
   /** KeyDesk API app roles assigned to the app. */
   keydeskRoles: string[];
   isKeyDesk: boolean;
+  /** Has a web redirect URI registered, so users can sign in through it (KeyDesk's web UI, the chat bot). */
+  signsInUsers: boolean;
 }
 
 export function registeredApps(state: SimulatorState): Map<string, RegisteredApp> {
-  const { keydesk, ticketingApps } = state.model;
+  const { keydesk, ticketingApps, chatBot } = state.model;
   const apps = new Map<string, RegisteredApp>();
   apps.set(keydesk.clientId, {
     name: 'KeyDesk',
     clientId: keydesk.clientId,
     clientSecret: keydesk.clientSecret,
+    certificates: [registeredCertificate(state.keydeskCertificate)],
     servicePrincipalId: keydesk.servicePrincipalId,
     keydeskRoles: [],
     isKeyDesk: true,
+    signsInUsers: true,
   });
-  for (const app of ticketingApps) {
+  for (const app of [...ticketingApps, chatBot]) {
     apps.set(app.clientId, {
       name: app.name,
       clientId: app.clientId,
       clientSecret: app.clientSecret,
+      certificates: [],
       servicePrincipalId: app.servicePrincipalId,
       keydeskRoles: [...app.roles],
       isKeyDesk: false,
+      signsInUsers: app === chatBot,
     });
   }
   return apps;
 }
 
-/** The resource a scope prefix or v1 `resource` names, or null when the tenant has none by that name. */
+/**
+ * The resource a scope prefix or v1 `resource` names, or null when the tenant has none by that
+ * name. One trailing slash is allowed, and kept in `requestedAs`: Entra's v1 tokens carry exactly
+ * the identifier asked for as `aud` (`api://x/.default` gives `api://x`, `api://x//.default` and
+ * `resource=api://x/` give `api://x/`).
+ */
 export function resolveResource(state: SimulatorState, identifier: string): Resource | null {
-  const id = identifier.replace(/\/+$/, '');
+  const id = identifier.endsWith('/') ? identifier.slice(0, -1) : identifier;
   const { keydesk } = state.model;
   if (id === state.graphBaseUrl || id === GRAPH_APP_ID) return { kind: 'graph', audience: state.graphBaseUrl };
-  if (id === keydesk.appIdUri || id === keydesk.clientId) return { kind: 'keydesk', requestedAs: id };
+  if (id === keydesk.appIdUri || id === keydesk.clientId) return { kind: 'keydesk', requestedAs: identifier };
   return null;
 }
 
@@ -217,77 +231,82 @@ export function parseDelegatedScopes(state: SimulatorState, scope: string): Scop
   return { ok: true, resource, resourceScopes: [...new Set(granted)], oidcScopes };
 }
 
-function userRoles(state: SimulatorState, grant: UserGrant): string[] {
-  if (!grant.app.isKeyDesk) return [];
-  return state.model.staff.find((s) => s.oid === grant.user.id)?.roles ?? [];
+/** The user's app roles on KeyDesk's enterprise app (roles follow the resource, whichever client asked). */
+function keydeskRolesOf(state: SimulatorState, user: SimUser): string[] {
+  return state.model.staff.find((s) => s.oid === user.id)?.roles ?? [];
 }
 
-/** Delegated access token for the granted resource. */
-export function userAccessToken(state: SimulatorState, grant: UserGrant): Promise<string> {
+/** An ID token's roles are those of the client it is issued to: only KeyDesk's sign-in has any. */
+function idTokenRoles(state: SimulatorState, grant: UserGrant): string[] {
+  return grant.app.isKeyDesk ? keydeskRolesOf(state, grant.user) : [];
+}
+
+/** What every delegated token says of the user and its lifetime. */
+function userCommonClaims(state: SimulatorState, grant: UserGrant): Record<string, unknown> {
+  const { user } = grant;
+  return { ...lifetime(state), tid: state.model.tenantId, uti: uti(), oid: user.id, name: user.displayName, ...(grant.acrs.length > 0 ? { acrs: [...grant.acrs] } : {}) };
+}
+
+/** v1.0 user claims; v1.0 access tokens say how the user authenticated (amr), v2.0 ones do not. */
+function v1UserClaims(grant: UserGrant): Record<string, unknown> {
   const { user, app } = grant;
-  const tid = state.model.tenantId;
-  const common = { ...lifetime(state), tid, uti: uti(), oid: user.id, name: user.displayName };
-  const acrs = grant.acrs.length > 0 ? { acrs: [...grant.acrs] } : {};
-  // v1.0 access tokens say how the user authenticated (amr); v2.0 ones do not.
-  const v1User = {
+  return {
     acr: '1',
-    ...acrs,
     amr: grant.mfa ? ['pwd', 'mfa'] : ['pwd'],
     appid: app.clientId,
     appidacr: '1',
     family_name: user.surname,
     given_name: user.givenName,
-    idtyp: 'user',
     unique_name: user.userPrincipalName,
     upn: user.userPrincipalName,
     ver: '1.0',
   };
-  if (grant.resource.kind === 'graph') {
-    return state.signer.sign({
-      aud: grant.resource.audience,
-      iss: issuerV1(state),
-      ...common,
-      ...v1User,
-      app_displayname: app.name,
-      scp: [...grant.resourceScopes, ...grant.oidcScopes.filter((s) => s !== 'offline_access')].join(' '),
-      sub: pairwiseSubject(user.id, GRAPH_APP_ID),
-    });
-  }
+}
+
+function graphUserToken(state: SimulatorState, grant: UserGrant, audience: string): Promise<string> {
+  return state.signer.sign({
+    aud: audience,
+    iss: issuerV1(state),
+    ...userCommonClaims(state, grant),
+    ...v1UserClaims(grant),
+    app_displayname: grant.app.name,
+    // Graph's own registration adds idtyp to user tokens; an API's registration does not by default.
+    idtyp: 'user',
+    scp: [...grant.resourceScopes, ...grant.oidcScopes.filter((s) => s !== 'offline_access')].join(' '),
+    sub: pairwiseSubject(grant.user.id, GRAPH_APP_ID),
+  });
+}
+
+/**
+ * A delegated token for KeyDesk's API, whichever client obtained it: `scp`, the user's app roles,
+ * the client in `appid` (v1) or `azp` (v2). No `idtyp`: the optional claim adds it to app-only
+ * tokens, and to user tokens only with `include_user_token`, which KeyDesk's registration lacks.
+ */
+function keydeskUserToken(state: SimulatorState, grant: UserGrant, requestedAs: string): Promise<string> {
+  const { user, app } = grant;
   const scp = grant.resourceScopes.map((s) => s.slice(s.lastIndexOf('/') + 1)).join(' ');
-  const roles = userRoles(state, grant);
-  if (state.apiTokenVersion === '2.0') {
-    return state.signer.sign(
-      withRoles(
-        {
+  const sub = pairwiseSubject(user.id, state.model.keydesk.clientId);
+  const claims =
+    state.apiTokenVersion === '2.0'
+      ? {
           aud: state.model.keydesk.clientId,
           iss: issuerV2(state),
-          ...common,
-          ...acrs,
+          ...userCommonClaims(state, grant),
           azp: app.clientId,
           azpacr: '1',
-          idtyp: 'user',
           preferred_username: user.userPrincipalName,
           scp,
-          sub: pairwiseSubject(user.id, state.model.keydesk.clientId),
+          sub,
           ver: '2.0',
-        },
-        roles,
-      ),
-    );
-  }
-  return state.signer.sign(
-    withRoles(
-      {
-        aud: grant.resource.requestedAs,
-        iss: issuerV1(state),
-        ...common,
-        ...v1User,
-        scp,
-        sub: pairwiseSubject(user.id, state.model.keydesk.clientId),
-      },
-      roles,
-    ),
-  );
+        }
+      : { aud: requestedAs, iss: issuerV1(state), ...userCommonClaims(state, grant), ...v1UserClaims(grant), scp, sub };
+  return state.signer.sign(withRoles(claims, keydeskRolesOf(state, user)));
+}
+
+/** Delegated access token for the granted resource. */
+export function userAccessToken(state: SimulatorState, grant: UserGrant): Promise<string> {
+  const { resource } = grant;
+  return resource.kind === 'graph' ? graphUserToken(state, grant, resource.audience) : keydeskUserToken(state, grant, resource.requestedAs);
 }
 
 /**
@@ -311,7 +330,7 @@ export function idToken(state: SimulatorState, grant: UserGrant): Promise<string
     uti: uti(),
     ver: '2.0',
   };
-  return state.signer.sign(withRoles(claims, userRoles(state, grant)));
+  return state.signer.sign(withRoles(claims, idTokenRoles(state, grant)));
 }
 
 /** `client_info` (MSAL asks with client_info=1): the home account, base64url JSON. */

@@ -16,6 +16,7 @@ import {
   type UserGrant,
 } from './entra-tokens.js';
 import { entraError as entraErrorOf, html, json, type TokenOutcome } from './entra-responses.js';
+import { clientAuthMethod, createClientAuthentication } from './entra-client-auth.js';
 import { createSignIn } from './entra-sign-in.js';
 import { BodyTooLarge, readBody, send, type SimHandler, type SimResponse } from './listener.js';
 import { renderMessage } from './sign-in-page.js';
@@ -32,6 +33,19 @@ export interface EntraHost {
   handler: SimHandler;
   /** Mints an app-only token as the client credentials grant would, without the HTTP round trip. */
   mintAppToken(clientId: string, scope: string): Promise<string>;
+  /** Mints the delegated token for KeyDesk's API that a client's authorization code flow would give, without the sign-in. */
+  mintDelegatedApiToken(request: DelegatedApiTokenRequest): Promise<string>;
+}
+
+export interface DelegatedApiTokenRequest {
+  /** The signed-in user (any user of the directory; staff carry their KeyDesk app roles). */
+  staffUpn: string;
+  /** The client app that obtained the token. */
+  clientId: string;
+  /** Authentication context ids the user satisfied with a step-up (the token then carries `acrs`, and `amr` mfa in v1). */
+  acrs?: string[];
+  /** The identifier the client asked for (v1 tokens carry it as `aud`). Default: the App ID URI. */
+  resource?: string;
 }
 
 function s256(verifier: string): string {
@@ -43,6 +57,7 @@ export function createEntraHost(state: SimulatorState): EntraHost {
   const tenantId = model.tenantId;
   const apps = registeredApps(state);
   const signIn = createSignIn(state, apps);
+  const clientAuthentication = createClientAuthentication(state, apps);
   const { codes, refreshTokens, activeUser } = signIn;
 
   const isTenant = (segment: string) => segment === tenantId || segment.toLowerCase() === model.directory.domain;
@@ -55,7 +70,7 @@ export function createEntraHost(state: SimulatorState): EntraHost {
   function openIdConfigurationV2(): unknown {
     return {
       token_endpoint: `${base}/oauth2/v2.0/token`,
-      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
       jwks_uri: `${base}/discovery/v2.0/keys`,
       response_modes_supported: ['query', 'fragment', 'form_post'],
       subject_types_supported: ['pairwise'],
@@ -79,7 +94,7 @@ export function createEntraHost(state: SimulatorState): EntraHost {
   function openIdConfigurationV1(): unknown {
     return {
       token_endpoint: `${base}/oauth2/token`,
-      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
       jwks_uri: `${state.authorityHost}/common/discovery/keys`,
       response_modes_supported: ['query', 'fragment', 'form_post'],
       subject_types_supported: ['pairwise'],
@@ -111,49 +126,6 @@ export function createEntraHost(state: SimulatorState): EntraHost {
   }
 
   // ---- Token endpoint --------------------------------------------------------------------
-
-  function authenticateClient(
-    request: IncomingMessage,
-    form: URLSearchParams,
-    correlationId: string,
-  ): { app: RegisteredApp } | TokenOutcome {
-    let clientId = form.get('client_id');
-    let secret = form.get('client_secret');
-    const authorization = request.headers.authorization;
-    if (authorization?.startsWith('Basic ')) {
-      const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      if (colon > 0) {
-        clientId ??= decodeURIComponent(decoded.slice(0, colon));
-        secret ??= decodeURIComponent(decoded.slice(colon + 1));
-      }
-    }
-    if (!clientId) return entraError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.", correlationId);
-    const app = apps.get(clientId.toLowerCase());
-    if (!app) {
-      return entraError(
-        400,
-        'unauthorized_client',
-        700016,
-        `Application with identifier '${clientId}' was not found in the directory '${model.directory.domain}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
-        correlationId,
-      );
-    }
-    if (form.has('client_assertion')) {
-      return entraError(401, 'invalid_client', 700027, 'The certificate with identifier used to sign the client assertion is not registered on application.', correlationId);
-    }
-    if (!secret) return entraError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.", correlationId);
-    if (secret !== app.clientSecret) {
-      return entraError(
-        401,
-        'invalid_client',
-        7000215,
-        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`,
-        correlationId,
-      );
-    }
-    return { app };
-  }
 
   function clientCredentialsScope(scope: string | null, correlationId: string): Resource | TokenOutcome {
     if (!scope) return entraError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'scope'.", correlationId);
@@ -215,7 +187,7 @@ export function createEntraHost(state: SimulatorState): EntraHost {
     const form = new URLSearchParams(await readBody(request, 65_536));
     const grantType = form.get('grant_type');
     if (!grantType) return { outcome: entraError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'grant_type'.", correlationId), form };
-    const client = authenticateClient(request, form, correlationId);
+    const client = await clientAuthentication.authenticate(request, form, endpoint, correlationId);
     if (!('app' in client)) return { outcome: client, form };
     const { app } = client;
 
@@ -375,6 +347,7 @@ export function createEntraHost(state: SimulatorState): EntraHost {
         grantType: form.get('grant_type'),
         clientId: form.get('client_id'),
         scope: endpoint === 'v1' ? form.get('resource') : form.get('scope'),
+        clientAuth: clientAuthMethod(request, form),
         status: outcome.answer.status,
         ...(outcome.error ? { error: outcome.error } : {}),
         ...(outcome.aadsts ? { aadsts: outcome.aadsts } : {}),
@@ -424,6 +397,19 @@ export function createEntraHost(state: SimulatorState): EntraHost {
       const resource = clientCredentialsScope(scope, randomUUID());
       if ('answer' in resource) throw new TypeError(`the simulated tenant refuses the scope ${scope} (AADSTS${resource.aadsts})`);
       return appAccessToken(state, app, resource);
+    },
+    async mintDelegatedApiToken(request) {
+      const app = apps.get(request.clientId.toLowerCase());
+      if (!app) throw new TypeError(`no app registration with client id ${request.clientId} in the simulated tenant`);
+      const found = model.directory.userByUpn(request.staffUpn);
+      const user = found ? activeUser(found.id) : undefined;
+      if (!user) throw new TypeError(`no enabled user ${request.staffUpn} in the simulated tenant (Entra issues no token to a disabled account)`);
+      const resource = resolveResource(state, request.resource ?? model.keydesk.appIdUri);
+      if (resource?.kind !== 'keydesk') throw new TypeError(`${request.resource} does not name KeyDesk's API`);
+      const acrs = [...(request.acrs ?? [])];
+      const authTime = Math.floor(state.now() / 1000);
+      const resourceScopes = [...model.keydesk.scopes];
+      return userAccessToken(state, { app, user, resource, resourceScopes, oidcScopes: [], authTime, acrs, mfa: acrs.length > 0, nonce: null });
     },
   };
 }

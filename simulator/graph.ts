@@ -8,12 +8,9 @@ import {
   parseFilter,
   parseSelect,
   parseTop,
-  readSkipToken,
-  skipToken,
   type ExpandClause,
   type FilterClause,
   type FilterRules,
-  type GraphService,
 } from './graph-query.js';
 import {
   RECOVERY_KEY_PROPERTIES,
@@ -27,6 +24,8 @@ import {
   userJson,
   type Json,
 } from './graph-resources.js';
+import { createListing } from './graph-listing.js';
+import { USER_READ, createUserEndpoints } from './graph-users.js';
 import { BodyTooLarge, readBody, send, type SimHandler } from './listener.js';
 import type { SimDevice, SimManagedDevice, SimRecoveryKey, SimUser } from './organisation.js';
 import { GRAPH_JSON_TYPE, GraphFailure, errorAnswer, logEntry, type GraphAnswer, type GraphRequest, type Ids } from './graph-wire.js';
@@ -43,7 +42,6 @@ import { isoSeconds, record, type SimulatorState } from './state.js';
 const MAX_EXPANDED = 20;
 
 const DEVICE_READ = ['Device.Read.All', 'Device.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
-const USER_READ = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
 const INTUNE_READ = ['DeviceManagementManagedDevices.Read.All', 'DeviceManagementManagedDevices.ReadWrite.All'];
 const BITLOCKER_BASIC = ['BitlockerKey.ReadBasic.All', 'BitlockerKey.Read.All'];
 const BITLOCKER_KEY = ['BitlockerKey.Read.All'];
@@ -93,7 +91,8 @@ export function createGraphHost(state: SimulatorState): GraphHost {
   const userProperties = propertyMap(userJson(directory.users[0]!), USER_EXTRA_PROPERTIES);
   const managedProperties = propertyMap(managedJsonById.values().next().value ?? {});
 
-  const { authenticate, allowed, requirePermission, unauthorized } = createGraphAuthorization(state);
+  const authorization = createGraphAuthorization(state);
+  const { authenticate, allowed, requirePermission, unauthorized } = authorization;
 
   const deviceFilter: FilterRules = {
     service: 'directory',
@@ -114,57 +113,9 @@ export function createGraphHost(state: SimulatorState): GraphHost {
     properties: RECOVERY_KEY_PROPERTIES,
   };
 
-  // ---- Query options ---------------------------------------------------------------------
-
-  function only(query: URLSearchParams, allowedOptions: readonly string[], service: GraphService): void {
-    for (const name of query.keys()) {
-      if (!name.startsWith('$')) continue;
-      const option = name.toLowerCase();
-      if (allowedOptions.includes(option)) continue;
-      if (option === '$count' || option === '$orderby' || option === '$search') {
-        throw new GraphQueryError(
-          400,
-          service === 'directory' ? 'Request_UnsupportedQuery' : 'BadRequest',
-          `The query option '${name}' needs advanced query capabilities (ConsistencyLevel: eventual), which the simulated tenant does not offer.`,
-        );
-      }
-      throw new GraphQueryError(400, service === 'directory' ? 'Request_BadRequest' : 'BadRequest', `The query specified in the URI is not valid. The query option '${name}' is not supported here.`);
-    }
-  }
-
-  function option(query: URLSearchParams, name: string): string | null {
-    for (const [key, value] of query) if (key.toLowerCase() === name) return value;
-    return null;
-  }
-
-  function nextLink(request: GraphRequest, offset: number, identity: string): string {
-    const parts: string[] = [];
-    for (const [name, value] of request.query) if (name.toLowerCase() !== '$skiptoken') parts.push(`${name}=${encodeURIComponent(value)}`);
-    parts.push(`$skiptoken=${skipToken(offset, identity)}`);
-    return `${root}${request.path}?${parts.join('&')}`;
-  }
-
-  function identityOf(request: GraphRequest): string {
-    const items: string[] = [request.path.toLowerCase()];
-    for (const [name, value] of request.query) if (name.toLowerCase() !== '$skiptoken') items.push(`${name.toLowerCase()}=${value}`);
-    return items.join('&');
-  }
-
-  /** One page of `items` under server-driven paging. */
-  function page<T>(request: GraphRequest, items: readonly T[], pageSize: number, service: GraphService, context: string, render: (item: T) => Json): Json {
-    const identity = identityOf(request);
-    const token = option(request.query, '$skiptoken');
-    const offset = token === null ? 0 : readSkipToken(token, identity, service);
-    const body: Json = { '@odata.context': context, value: items.slice(offset, offset + pageSize).map(render) };
-    if (offset + pageSize < items.length) body['@odata.nextLink'] = nextLink(request, offset + pageSize, identity);
-    return body;
-  }
-
-  function contextUrl(entitySet: string, select: readonly string[] | null, expand: ExpandClause | null = null, entity = false): string {
-    const members = [...(select ?? [])];
-    if (expand) members.push(`${expand.navigation}(${expand.select?.join(',') ?? ''})`);
-    return `${root}/v1.0/$metadata#${entitySet}${members.length > 0 ? `(${members.join(',')})` : ''}${entity ? '/$entity' : ''}`;
-  }
+  const listing = createListing(root);
+  const { only, option, page, contextUrl } = listing;
+  const userEndpoints = createUserEndpoints({ users: directory.users, listing, authorization, pageSize: state.pageSizes.plain });
 
   // ---- Resources -------------------------------------------------------------------------
 
@@ -359,6 +310,12 @@ export function createGraphHost(state: SimulatorState): GraphHost {
       const nav = lower(navigation);
       if (nav === 'registeredowners' || nav === 'registeredusers') return listOwners(request, caller, ids, device);
       throw new GraphFailure(400, 'BadRequest', `Resource not found for the segment '${navigation}'.`);
+    }
+    if (a === 'users') {
+      if (!read) throw methodNotAllowed();
+      if (second === undefined) return userEndpoints.listUsers(request, caller, ids);
+      if (third === undefined) return userEndpoints.getUser(request, caller, ids, second);
+      throw new GraphFailure(400, 'BadRequest', `Resource not found for the segment '${third}'.`);
     }
     if (a === 'devicemanagement' && second !== undefined && lower(second) === 'manageddevices') {
       if (!read) throw methodNotAllowed();

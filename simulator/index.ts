@@ -1,10 +1,11 @@
+import { X509Certificate } from 'node:crypto';
 import { ensureSimulatorCertificates } from './certificates.js';
-import { createEntraHost } from './entra.js';
+import { createEntraHost, type DelegatedApiTokenRequest } from './entra.js';
 import { FaultInjector, type FailOptions, type SlowOptions, type ThrottleOptions } from './faults.js';
 import { createGraphHost } from './graph.js';
 import { Delays, startListener, type Listener, type SimHandler } from './listener.js';
 import type { SimDirectory } from './organisation.js';
-import { KEYDESK_GRAPH_PERMISSIONS, buildTenantModel, type SimApp, type SimStaffMember } from './registrations.js';
+import { KEYDESK_GRAPH_PERMISSIONS, buildTenantModel, type SimApp, type SimStaffMember, type SimTenantModel } from './registrations.js';
 import type { SimDirectoryAuditEntry, SimEntraLogEntry, SimRequestLogEntry, SimTokenLogEntry, SimulatorCounters, SimulatorState } from './state.js';
 import { TokenSigner } from './token-signing.js';
 
@@ -20,7 +21,8 @@ export type { SimApp, SimStaffMember } from './registrations.js';
 export type { SimDirectoryAuditEntry, SimEntraLogEntry, SimRequestLogEntry, SimTokenLogEntry, SimulatorCounters } from './state.js';
 export type { FailOptions, SlowOptions, ThrottleOptions } from './faults.js';
 export { KEYDESK_APP_ROLES, KEYDESK_GRAPH_PERMISSIONS } from './registrations.js';
-export { ensureSimulatorCertificates, type SimulatorCertificates } from './certificates.js';
+export { createClientCertificateFile, ensureSimulatorCertificates, type ClientCertificateFile, type SimulatorCertificates } from './certificates.js';
+export type { DelegatedApiTokenRequest } from './entra.js';
 export { SimulatedBrowser, type SignInResult } from './browser.js';
 
 export interface SimulatedTenantOptions {
@@ -58,10 +60,12 @@ export interface SimulatedTenant {
   /** PEM path of the local CA; and a bundle (this CA + the file named by the current NODE_EXTRA_CA_CERTS, if any) to pass as NODE_EXTRA_CA_CERTS to a process that must trust the simulator. */
   caCertPath: string;
   caBundlePath: string;
-  /** KeyDesk's own app registration: run KeyDesk with AZURE_CLIENT_ID/AZURE_CLIENT_SECRET set to these. Its Graph application permissions are the four KeyDesk needs, by default. */
-  keydeskApp: { clientId: string; clientSecret: string; appIdUri: string; servicePrincipalId: string; scopes: string[] };
+  /** KeyDesk's own app registration: run KeyDesk with AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH set to these. Its Graph application permissions are the four KeyDesk needs, by default. */
+  keydeskApp: SimKeyDeskRegistration;
   /** Ticketing apps that call KeyDesk's API with client credentials (scope `${appIdUri}/.default`): one with BitLocker.Disclose, one with BitLocker.Lookup only, one with no role. */
   ticketingApps: SimApp[];
+  /** "Helpdesk chat bot": a client app with delegated access to KeyDesk's API (access_as_user) and no app role; staff sign in through it (loopback redirect URIs) and its tokens carry their roles. */
+  chatBotApp: SimApp;
   /** Helpdesk staff personas (for the web UI sign-in): with BitLocker.Disclose, Lookup, Audit, and one with no role. */
   staff: SimStaffMember[];
   /** The seeded organisation, read-only, so tests can pick devices (with their owners, primary user, keys incl. passwords). */
@@ -97,9 +101,33 @@ export interface SimulatedTenant {
   clearLogs(): void;
   /** Mint a token as Entra would for a ticketing app (same as calling the token endpoint) — convenience for tests. Default scope: KeyDesk's API. */
   issueAppToken(clientId: string, scope?: string): Promise<string>;
-  /** The environment variables that point a KeyDesk process at this tenant (incl. NODE_EXTRA_CA_CERTS). */
-  keydeskEnvironment(): Record<string, string>;
+  /**
+   * Mint a staff member's delegated access token for KeyDesk's API as Entra would issue it to the
+   * client `clientId` (default: the chat bot) after an authorization code sign-in: `scp`
+   * access_as_user, the user's app roles, `appid`/`azp`, `upn` or `preferred_username`, `oid`,
+   * `tid`, `acrs` when given; v1 or v2 as `apiTokenVersion` says. Signed with the tenant's key,
+   * through the same code the token endpoint uses.
+   */
+  issueDelegatedApiToken(request: Omit<DelegatedApiTokenRequest, 'clientId'> & { clientId?: string }): Promise<string>;
+  /**
+   * The environment variables that point a KeyDesk process at this tenant (incl. NODE_EXTRA_CA_CERTS).
+   * `credential: 'certificate'` hands out AZURE_CLIENT_CERTIFICATE_PATH instead of AZURE_CLIENT_SECRET;
+   * the other variable is set to "" (unset for KeyDesk), so the result can be spread over another environment.
+   */
+  keydeskEnvironment(options?: { credential?: 'secret' | 'certificate' }): Record<string, string>;
   close(): Promise<void>;
+}
+
+export interface SimKeyDeskRegistration {
+  clientId: string;
+  clientSecret: string;
+  /** The PEM (certificate and its unencrypted private key, 0600) registered as KeyDesk's certificate credential: AZURE_CLIENT_CERTIFICATE_PATH. */
+  certificatePath: string;
+  /** Its SHA-256 thumbprint, lower-case hex, as the Entra admin center shows it. */
+  certificateThumbprintSha256: string;
+  appIdUri: string;
+  servicePrincipalId: string;
+  scopes: string[];
 }
 
 function startOfTodayUtc(): Date {
@@ -148,6 +176,7 @@ export async function startSimulatedTenant(options: SimulatedTenantOptions): Pro
       expanded: positive('pageSizes.expanded', options.pageSizes?.expanded ?? 25),
     },
     signer: new TokenSigner(certificates.signingKey, certificates.signingCert),
+    keydeskCertificate: certificates.keydeskCertificate,
     faults: new FaultInjector(now),
     delays: new Delays(),
     graphPermissions: new Set(initialPermissions),
@@ -160,7 +189,12 @@ export async function startSimulatedTenant(options: SimulatedTenantOptions): Pro
   entraHandler = entra.handler;
   graphHandler = createGraphHost(state).handler;
 
-  const keydeskApp = { ...model.keydesk, scopes: [...model.keydesk.scopes] };
+  const keydeskApp: SimKeyDeskRegistration = {
+    ...model.keydesk,
+    certificatePath: certificates.keydeskCertificatePath,
+    certificateThumbprintSha256: new X509Certificate(certificates.keydeskCertificate).fingerprint256.replaceAll(':', '').toLowerCase(),
+    scopes: [...model.keydesk.scopes],
+  };
   return {
     tenantId: model.tenantId,
     authorityHost: state.authorityHost,
@@ -169,23 +203,10 @@ export async function startSimulatedTenant(options: SimulatedTenantOptions): Pro
     caBundlePath: certificates.caBundlePath,
     keydeskApp,
     ticketingApps: model.ticketingApps.map((app) => ({ ...app, roles: [...app.roles] })),
+    chatBotApp: { ...model.chatBot, roles: [...model.chatBot.roles] },
     staff: model.staff.map((member) => ({ ...member, roles: [...member.roles] })),
     directory: model.directory,
-    knobs: {
-      setLatency: (ms) => state.faults.setLatency(ms),
-      throttle: (throttle) => state.faults.throttle(throttle),
-      failNext: (fail) => state.faults.failNext(fail),
-      slowNext: (slow) => state.faults.slowNext(slow),
-      setGraphPermissions(permissions) {
-        state.graphPermissions.clear();
-        for (const permission of permissions) state.graphPermissions.add(permission);
-      },
-      reset() {
-        state.faults.reset();
-        state.graphPermissions.clear();
-        for (const permission of initialPermissions) state.graphPermissions.add(permission);
-      },
-    },
+    knobs: knobsOf(state, initialPermissions),
     graphRequests: logs.graph,
     tokenRequests: logs.token,
     entraRequests: logs.entra,
@@ -199,18 +220,44 @@ export async function startSimulatedTenant(options: SimulatedTenantOptions): Pro
       logs.audits.length = 0;
     },
     issueAppToken: (clientId, scope) => entra.mintAppToken(clientId, scope ?? `${model.keydesk.appIdUri}/.default`),
-    keydeskEnvironment: () => ({
-      AZURE_TENANT_ID: model.tenantId,
-      AZURE_CLIENT_ID: model.keydesk.clientId,
-      AZURE_CLIENT_SECRET: model.keydesk.clientSecret,
-      AZURE_AUTHORITY_HOST: state.authorityHost,
-      GRAPH_BASE_URL: state.graphBaseUrl,
-      API_AUDIENCE: model.keydesk.appIdUri,
-      NODE_EXTRA_CA_CERTS: certificates.caBundlePath,
-    }),
+    issueDelegatedApiToken: (request) => entra.mintDelegatedApiToken({ ...request, clientId: request.clientId ?? model.chatBot.clientId }),
+    keydeskEnvironment: (environmentOptions) => keydeskEnvironmentOf(state, keydeskApp, certificates.caBundlePath, environmentOptions?.credential ?? 'secret'),
     async close() {
       state.delays.clear();
       await Promise.all(listeners.map((l) => l.close()));
     },
+  };
+}
+
+function knobsOf(state: SimulatorState, initialPermissions: readonly string[]): SimulatedTenant['knobs'] {
+  const grant = (permissions: readonly string[]) => {
+    state.graphPermissions.clear();
+    for (const permission of permissions) state.graphPermissions.add(permission);
+  };
+  return {
+    setLatency: (ms) => state.faults.setLatency(ms),
+    throttle: (throttle) => state.faults.throttle(throttle),
+    failNext: (fail) => state.faults.failNext(fail),
+    slowNext: (slow) => state.faults.slowNext(slow),
+    setGraphPermissions: grant,
+    reset() {
+      state.faults.reset();
+      grant(initialPermissions);
+    },
+  };
+}
+
+function keydeskEnvironmentOf(state: SimulatorState, keydesk: SimKeyDeskRegistration, caBundlePath: string, credential: 'secret' | 'certificate'): Record<string, string> {
+  const model: SimTenantModel = state.model;
+  return {
+    AZURE_TENANT_ID: model.tenantId,
+    AZURE_CLIENT_ID: keydesk.clientId,
+    // KeyDesk refuses both at once; "" reads as unset, so spreading this over another environment cannot leave both.
+    AZURE_CLIENT_SECRET: credential === 'secret' ? keydesk.clientSecret : '',
+    AZURE_CLIENT_CERTIFICATE_PATH: credential === 'certificate' ? keydesk.certificatePath : '',
+    AZURE_AUTHORITY_HOST: state.authorityHost,
+    GRAPH_BASE_URL: state.graphBaseUrl,
+    API_AUDIENCE: keydesk.appIdUri,
+    NODE_EXTRA_CA_CERTS: caBundlePath,
   };
 }

@@ -69,6 +69,7 @@ process.stdout.write(
       keydeskEnvironment: tenant.keydeskEnvironment(),
       keydeskApp: tenant.keydeskApp,
       ticketingApps: tenant.ticketingApps,
+      chatBotApp: tenant.chatBotApp,
       staff: tenant.staff,
       organisation: {
         users: tenant.directory.users.length,

@@ -119,8 +119,12 @@ export interface SimNotableDevices {
   hybridWithoutOwner: SimDevice;
   /** Re-enrolled in Intune: two managed device records for one Entra device ID. */
   reEnrolled: SimDevice;
-  /** Disabled in Entra (accountEnabled false), e.g. reported stolen. */
+  /** Disabled in Entra (accountEnabled false): reported stolen. It has an OS-volume key and one enabled registered owner, who is also its Intune primary user. */
   disabled: SimDevice;
+  /** A leaver's laptop: its only registered owner, also its Intune primary user, is a disabled account. The device itself is enabled and has a key. */
+  ownerDisabled: SimDevice;
+  /** Intune's primary user is a disabled account and not a registered owner; the one registered owner is enabled. The device is enabled and has a key. */
+  primaryUserDisabled: SimDevice;
 }
 
 export interface SimDirectory {
@@ -238,6 +242,12 @@ const NAMED_PEOPLE: readonly PersonSpec[] = [
   { givenName: 'Siobhán', surname: "O'Neil", department: 'Sales', jobTitle: 'Account Executive' },
   { givenName: 'Jürgen', surname: 'Müller', department: 'Engineering', jobTitle: 'Software Engineer' },
   { givenName: 'Rafael', surname: 'Díaz', department: 'R&D', jobTitle: 'Lab Technician' },
+];
+
+/** People whose accounts are disabled, for the notable leaver cases (added after everyone else). */
+const LEAVERS: readonly PersonSpec[] = [
+  { givenName: 'Declan', surname: 'Byrne', department: 'Sales', jobTitle: 'Regional Sales Manager' },
+  { givenName: 'Mirela', surname: 'Ionescu', department: 'Finance', jobTitle: 'Payroll Specialist' },
 ];
 
 const EMPLOYEE_COUNT = 160;
@@ -501,6 +511,22 @@ export function buildOrganisation(seed: number, tenantId: string, referenceDate:
     enrol(device, daysAgo(0, 3), enrolled);
   }
 
+  // The leaver cases are drawn after everything else, so every earlier ID, name and password stays as it was.
+  const withKeyAndRecord = (device: SimDevice): SimDevice => {
+    escrow(device, '1', registeredAt(device) + random.int(10, 90) * 60_000);
+    enrol(device, daysAgo(0, 3), registeredAt(device) + random.int(5, 40) * 60_000);
+    return device;
+  };
+  const [departed, away] = LEAVERS.map(addUser) as [SimUser, SimUser];
+  for (const person of [departed, away]) {
+    person.accountEnabled = false;
+    userById.set(person.id, person);
+  }
+  const ownerDisabled = withKeyAndRecord(addDevice('laptop', { owner: departed, trustType: 'AzureAd' }));
+  // Handed back after its user left: Intune still names them; the colleague who enrolled it is the registered owner.
+  const enrolledBy = random.pick(employees.filter((u) => u.accountEnabled && u !== oneil && u !== mueller && u !== diaz));
+  const primaryUserDisabled = withKeyAndRecord(addDevice('desktop', { owner: enrolledBy, primaryUser: away, trustType: 'AzureAd' }));
+
   const notable: SimNotableDevices = {
     typical,
     sharedName: { displayName: sharedName, devices: [reimaged, stale] },
@@ -517,6 +543,8 @@ export function buildOrganisation(seed: number, tenantId: string, referenceDate:
     hybridWithoutOwner,
     reEnrolled,
     disabled,
+    ownerDisabled,
+    primaryUserDisabled,
   };
   return directoryOf(tenantId, users, devices, managedDevices, recoveryKeys, notable);
 }

@@ -51,6 +51,8 @@ export interface SimTenantModel {
   tenantId: string;
   keydesk: SimKeyDeskApp;
   ticketingApps: SimApp[];
+  /** A client app with delegated access to KeyDesk's API (access_as_user): a person acting through it, not a ticketing system. */
+  chatBot: SimApp;
   staff: SimStaffMember[];
   directory: SimDirectory;
 }
@@ -85,11 +87,14 @@ export function buildTenantModel(seed: number, referenceDate: Date): SimTenantMo
     ticketing('Jira Service Management', ['BitLocker.Lookup']),
     ticketing('Freshservice (evaluation)', []),
   ];
+  // Drawn after the others, so adding it kept every earlier ID. It holds no app role of its own:
+  // its tokens for KeyDesk's API carry the signed-in user's roles.
+  const chatBot = ticketing('Helpdesk chat bot', []);
   const directory = buildOrganisation(seed, tenantId, referenceDate);
   const staff = STAFF.map((spec): SimStaffMember => {
     const user = directory.users.find((u) => u.givenName === spec.givenName && u.surname === spec.surname);
     if (!user) throw new Error(`staff member ${spec.givenName} ${spec.surname} is missing from the organisation`);
     return { upn: user.userPrincipalName, name: user.displayName, oid: user.id, roles: [...spec.roles] };
   });
-  return { tenantId, keydesk, ticketingApps, staff, directory };
+  return { tenantId, keydesk, ticketingApps, chatBot, staff, directory };
 }

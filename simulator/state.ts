@@ -40,6 +40,8 @@ export interface SimTokenLogEntry {
   clientId: string | null;
   /** `scope` (v2.0) or `resource` (v1) as sent. */
   scope: string | null;
+  /** How the client authenticated (null when it sent no credential): a secret in the body or a Basic header, or a certificate. */
+  clientAuth: 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt' | null;
   status: number;
   /** OAuth error code when refused, e.g. `invalid_client`. */
   error?: string;
@@ -101,6 +103,8 @@ export interface SimulatorState {
   tokenLifetimeSeconds: number;
   pageSizes: { plain: number; expanded: number };
   signer: TokenSigner;
+  /** PEM of the certificate registered on KeyDesk's app registration as a client credential. */
+  keydeskCertificate: string;
   faults: FaultInjector;
   delays: Delays;
   /** KeyDesk's granted Graph application permissions; the knob replaces the contents. */

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { isProductionEnvironment } from '../../src/config/config.js';
 import { startSimulatedTenant, type SimulatedTenant } from '../index.js';
@@ -25,11 +25,11 @@ const auditFile = join(dataDir, 'audit.jsonl');
 const logFile = join(dataDir, 'keydesk.log');
 const hmacKeyFile = join(dataDir, 'audit-hmac.key');
 const port = Number(process.env.PORT ?? 8080);
-const shown = (path: string) => relative(process.cwd(), path) || '.';
 
-mkdirSync(dataDir, { recursive: true });
+prepareDataDir();
 // One key for the demo's audit trail, kept beside it, so `audit:verify` can check it across runs.
 if (!existsSync(hmacKeyFile)) writeFileSync(hmacKeyFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
+keepPrivate(hmacKeyFile);
 const hmacKey = readFileSync(hmacKeyFile, 'utf8').trim();
 
 const tenant = await startTenant();
@@ -51,13 +51,29 @@ process.once('SIGINT', () => void stop(0));
 process.once('SIGTERM', () => void stop(0));
 keydesk.once('exit', (code) => {
   if (stopping) return;
-  console.error(`\nKeyDesk stopped unexpectedly (exit ${code}). Its log: ${shown(logFile)}`);
+  console.error(`\nKeyDesk stopped unexpectedly (exit ${code}). Its log: ${logFile}`);
   if (code !== 0 && port === 8080) console.error('If port 8080 is taken, run with another: PORT=8081 npm run demo');
   void stop(1);
 });
 
 await waitUntilReady();
 printWelcome();
+
+/**
+ * The demo's folder holds the simulator's CA key and the audit trail's HMAC key: made 0700. An
+ * existing folder is left as it is (it may be one the user named), with a warning when others can read it.
+ */
+function prepareDataDir(): void {
+  if (mkdirSync(dataDir, { recursive: true, mode: 0o700 }) !== undefined) return;
+  if ((statSync(dataDir).mode & 0o077) !== 0) {
+    console.error(`Warning: ${dataDir} holds the demo's keys and others can read it; run: chmod 700 '${dataDir}'`);
+  }
+}
+
+/** The demo's own key and log files: 0600 whatever the umask, or an earlier run, made them. */
+function keepPrivate(file: string): void {
+  if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+}
 
 /**
  * Fixed ports when they are free, so the curl lines printed below stay true across restarts
@@ -91,7 +107,8 @@ function startKeyDesk(sim: SimulatedTenant): ChildProcess {
     // The IPC channel lets KeyDesk notice if this process dies without stopping it.
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
-  const log = createWriteStream(logFile, { flags: 'a' });
+  const log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
+  log.once('open', () => keepPrivate(logFile));
   child.stderr?.pipe(log);
   // The full JSON log goes to the file; the console shows one line per disclosure outcome.
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -122,8 +139,13 @@ async function waitUntilReady(): Promise<void> {
     }
     await new Promise((done) => setTimeout(done, 100));
   }
-  console.error(`KeyDesk did not become ready; its log: ${shown(logFile)}`);
+  console.error(`KeyDesk did not become ready; its log: ${logFile}`);
   await stop(1);
+}
+
+/** A path as one shell word, whatever it holds (the printed lines are meant to be pasted). */
+function shellQuoted(path: string): string {
+  return /^[\w./:@-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
 }
 
 function printWelcome(): void {
@@ -132,7 +154,7 @@ function printWelcome(): void {
   const key = directory.keysOf(device.deviceId)[0]!;
   const requester = directory.owners(device)[0] ?? directory.primaryUser(device);
   const disclose = tenant.ticketingApps.find((app) => app.roles.includes('BitLocker.Disclose'))!;
-  const ca = shown(tenant.caCertPath);
+  const ca = tenant.caCertPath;
   const tokenUrl = `${tenant.authorityHost}/${tenant.tenantId}/oauth2/v2.0/token`;
   const lines = [
     '',
@@ -143,8 +165,9 @@ function printWelcome(): void {
     `  Simulated Entra  ${tenant.authorityHost}/${tenant.tenantId}`,
     `  Simulated Graph  ${tenant.graphBaseUrl}/v1.0`,
     `  Its CA           ${ca}`,
-    `  Audit trail      ${shown(auditFile)}`,
-    `  KeyDesk log      ${shown(logFile)}`,
+    `  In a browser     its sign-in page is ${tenant.authorityHost}, under that CA: to trust it, see "Trusting the demo's CA in a browser" in README.md (Quick start)`,
+    `  Audit trail      ${auditFile}`,
+    `  KeyDesk log      ${logFile}`,
     '',
     'Ticketing apps (client credentials against the simulated authority):',
     ...tenant.ticketingApps.map((app) => `  ${app.name.padEnd(26)} client_id ${app.clientId}  secret ${app.clientSecret}  roles: ${app.roles.join(', ') || '(none)'}`),
@@ -154,7 +177,7 @@ function printWelcome(): void {
     '',
     'Try it (paste into a shell):',
     '',
-    `  TOKEN=$(curl -s --cacert ${ca} ${tokenUrl} \\`,
+    `  TOKEN=$(curl -s --cacert ${shellQuoted(ca)} ${tokenUrl} \\`,
     `    -d grant_type=client_credentials -d client_id=${disclose.clientId} \\`,
     `    -d client_secret='${disclose.clientSecret}' -d scope=${tenant.keydeskApp.appIdUri}/.default \\`,
     `    | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`,
@@ -167,7 +190,7 @@ function printWelcome(): void {
     `    "deviceName": "${device.displayName}", "keyId": "${key.id.slice(0, 8).toUpperCase()}", "ticket": "INC0012345",`,
     `    "reason": "forgotten_pin", "requesterUpn": "${requester?.userPrincipalName ?? 'someone@contoso.example'}" }'`,
     '',
-    `Then check the audit trail:  AUDIT_HMAC_KEY=$(cat ${shown(hmacKeyFile)}) npm run audit:verify -- ${shown(auditFile)}`,
+    `Then check the audit trail:  AUDIT_HMAC_KEY=$(cat ${shellQuoted(hmacKeyFile)}) npm run audit:verify -- ${shellQuoted(auditFile)}`,
     '',
     'Disclosures appear below as they happen. Ctrl+C stops the demo.',
     '',

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { ARTIFACTS_DIR } from '../helpers/secret-scan.js';
 import { freePort } from '../helpers/net.js';
 import { verifyAuditFile } from '../../src/audit/verify.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DEMO = join(ROOT, 'dist', 'simulator', 'demo', 'main.js');
@@ -22,6 +22,19 @@ describe('npm run demo', () => {
       await expect.poll(() => output, { timeout: 30_000, interval: 100 }).toContain('Ctrl+C stops the demo');
       expect(output).toContain('KeyDesk DEMO');
       expect(output).toContain(`http://127.0.0.1:${port}`);
+
+      // Every path it prints is absolute, so it can be pasted from any folder; the browser hint names the README section.
+      const printed = ['Its CA', 'Audit trail', 'KeyDesk log'].map((label) => new RegExp(`^  ${label} +(.+)$`, 'm').exec(output)?.[1]);
+      expect(printed).toEqual([join(dir, 'simulator', 'ca.crt'), join(dir, 'audit.jsonl'), join(dir, 'keydesk.log')]);
+      for (const path of printed) expect(isAbsolute(path!)).toBe(true);
+      expect(output).toMatch(/^ {2}In a browser .*https:\/\/localhost:\d+.*"Trusting the demo's CA in a browser" in README\.md/m);
+      expect(output).toContain(`--cacert ${join(dir, 'simulator', 'ca.crt')} `);
+      expect(output).toContain(`AUDIT_HMAC_KEY=$(cat ${join(dir, 'audit-hmac.key')}) npm run audit:verify -- ${join(dir, 'audit.jsonl')}`);
+      // Its folders are 0700 and every key file it holds is 0600.
+      for (const folder of [dir, join(dir, 'simulator')]) expect(statSync(folder).mode & 0o777, folder).toBe(0o700);
+      const keyFiles = [join(dir, 'audit-hmac.key'), join(dir, 'keydesk.log'), ...readdirSync(join(dir, 'simulator')).filter((f) => /\.(key|pem)$/.test(f) && f !== 'ca-bundle.pem').map((f) => join(dir, 'simulator', f))];
+      expect(keyFiles.length).toBeGreaterThanOrEqual(6);
+      for (const file of keyFiles) expect(statSync(file).mode & 0o777, file).toBe(0o600);
 
       // Paste the printed lines into a shell, as the README tells a new user to.
       const script = output.slice(output.indexOf('Try it (paste into a shell):') + 'Try it (paste into a shell):'.length, output.indexOf('Then check the audit trail'));

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -72,5 +72,22 @@ describe('the simulator CA', () => {
     // Started again with the bundle itself as NODE_EXTRA_CA_CERTS, it does not grow.
     await ensureSimulatorCertificates(dir, { NODE_EXTRA_CA_CERTS: made.caBundlePath });
     expect(readFileSync(made.caBundlePath, 'utf8').match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+  });
+
+  it('makes KeyDesk’s client certificate at first run in a 0700 folder, keeps it 0600, reuses it, and makes it again when unreadable', async () => {
+    const dir = join(freshDir(), 'simulator');
+    const first = await ensureSimulatorCertificates(dir, {});
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(first.keydeskCertificatePath).mode & 0o777).toBe(0o600);
+    for (const key of [first.caKeyPath, join(dir, 'server.key'), join(dir, 'token-signing.key')]) expect(statSync(key).mode & 0o777).toBe(0o600);
+    const pem = readFileSync(first.keydeskCertificatePath, 'utf8');
+    expect(new X509Certificate(first.keydeskCertificate).publicKey.asymmetricKeyType).toBe('rsa');
+    expect(pem).toContain(first.keydeskCertificate.trim());
+
+    expect((await ensureSimulatorCertificates(dir, {})).keydeskCertificate).toBe(first.keydeskCertificate);
+    writeFileSync(first.keydeskCertificatePath, first.keydeskCertificate);
+    const remade = await ensureSimulatorCertificates(dir, {});
+    expect(remade.keydeskCertificate).not.toBe(first.keydeskCertificate);
+    expect(readFileSync(remade.keydeskCertificatePath, 'utf8')).toMatch(/-----BEGIN PRIVATE KEY-----/);
   });
 });

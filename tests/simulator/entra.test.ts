@@ -190,4 +190,36 @@ describe('client credentials', () => {
     }
     expect(claimsOf(await sim.graphToken()).roles).toHaveLength(4);
   });
+
+  it('gives v1 API tokens whose aud is exactly the identifier asked for: the App ID URI with or without its slash, or the client id', async () => {
+    const { tenant } = sim;
+    const app = tenant.ticketingApps.find((a) => a.roles.includes('BitLocker.Disclose'))!;
+    const credentials = { grant_type: 'client_credentials', client_id: app.clientId, client_secret: app.clientSecret };
+    const uri = tenant.keydeskApp.appIdUri;
+    const v2Requests: Array<[string, string]> = [
+      [`${uri}/.default`, uri],
+      [`${uri}//.default`, `${uri}/`],
+      [`${tenant.keydeskApp.clientId}/.default`, tenant.keydeskApp.clientId],
+    ];
+    for (const [scope, aud] of v2Requests) {
+      const answer = await sim.http(tokenUrl(sim), { form: { ...credentials, scope } });
+      expect(claimsOf(answer.json<{ access_token: string }>().access_token).aud, scope).toBe(aud);
+    }
+    for (const resource of [uri, `${uri}/`, tenant.keydeskApp.clientId]) {
+      const answer = await sim.http(`${tenant.authorityHost}/${tenant.tenantId}/oauth2/token`, { form: { ...credentials, resource } });
+      expect(answer.json()).toMatchObject({ resource });
+      expect(claimsOf(answer.json<{ access_token: string }>().access_token).aud, resource).toBe(resource);
+    }
+    const twoSlashes = await sim.http(tokenUrl(sim), { form: { ...credentials, scope: `${uri}///.default` } });
+    expect(twoSlashes.json()).toMatchObject({ error: 'invalid_resource', error_codes: [500011] });
+  });
+
+  it('gives v2 API tokens the client id as aud, however the App ID URI was written', async () => {
+    const { tenant } = v2;
+    const app = tenant.ticketingApps.find((a) => a.roles.includes('BitLocker.Disclose'))!;
+    const answer = await v2.http(tokenUrl(v2), {
+      form: { grant_type: 'client_credentials', client_id: app.clientId, client_secret: app.clientSecret, scope: `${tenant.keydeskApp.appIdUri}//.default` },
+    });
+    expect(claimsOf(answer.json<{ access_token: string }>().access_token).aud).toBe(tenant.keydeskApp.clientId);
+  });
 });

@@ -328,3 +328,71 @@ describe('$batch', () => {
     expect(responses.find((r) => r.id === 'b')?.status).toBe(424);
   });
 });
+
+describe('users', () => {
+  const USER_SELECT = 'id,userPrincipalName,displayName,accountEnabled';
+
+  it('finds a user by userPrincipalName without regard to case, with only the selected properties, accountEnabled included', async () => {
+    const leaver = sim.tenant.directory.owners(sim.tenant.directory.notable.ownerDisabled)[0]!;
+    const page = list(await sim.graph(`users${query({ $filter: `userPrincipalName eq ${odata(leaver.userPrincipalName.toUpperCase())}`, $select: USER_SELECT })}`));
+    expect(page.value).toEqual([{ id: leaver.id, userPrincipalName: leaver.userPrincipalName, displayName: leaver.displayName, accountEnabled: false }]);
+    expect(page['@odata.context']).toBe(`${sim.tenant.graphBaseUrl}/v1.0/$metadata#users(${USER_SELECT})`);
+    expect(sim.tenant.graphRequests.at(-1)).toMatchObject({ path: '/v1.0/users', query: { $filter: `userPrincipalName eq '${leaver.userPrincipalName.toUpperCase()}'` } });
+  });
+
+  it('answers the default property set without $select, which leaves accountEnabled out, and nothing for an unknown UPN', async () => {
+    const { typical } = sim.tenant.directory.notable;
+    const owner = sim.tenant.directory.owners(typical)[0]!;
+    const [user] = list(await sim.graph(`users${query({ $filter: `userPrincipalName eq ${odata(owner.userPrincipalName)}` })}`)).value;
+    expect(user).toMatchObject({ id: owner.id, userPrincipalName: owner.userPrincipalName, mail: owner.mail, businessPhones: [] });
+    expect(user).not.toHaveProperty('accountEnabled');
+    expect(user).not.toHaveProperty('@odata.type');
+    expect(list(await sim.graph(`users${query({ $filter: "userPrincipalName eq 'nobody@contoso.example'" })}`)).value).toEqual([]);
+  });
+
+  it('reads OData string literals as the devices endpoint does: doubled quotes inside, a lone one refused', async () => {
+    const oneil = sim.tenant.directory.owners(sim.tenant.directory.notable.apostrophe)[0]!;
+    const page = list(await sim.graph(`users${query({ $filter: `displayName eq ${odata(oneil.displayName)}`, $select: 'id' })}`));
+    expect(page.value).toEqual([{ id: oneil.id }]);
+    const broken = await sim.graph(`users${query({ $filter: `displayName eq '${oneil.displayName}'` })}`);
+    expect(broken.status).toBe(400);
+    expect(graphError(broken).code).toBe('BadRequest');
+    const unknown = await sim.graph(`users${query({ $filter: "userPrincipalName eq 'a@b'", $select: 'id,favouriteColour' })}`);
+    expect(unknown.status).toBe(400);
+    expect(graphError(unknown).code).toBe('Request_BadRequest');
+  });
+
+  it('gets one user by id or by userPrincipalName, and answers 404 for one it does not know', async () => {
+    const owner = sim.tenant.directory.owners(sim.tenant.directory.notable.typical)[0]!;
+    for (const key of [owner.id, owner.userPrincipalName]) {
+      const answer = await sim.graph(`users/${encodeURIComponent(key)}${query({ $select: USER_SELECT })}`);
+      expect(answer.status).toBe(200);
+      expect(answer.json()).toMatchObject({ id: owner.id, accountEnabled: true });
+    }
+    const missing = await sim.graph('users/nobody%40contoso.example');
+    expect(missing.status).toBe(404);
+    expect(graphError(missing).code).toBe('Request_ResourceNotFound');
+  });
+
+  it('refuses users without User.Read.All with the directory’s 403 Authorization_RequestDenied', async () => {
+    sim.tenant.knobs.setGraphPermissions(['Device.Read.All', 'DeviceManagementManagedDevices.Read.All', 'BitlockerKey.Read.All']);
+    const answer = await sim.graph(`users${query({ $filter: "userPrincipalName eq 'a@contoso.example'", $select: USER_SELECT })}`);
+    expect(answer.status).toBe(403);
+    expect(graphError(answer)).toMatchObject({ code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' });
+  });
+
+  it('expands registered owners with accountEnabled when selected, showing a leaver as disabled', async () => {
+    const { ownerDisabled } = sim.tenant.directory.notable;
+    const leaver = sim.tenant.directory.owners(ownerDisabled)[0]!;
+    const page = list(
+      await sim.graph(`devices${query({ $filter: `deviceId eq ${odata(ownerDisabled.deviceId)}`, $select: 'id,accountEnabled', $expand: 'registeredOwners($select=id,userPrincipalName,accountEnabled)' })}`),
+    );
+    expect(page.value).toEqual([
+      {
+        id: ownerDisabled.id,
+        accountEnabled: true,
+        registeredOwners: [{ '@odata.type': '#microsoft.graph.user', id: leaver.id, userPrincipalName: leaver.userPrincipalName, accountEnabled: false }],
+      },
+    ]);
+  });
+});

@@ -57,6 +57,31 @@ process.stdout.write(JSON.stringify({
 }));
 `;
 
+// MSAL reads the PEM as KeyDesk's config does: the certificate's SHA-256 thumbprint, its key, the chain as x5c.
+const CERTIFICATE_SCRIPT = String.raw`
+import { ConfidentialClientApplication } from '@azure/msal-node';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+const env = process.env;
+const pem = readFileSync(env.AZURE_CLIENT_CERTIFICATE_PATH, 'utf8');
+const cca = new ConfidentialClientApplication({
+  auth: {
+    clientId: env.AZURE_CLIENT_ID,
+    authority: env.AZURE_AUTHORITY_HOST + '/' + env.AZURE_TENANT_ID,
+    knownAuthorities: [new URL(env.AZURE_AUTHORITY_HOST).host],
+    clientCertificate: {
+      thumbprintSha256: new X509Certificate(pem).fingerprint256.replaceAll(':', ''),
+      privateKey: /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/.exec(pem)[0],
+      x5c: /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)[0],
+    },
+  },
+});
+const graph = await cca.acquireTokenByClientCredential({ scopes: [env.GRAPH_BASE_URL + '/.default'] });
+const api = await cca.acquireTokenByClientCredential({ scopes: [env.API_AUDIENCE + '/.default'] });
+const devices = await fetch(env.GRAPH_BASE_URL + '/v1.0/devices?$top=1', { headers: { authorization: 'Bearer ' + graph.accessToken } });
+process.stdout.write(JSON.stringify({ graphStatus: devices.status, apiFromCache: api.fromCache }));
+`;
+
 let sim: TestTenant;
 beforeAll(async () => {
   sim = await startTestTenant();
@@ -79,5 +104,19 @@ describe('MSAL against the simulated tenant', () => {
     expect(result.idTokenClaims).toMatchObject({ oid: staff.oid, roles: staff.roles, nonce: 'nn' });
     expect(sim.tenant.tokenRequests.map((r) => r.grantType)).toEqual(['client_credentials', 'authorization_code']);
     expect(sim.tenant.entraRequests.filter((r) => r.path.endsWith('/v2.0/.well-known/openid-configuration')).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gets Graph and API tokens with KeyDesk’s certificate: MSAL’s PS256 assertion, reused for its second request, is accepted', async () => {
+    sim.tenant.clearLogs();
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', CERTIFICATE_SCRIPT], {
+      cwd: REPO,
+      env: { ...process.env, ...sim.tenant.keydeskEnvironment({ credential: 'certificate' }) },
+      timeout: 30_000,
+    });
+    expect(JSON.parse(stdout)).toEqual({ graphStatus: 200, apiFromCache: false });
+    expect(sim.tenant.tokenRequests.map((r) => [r.clientAuth, r.status])).toEqual([
+      ['private_key_jwt', 200],
+      ['private_key_jwt', 200],
+    ]);
   });
 });

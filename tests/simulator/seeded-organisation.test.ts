@@ -82,6 +82,32 @@ describe('the seeded organisation', () => {
     expect(unmanaged.length).toBeGreaterThanOrEqual(8);
   });
 
+  it('has a stolen (disabled) device, a leaver’s device and a device whose primary user is disabled, each with a key', () => {
+    const { disabled, ownerDisabled, primaryUserDisabled } = directory.notable;
+    expect(disabled.accountEnabled).toBe(false);
+    expect(directory.owners(disabled).map((u) => u.accountEnabled)).toEqual([true]);
+    expect(directory.primaryUser(disabled)?.id).toBe(disabled.ownerIds[0]);
+
+    expect(ownerDisabled.accountEnabled).toBe(true);
+    expect(directory.owners(ownerDisabled).map((u) => u.accountEnabled)).toEqual([false]);
+    expect(directory.managedRecordsOf(ownerDisabled.deviceId).map((m) => m.userId)).toEqual(ownerDisabled.ownerIds);
+
+    expect(primaryUserDisabled.accountEnabled).toBe(true);
+    const primary = directory.primaryUser(primaryUserDisabled)!;
+    expect(primary.accountEnabled).toBe(false);
+    expect(primaryUserDisabled.ownerIds).not.toContain(primary.id);
+    expect(directory.owners(primaryUserDisabled).map((u) => u.accountEnabled)).toEqual([true]);
+    expect(directory.managedRecordsOf(primaryUserDisabled.deviceId).map((m) => m.userPrincipalName)).toEqual([primary.userPrincipalName]);
+
+    for (const device of [disabled, ownerDisabled, primaryUserDisabled]) expect(directory.keysOf(device.deviceId).map((k) => k.volumeType)).toContain('1');
+    expect(new Set([disabled, ownerDisabled, primaryUserDisabled, directory.notable.typical].map((d) => d.deviceId)).size).toBe(4);
+  });
+
+  it('registers a chat bot with delegated access only, drawn after the other apps so their IDs stay', () => {
+    expect(model.chatBot).toMatchObject({ name: 'Helpdesk chat bot', roles: [] });
+    expect([model.keydesk.clientId, ...model.ticketingApps.map((a) => a.clientId)]).not.toContain(model.chatBot.clientId);
+  });
+
   it('has staff with each KeyDesk role and one without, and ticketing apps with and without roles', () => {
     const roles = model.staff.map((s) => s.roles);
     expect(roles).toContainEqual(['BitLocker.Disclose']);
@@ -101,6 +127,11 @@ describe('the seeded organisation', () => {
       expect(other.keysOf(other.notable.withoutKeys.deviceId), `seed ${seed}`).toEqual([]);
       expect(other.managedRecordsOf(other.notable.typical.deviceId), `seed ${seed}`).toHaveLength(1);
       for (const member of staff) expect(other.user(member.oid)?.accountEnabled, `seed ${seed}`).toBe(true);
+      const { disabled, ownerDisabled, primaryUserDisabled } = other.notable;
+      expect(other.owners(disabled).map((u) => u.accountEnabled), `seed ${seed}`).toEqual([true]);
+      expect(other.owners(ownerDisabled).map((u) => u.accountEnabled), `seed ${seed}`).toEqual([false]);
+      expect(other.owners(primaryUserDisabled).map((u) => u.accountEnabled), `seed ${seed}`).toEqual([true]);
+      expect(other.primaryUser(primaryUserDisabled)?.accountEnabled, `seed ${seed}`).toBe(false);
     }
   });
 
