@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Logger } from 'pino';
 import type { KeyDeskConfig } from './config/config.js';
 import { KEYDESK_VERSION } from './version.js';
+import { KeyDeskLogController } from './logging/request-log.js';
 import type { AuditTrail } from './audit/types.js';
 import type { GraphGateway } from './graph/types.js';
 import { createEntraTokenVerifier, type AccessTokenVerifier } from './auth/access-token.js';
@@ -26,7 +27,6 @@ import disclosures from './plugins/app/disclosures.js';
 import noStore from './plugins/app/no-store.js';
 import problemDetails, { toProblem } from './plugins/app/problem-details.js';
 import requestIds from './plugins/app/request-ids.js';
-import requestLogging from './plugins/app/request-logging.js';
 import healthRoutes from './routes/health/index.js';
 import deviceRoutes from './routes/api/v1/devices/index.js';
 import disclosureRoutes from './routes/api/v1/disclosures/index.js';
@@ -58,8 +58,8 @@ function createFastify(config: KeyDeskConfig, logger: Logger): FastifyInstance {
   return Fastify({
     // pino's Logger is what Fastify's base logger type describes; its generics just differ.
     loggerInstance: logger as FastifyBaseLogger,
-    // plugins/app/request-logging.ts logs requests instead: path only, health probes at debug.
-    disableRequestLogging: true,
+    // Path only, health probes at debug (src/logging/request-log.ts).
+    logController: new KeyDeskLogController(),
     bodyLimit: config.bodyLimitBytes,
     // Only the configured number of proxy hops may speak for the client IP the audit records.
     trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops,
@@ -99,7 +99,6 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   for (const schema of sharedSchemas) app.addSchema(schema);
 
   await app.register(requestIds);
-  await app.register(requestLogging);
   await app.register(connectionDraining);
   if (deps.demo) await app.register(demoBanner);
   await app.register(helmet);

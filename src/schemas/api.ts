@@ -97,3 +97,11 @@ export const DisclosureResponse = Type.Object(
 );
 
 export const ProblemRef = Type.Ref('Problem');
+
+/** The problem answers of a route, one per status it can give, for /openapi.json. */
+export function problemResponses(...statuses: number[]): Record<number, typeof ProblemRef> {
+  return Object.fromEntries(statuses.map((status) => [status, ProblemRef]));
+}
+
+/** What any API route can answer besides its own refusals: no or a bad token, no role, too many requests, KeyDesk or Graph failing. */
+export const COMMON_API_STATUSES = [400, 401, 403, 429, 500, 502, 503];

@@ -98,3 +98,42 @@ export function unsignedToken(claims: Record<string, unknown>): string {
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   return `${encode({ alg: 'none', typ: 'JWT' })}.${encode(claims)}.`;
 }
+
+export const STAFF_CLIENT_ID = '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b';
+
+export interface UserTokenOptions extends TokenOptions {
+  clientId?: string;
+  upn?: string;
+  oid?: string;
+  acrs?: string[];
+}
+
+/**
+ * A delegated access token for KeyDesk's API: a person signed in through some client app
+ * (`azp`), with their app roles and a delegated scope, as Entra issues it (v2).
+ */
+export async function issueUserToken(signingKey: SigningKey, options: UserTokenOptions = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const oid = options.oid ?? '11aa22bb-33cc-44dd-85ee-66ff77aa88bb';
+  return new SignJWT({
+    azp: options.clientId ?? STAFF_CLIENT_ID,
+    azpacr: '0',
+    ver: '2.0',
+    scp: 'access_as_user',
+    tid: TENANT_ID,
+    oid,
+    sub: oid,
+    name: 'Sam Agent',
+    preferred_username: options.upn ?? 'sam.agent@contoso.com',
+    roles: options.roles ?? ['BitLocker.Disclose'],
+    ...(options.acrs ? { acrs: options.acrs } : {}),
+    ...options.extraClaims,
+  })
+    .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: signingKey.kid })
+    .setIssuer(`${AUTHORITY}/${TENANT_ID}/v2.0`)
+    .setAudience(CLIENT_ID)
+    .setIssuedAt(now - 60)
+    .setNotBefore(now - 60)
+    .setExpirationTime(now + (options.expiresInSeconds ?? 3600))
+    .sign(signingKey.privateKey);
+}

@@ -14,6 +14,7 @@ export interface TenantUser {
   id: string;
   userPrincipalName: string;
   displayName: string;
+  accountEnabled?: boolean;
 }
 
 export interface TenantDevice {
@@ -26,6 +27,8 @@ export interface TenantDevice {
   owners: TenantUser[];
   /** Intune primary user's UPN; undefined when Intune does not manage the device. */
   primaryUserUpn?: string;
+  /** False for a disabled device; enabled by default. */
+  accountEnabled?: boolean;
 }
 
 export interface TenantKey {
@@ -52,8 +55,8 @@ export interface MockTenant {
   keyReads(): GraphRequestLog[];
 }
 
-export function user(upn: string): TenantUser {
-  return { id: randomUUID(), userPrincipalName: upn, displayName: upn.split('@')[0]! };
+export function user(upn: string, extra: Partial<TenantUser> = {}): TenantUser {
+  return { id: randomUUID(), userPrincipalName: upn, displayName: upn.split('@')[0]!, accountEnabled: true, ...extra };
 }
 
 export function tenantDevice(displayName: string, owners: TenantUser[], extra: Partial<TenantDevice> = {}): TenantDevice {
@@ -84,12 +87,20 @@ function graphDevice(device: TenantDevice) {
     approximateLastSignInDateTime: device.approximateLastSignInDateTime,
     trustType: 'AzureAd',
     isManaged: device.primaryUserUpn !== undefined,
-    accountEnabled: true,
+    accountEnabled: device.accountEnabled ?? true,
     registeredOwners: device.owners.map((owner) => ({ '@odata.type': '#microsoft.graph.user', ...owner })),
   };
 }
 
-export function mockGraphTenant(devices: TenantDevice[], keys: TenantKey[]): MockTenant {
+/** The directory's users: every owner, every primary user, and any others named. */
+function usersOf(devices: TenantDevice[], others: TenantUser[]): TenantUser[] {
+  const byUpn = new Map<string, TenantUser>();
+  for (const one of [...others, ...devices.flatMap((d) => d.owners)]) byUpn.set(one.userPrincipalName.toLowerCase(), one);
+  for (const d of devices) if (d.primaryUserUpn && !byUpn.has(d.primaryUserUpn.toLowerCase())) byUpn.set(d.primaryUserUpn.toLowerCase(), user(d.primaryUserUpn));
+  return [...byUpn.values()];
+}
+
+export function mockGraphTenant(devices: TenantDevice[], keys: TenantKey[], otherUsers: TenantUser[] = []): MockTenant {
   const tenant: MockTenant = {
     devices,
     keys,
@@ -129,6 +140,12 @@ export function mockGraphTenant(devices: TenantDevice[], keys: TenantKey[]): Moc
             lastSyncDateTime: '2026-11-24T07:00:00Z',
           })),
         });
+      }
+      if (url.pathname === '/v1.0/users') {
+        const upn = literal(filter, /^userPrincipalName eq '((?:[^']|'')*)'$/);
+        if (upn === null) return [400, graphError('Request_UnsupportedQuery', 'Unsupported query.')];
+        const found = usersOf(devices, otherUsers).filter((u) => u.userPrincipalName.toLowerCase() === upn.toLowerCase());
+        return ok({ value: found.map((u) => ({ id: u.id, userPrincipalName: u.userPrincipalName, displayName: u.displayName, accountEnabled: u.accountEnabled ?? true })) });
       }
       if (url.pathname === '/v1.0/informationProtection/bitlocker/recoveryKeys') {
         const deviceId = literal(filter, /^deviceId eq '((?:[^']|'')*)'$/);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import nock from 'nock';
 import { verifyAuditFile } from '../../src/audit/verify.js';
 import { buildHarness, type Harness } from '../helpers/app-harness.js';
-import { issueAppToken, makeSigningKey, mockEntraDiscovery, type SigningKey } from '../helpers/entra.js';
+import { STAFF_CLIENT_ID, issueAppToken, issueUserToken, makeSigningKey, mockEntraDiscovery, type SigningKey } from '../helpers/entra.js';
 import { mockTokenEndpoint } from '../helpers/graph-fixtures.js';
 import { mockGraphTenant, tenantDevice, user, type MockTenant, type TenantKey } from '../helpers/graph-tenant.js';
 import { fakeRecoveryPassword } from '../helpers/recovery-password.js';
@@ -64,9 +64,9 @@ describe('POST /api/v1/disclosures', () => {
     expect(response.headers['cache-control']).toBe('no-store');
     const json = response.json();
     expect(json).toMatchObject({
-      device: { deviceId: laptop.deviceId, displayName: 'LAPTOP-ANN', registeredOwners: [{ userPrincipalName: ann.userPrincipalName }] },
+      device: { deviceId: laptop.deviceId, displayName: 'LAPTOP-ANN', accountEnabled: true, registeredOwners: [{ userPrincipalName: ann.userPrincipalName }] },
       recoveryKey: { id: osKey.id, volumeType: 'operatingSystemVolume', createdDateTime: osKey.createdDateTime },
-      checks: { ticket: true, reason: true, deviceResolved: true, keyIdMatched: true, requester: 'passed', requesterMatchedAs: 'registered_owner' },
+      checks: { ticket: true, reason: true, deviceResolved: true, deviceEnabled: 'passed', keyIdMatched: true, requester: 'passed', requesterMatchedAs: 'registered_owner', requesterEnabled: 'passed' },
       warnings: [],
     });
     expect(json.recoveryKey.key).toBe(osKey.key);
@@ -84,6 +84,7 @@ describe('POST /api/v1/disclosures', () => {
       device: { deviceId: laptop.deviceId, displayName: 'LAPTOP-ANN' },
       recoveryKeyId: osKey.id,
       requestId: response.headers['x-request-id'],
+      door: 'api',
     });
     expect(await verifyAuditFile(harness.auditFile, null)).toMatchObject({ ok: true, records: 2 });
   });
@@ -99,9 +100,16 @@ describe('POST /api/v1/disclosures', () => {
     expect(granted!.graphRequestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('makes at most 4 Graph requests for a cold disclosure', async () => {
+  it('makes 5 Graph requests for a cold disclosure: the device, then keys, Intune and the requester, then the key', async () => {
     await disclose(body());
-    expect(tenant.requests).toHaveLength(4);
+    expect(tenant.requests.map((r) => r.path)).toEqual([
+      '/v1.0/devices',
+      '/v1.0/informationProtection/bitlocker/recoveryKeys',
+      '/v1.0/deviceManagement/managedDevices',
+      '/v1.0/users',
+      `/v1.0/informationProtection/bitlocker/recoveryKeys/${osKey.id}`,
+    ]);
+    expect(tenant.requests[3]!.query.get('$select')).toBe('id,userPrincipalName,displayName,accountEnabled');
   });
 
   it('needs only the key list and the key read for a second disclosure of the same device', async () => {
@@ -114,10 +122,13 @@ describe('POST /api/v1/disclosures', () => {
     ]);
   });
 
-  it('keeps a caller-supplied request id', async () => {
+  it("answers with KeyDesk's own request id, keeping the caller's as callerRequestId", async () => {
     const response = await disclose(body(), token, { 'x-request-id': 'snow-corr-000123' });
-    expect(response.headers['x-request-id']).toBe('snow-corr-000123');
-    expect(harness.auditRecords()[1]!.requestId).toBe('snow-corr-000123');
+    expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(harness.auditRecords()[1]).toMatchObject({ requestId: response.headers['x-request-id'], callerRequestId: 'snow-corr-000123' });
+    const odd = await disclose(body(), token, { 'x-request-id': 'short' });
+    expect(odd.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(harness.auditRecords()[3]!.callerRequestId).toBeNull();
   });
 
   it('accepts the Intune primary user as requester', async () => {
@@ -139,7 +150,9 @@ describe('POST /api/v1/disclosures', () => {
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(response.json()).toMatchObject({ status, code, type: `urn:keydesk:problem:${code}` });
     expect(tenant.keyReads()).toHaveLength(0);
-    expect(harness.auditRecords()).toEqual([expect.objectContaining({ action: 'disclosure', outcome: 'refused', code })]);
+    const records = harness.auditRecords();
+    expect(records).toEqual([expect.objectContaining({ action: 'disclosure', outcome: 'refused', code, door: 'api' })]);
+    expect(response.json()).toMatchObject({ disclosureId: records[0]!.disclosureId, auditRecordId: records[0]!.id });
   });
 
   it('lists the candidates when two devices share the name', async () => {
@@ -173,7 +186,7 @@ describe('POST /api/v1/disclosures', () => {
     harness = await buildHarness('disclosures-warn', { env: { REQUESTER_CHECK: 'warn' } });
     const response = await disclose(body({ requesterUpn: 'mallory@contoso.com' }));
     expect(response.statusCode).toBe(201);
-    expect(response.json().warnings[0]).toMatch(/mallory@contoso.com is not an owner/);
+    expect(response.json().warnings[0]).toMatch(/mallory@contoso.com is neither a registered owner nor the Intune primary user .*REQUESTER_CHECK=warn/);
     expect(harness.auditRecords()[1]).toMatchObject({ outcome: 'granted', checks: { requester: 'warned' } });
   });
 
@@ -192,7 +205,10 @@ describe('POST /api/v1/disclosures', () => {
     const response = await disclose(body(overrides));
     expect(response.statusCode).toBe(400);
     expect(response.json().code).toBe('invalid_request');
-    expect(harness.auditRecords()).toEqual([expect.objectContaining({ action: 'disclosure', outcome: 'refused', code: 'invalid_request' })]);
+    expect(response.json().errors.length).toBeGreaterThan(0);
+    const records = harness.auditRecords();
+    expect(records).toEqual([expect.objectContaining({ action: 'disclosure', outcome: 'refused', code: 'invalid_request' })]);
+    expect(response.json()).toMatchObject({ disclosureId: records[0]!.disclosureId, auditRecordId: records[0]!.id });
     expect(tenant.requests).toHaveLength(0);
   });
 
@@ -270,6 +286,8 @@ describe('POST /api/v1/disclosures', () => {
   });
 
   it('records 200 concurrent disclosures without losing or interleaving any', async () => {
+    await harness.close();
+    harness = await buildHarness('disclosures-concurrent', { env: { RATE_LIMIT_DISCLOSURES_PER_MINUTE: '0' } });
     const responses = await Promise.all(Array.from({ length: 200 }, () => disclose(body())));
     expect(responses.every((r) => r.statusCode === 201)).toBe(true);
     const records = harness.auditRecords();

@@ -3,12 +3,14 @@ import nock from 'nock';
 import { buildHarness, type Harness } from '../helpers/app-harness.js';
 import { MemoryAuditSink } from '../helpers/fakes.js';
 
+const passingChecks = { identityProvider: async () => undefined, graphToken: async () => undefined };
+
 describe('health, readiness, documentation and errors', () => {
   let harness: Harness;
 
   beforeEach(async () => {
     nock.disableNetConnect();
-    harness = await buildHarness('platform');
+    harness = await buildHarness('platform', { deps: { readinessChecks: passingChecks } });
   });
 
   afterEach(async () => {
@@ -17,26 +19,63 @@ describe('health, readiness, documentation and errors', () => {
     nock.enableNetConnect();
   });
 
-  it('is live and ready while the audit trail is writable', async () => {
+  it('is live at once, but not ready before its first background check', async () => {
     expect((await harness.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
     const ready = await harness.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toEqual({ status: 'not_ready', checks: { audit: 'writable', identityProvider: 'pending', graphToken: 'pending' } });
+  });
+
+  it('is ready once Entra and a Graph token have been checked, while the audit trail is writable', async () => {
+    await harness.app.readiness.checkNow();
+    const ready = await harness.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', checks: { audit: 'writable' } });
+    expect(ready.json()).toEqual({ status: 'ready', checks: { audit: 'writable', identityProvider: 'ok', graphToken: 'ok' } });
+  });
+
+  it('is not ready after two failed checks of Entra in a row', async () => {
+    await harness.close();
+    let failing = false;
+    harness = await buildHarness('platform-entra-down', {
+      deps: { readinessChecks: { identityProvider: async () => { if (failing) throw new Error('unreachable'); }, graphToken: async () => undefined } },
+    });
+    await harness.app.readiness.checkNow();
+    failing = true;
+    await harness.app.readiness.checkNow();
+    expect((await harness.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    await harness.app.readiness.checkNow();
+    const ready = await harness.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json().checks.identityProvider).toBe('failing');
   });
 
   it('is not ready while the audit trail cannot be written', async () => {
     const audit = new MemoryAuditSink();
     audit.isWritable = async () => false;
     await harness.close();
-    harness = await buildHarness('platform-not-ready', { audit });
+    harness = await buildHarness('platform-not-ready', { audit, deps: { readinessChecks: passingChecks } });
+    await harness.app.readiness.checkNow();
     const ready = await harness.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
-    expect(ready.json()).toEqual({ status: 'not_ready', checks: { audit: 'not_writable' } });
+    expect(ready.json()).toEqual({ status: 'not_ready', checks: { audit: 'not_writable', identityProvider: 'ok', graphToken: 'ok' } });
   });
 
-  it('is not ready once the audit sink is closed', async () => {
+  it('is not ready once the audit trail is closed', async () => {
+    await harness.app.readiness.checkNow();
     await harness.audit.close();
     expect((await harness.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+  });
+
+  it('logs health probes at debug, other requests at info', async () => {
+    await harness.inject({ method: 'GET', url: '/healthz' });
+    await harness.inject({ method: 'GET', url: '/readyz' });
+    await harness.inject({ method: 'GET', url: '/openapi.json' });
+    const requestLines = harness.logLines().filter((line) => line.msg === 'incoming request' || line.msg === 'request completed');
+    const levels = (path: string) => requestLines.filter((line) => (line.req as { path?: string } | undefined)?.path === path).map((line) => line.level);
+    expect(levels('/healthz')).toEqual(['debug']);
+    expect(levels('/readyz')).toEqual(['debug']);
+    expect(levels('/openapi.json')).toEqual(['info']);
+    expect(requestLines.filter((line) => line.msg === 'request completed').map((line) => line.level)).toEqual(['debug', 'debug', 'info']);
   });
 
   it('publishes an OpenAPI 3 document generated from the route schemas', async () => {
@@ -44,10 +83,10 @@ describe('health, readiness, documentation and errors', () => {
     expect(response.statusCode).toBe(200);
     const doc = response.json();
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths).sort()).toEqual(['/api/v1/devices', '/api/v1/devices/{deviceId}/recovery-keys', '/api/v1/disclosures']);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/api/v1/devices', '/api/v1/devices/{deviceId}/recovery-keys', '/api/v1/disclosures', '/healthz', '/readyz']);
     const disclosure = doc.paths['/api/v1/disclosures'].post;
     expect(disclosure.requestBody.content['application/json'].schema.required).toEqual(['keyId', 'ticket', 'reason', 'requesterUpn']);
-    expect(Object.keys(disclosure.responses)).toEqual(expect.arrayContaining(['201', '409', '422', '503']));
+    expect(Object.keys(disclosure.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '409', '413', '415', '422', '429', '500', '502', '503']));
     expect(doc.components.securitySchemes.entra).toMatchObject({ type: 'http', scheme: 'bearer' });
   });
 

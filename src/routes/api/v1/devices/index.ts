@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { APP_ROLES } from '../../../../auth/roles.js';
 import { perMinute } from '../../../../plugins/external/rate-limit.js';
-import { DeviceIdParams, DeviceRecoveryKeysResponse, DeviceSearchQuery, DeviceSearchResponse, ProblemRef } from '../../../../schemas/api.js';
+import { COMMON_API_STATUSES, DeviceIdParams, DeviceRecoveryKeysResponse, DeviceSearchQuery, DeviceSearchResponse, problemResponses } from '../../../../schemas/api.js';
 
 /** Look-ups: finding a device and listing its key IDs. Nothing secret, but each costs Graph calls. */
 
@@ -10,7 +10,7 @@ export interface DeviceRoutesOptions {
   searchesPerMinute: number;
 }
 
-const problems = { '4xx': ProblemRef, '5xx': ProblemRef };
+const problems = problemResponses(...COMMON_API_STATUSES);
 
 /** An app counts as one searcher; a person through a listed delegated client counts alone. */
 function searcherOf(request: FastifyRequest): string {
@@ -48,7 +48,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox<DeviceRoutesOptions> = async (app,
           'Key metadata only (key ID, volume type, date). Reading a recovery password is a disclosure. Do not show key IDs to a helpdesk agent before the caller has read theirs off the recovery screen: matching it is what proves the caller is at the device.',
         tags: ['devices'],
         params: DeviceIdParams,
-        response: { 200: DeviceRecoveryKeysResponse, ...problems },
+        response: { 200: DeviceRecoveryKeysResponse, ...problems, ...problemResponses(404) },
       },
     },
     async (request) => app.deviceLookup.recoveryKeysOf(request.params.deviceId),

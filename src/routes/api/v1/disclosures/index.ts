@@ -10,7 +10,7 @@ import { refusal } from '../../../../disclosure/wording.js';
 import { perMinute, staffDisclosuresKey } from '../../../../plugins/external/rate-limit.js';
 import { logProblem, sendProblem, toProblem } from '../../../../plugins/app/problem-details.js';
 import type { KeyDeskProblem } from '../../../../problem/problem.js';
-import { DisclosureResponse, ProblemRef } from '../../../../schemas/api.js';
+import { COMMON_API_STATUSES, DisclosureResponse, problemResponses } from '../../../../schemas/api.js';
 
 /**
  * The API's door into disclosure: adapts the request to the one intake (`app.disclosures`) and its
@@ -101,7 +101,7 @@ const disclosureRoutes: FastifyPluginAsyncTypebox<DisclosureRoutesOptions> = asy
           'Every attempt, granted or refused, is audited; a refusal carries its disclosureId and auditRecordId.',
         tags: ['disclosures'],
         body: DisclosureInputSchema,
-        response: { 201: DisclosureResponse, '4xx': ProblemRef, '5xx': ProblemRef },
+        response: { 201: DisclosureResponse, ...problemResponses(...COMMON_API_STATUSES, 404, 409, 413, 415, 422) },
       },
     },
     async (request, reply) => {
