@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { GENESIS_HASH, readChainLink, recordHashMatches, type ChainHead, type HashAlg } from './chain.js';
-import { readAt } from './file-system.js';
+import { readAt } from './file/file-system.js';
 
 /**
  * Checks a whole audit file: every line a record, seq consecutive from 1, each prevHash the

@@ -103,5 +103,5 @@ export default async function webUi(app: FastifyInstance, options: WebUiOptions)
   await app.register(assets);
   await app.register(searchPage);
   await app.register(devicePages, { web, now, revealsPerMinute: 5 });
-  await app.register(myDisclosuresPage, { auditFile: config.audit.file, limit: 50 });
+  await app.register(myDisclosuresPage, { audit: options.audit, limit: 50 });
 }

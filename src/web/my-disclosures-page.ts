@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { readRecentAuditRecords } from '../audit/recent.js';
-import type { AuditRecord } from '../audit/types.js';
+import type { AuditTrail } from '../audit/types.js';
 import { formatDateTime } from './device-text.js';
 import { html } from './html.js';
 import { layout, viewerOf } from './pages.js';
@@ -8,17 +7,14 @@ import { layout, viewerOf } from './pages.js';
 /** The signed-in staff member's own recent disclosures and refusals, read from the audit trail's end. */
 
 export interface MyDisclosuresOptions {
-  auditFile: string;
+  audit: AuditTrail;
   limit: number;
 }
 
 export default async function myDisclosuresPage(app: FastifyInstance, options: MyDisclosuresOptions): Promise<void> {
   app.get('/my/disclosures', { schema: { hide: true }, preHandler: app.requireStaff() }, async (request, reply) => {
     const staff = request.staff!;
-    const records = await readRecentAuditRecords(options.auditFile, {
-      limit: options.limit,
-      filter: (record: AuditRecord) => record.action === 'disclosure' && record.caller?.kind === 'user' && record.caller.oid === staff.oid,
-    });
+    const { records } = await options.audit.query({ caller: staff.oid, action: 'disclosure' }, { limit: options.limit });
     const body = html`<h1>My disclosures</h1>
 ${
   records.length === 0
