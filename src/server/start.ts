@@ -4,7 +4,7 @@ import type { KeyDeskConfig } from '../config/config.js';
 import type { AppDeps } from '../app.js';
 import { buildApp } from '../app.js';
 import { KEYDESK_VERSION } from '../version.js';
-import { openFileAuditSink } from '../audit/file-audit-sink.js';
+import { openFileAuditTrail } from '../audit/file/file-audit-trail.js';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -30,7 +30,7 @@ export async function startServer(
   // The chain head in the log is how a trail cut short at its end is noticed: it is logged
   // whatever LOG_LEVEL says.
   const auditLogger = logger.child({ component: 'audit' }, { level: 'info' });
-  const audit = await openFileAuditSink({ file: config.audit.file, hmacKey: config.audit.hmacKey, logger: auditLogger });
+  const audit = await openFileAuditTrail({ file: config.audit.file, hmacKey: config.audit.hmacKey, logger: auditLogger });
   const app = await buildApp(config, { ...deps, audit });
 
   let stopping: Promise<void> | null = null;

@@ -1,12 +1,14 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { onTestFinished } from 'vitest';
-import { openFileAuditSink } from '../../src/audit/file-audit-sink.js';
-import type { AuditFileHandle, AuditFileSystem } from '../../src/audit/file-system.js';
-import { nodeFileSystem } from '../../src/audit/file-system.js';
+import { openFileAuditTrail } from '../../src/audit/file/file-audit-trail.js';
+import type { AuditFileHandle, AuditFileSystem } from '../../src/audit/file/file-system.js';
+import { nodeFileSystem } from '../../src/audit/file/file-system.js';
 import type { AuditEntry, AuditRecord } from '../../src/audit/types.js';
+import { GENESIS_HASH, computeRecordHash, hashAlgFor, type ChainHead } from '../../src/audit/chain.js';
+import { AUDIT_ENTRY_FIELDS } from '../../src/schemas/audit.js';
 
 /** Shared by the audit tests: temp files, entries, a log that can be read back, a failing disk. */
 
@@ -135,13 +137,14 @@ export function faultyFileSystem(file: string): {
       }
       return handle.truncate(length);
     },
+    chmod: (mode) => handle.chmod(mode),
     stat: () => handle.stat(),
     close: () => handle.close(),
   });
   return {
     fileSystem: {
-      async open(path, flags) {
-        const handle = await nodeFileSystem.open(path, flags);
+      async open(path, flags, mode) {
+        const handle = await nodeFileSystem.open(path, flags, mode);
         return path === file ? wrap(handle) : handle;
       },
     },
@@ -155,11 +158,62 @@ export function fixedClock(iso = '2025-03-04T05:06:07.089Z'): () => Date {
   return () => new Date(iso);
 }
 
-/** Writes `count` disclosure records (tickets INC0000001...) through a real sink, then closes it. */
+/** Writes `count` disclosure records (tickets INC0000001...) through a real trail, then closes it. */
 export async function writeTrail(file: string, count: number, hmacKey: Buffer | null = null): Promise<void> {
-  const sink = await openFileAuditSink({ file, hmacKey, logger: memoryLogger().logger });
+  const trail = await openFileAuditTrail({ file, hmacKey, logger: memoryLogger().logger });
   for (let n = 1; n <= count; n += 1) {
-    await sink.append(disclosureEntry({ ticket: `INC${String(n).padStart(7, '0')}` }));
+    await trail.append(disclosureEntry({ ticket: `INC${String(n).padStart(7, '0')}` }));
   }
-  await sink.close();
+  await trail.close();
+}
+
+/** The member order of a record: seq, id, time, the entry's members, then the chain members. */
+type Unhashed = Record<string, unknown> & { seq: number; prevHash: string };
+
+export interface SealedLines {
+  lines: string[];
+  head: ChainHead;
+}
+
+/**
+ * Records chained by the real hash function, built in memory and returned as the lines the trail
+ * writes: a 100,000-record trail in a few seconds instead of 100,000 fsyncs. `entryAt(seq)` gives
+ * each record's entry in today's shape; `shape` 'legacy' writes it as KeyDesk did before `door`,
+ * `callerRequestId` and the newer check results existed.
+ */
+export function sealedLines(
+  count: number,
+  entryAt: (seq: number) => AuditEntry,
+  options: { from?: ChainHead; hmacKey?: Buffer | null; shape?: 'current' | 'legacy'; timeAt?: (seq: number) => string } = {},
+): SealedLines {
+  const hmacKey = options.hmacKey ?? null;
+  const timeAt = options.timeAt ?? ((seq: number) => new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString());
+  let head: ChainHead = options.from ?? { seq: 0, hash: GENESIS_HASH };
+  const lines: string[] = [];
+  for (let n = 1; n <= count; n += 1) {
+    const seq = head.seq + 1;
+    const members = options.shape === 'legacy' ? legacyMembers(entryAt(seq)) : currentMembers(entryAt(seq));
+    const unhashed: Unhashed = { seq, id: `rec-${seq}`, time: timeAt(seq), ...members, hashAlg: hashAlgFor(hmacKey), prevHash: head.hash };
+    const hash = computeRecordHash(unhashed, hmacKey);
+    lines.push(JSON.stringify({ ...unhashed, hash }));
+    head = { seq, hash };
+  }
+  return { lines, head };
+}
+
+function currentMembers(entry: AuditEntry): Record<string, unknown> {
+  return Object.fromEntries(AUDIT_ENTRY_FIELDS.map((field) => [field, entry[field] ?? null]));
+}
+
+/** The entry members as KeyDesk wrote them before this change, in its order. */
+function legacyMembers(entry: AuditEntry): Record<string, unknown> {
+  const { door: _door, callerRequestId: _callerRequestId, checks, ...rest } = currentMembers(entry) as AuditEntry;
+  const legacyChecks =
+    checks === null ? null : { ticket: checks.ticket, reason: checks.reason, deviceResolved: checks.deviceResolved, keyIdMatched: checks.keyIdMatched, requester: checks.requester };
+  return { ...rest, checks: legacyChecks };
+}
+
+export async function writeLines(file: string, lines: readonly string[]): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, lines.map((line) => `${line}\n`).join(''));
 }

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { GENESIS_HASH, computeRecordHash } from '../../src/audit/chain.js';
 import type { AuditRecord } from '../../src/audit/types.js';
 import { verifyAuditFile, type VerifyResult } from '../../src/audit/verify.js';
-import { readLines, readRecords, tempAuditFile, writeTrail } from './audit-kit.js';
+import { openFileAuditTrail } from '../../src/audit/file/file-audit-trail.js';
+import { disclosureEntry, memoryLogger, readLines, readRecords, sealedLines, tempAuditFile, writeLines, writeTrail } from './audit-kit.js';
 
 const HMAC_KEY = Buffer.from(randomBytes(36).toString('base64'), 'utf8');
 
@@ -164,6 +165,98 @@ describe('verifyAuditFile', () => {
     const file = await tempAuditFile();
 
     await expect(verifyAuditFile(file, null)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('verifyAuditFile byte for byte', () => {
+  it('reports a trail rewritten with CRLF line endings at its first line, though every record still parses', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 3);
+    await writeFile(file, (await readFile(file, 'utf8')).replaceAll('\n', '\r\n'));
+
+    const result = await verifyAuditFile(file, null);
+
+    expect(result).toMatchObject({ ok: false, records: 0, firstBroken: { line: 1, seq: 1 } });
+    expect(reasonOf(result)).toBe('the line ends in CR LF, not LF: the file was rewritten with Windows line endings');
+  });
+
+  it('reports a byte order mark put before the first record', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 2);
+    await writeFile(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), await readFile(file)]));
+
+    const result = await verifyAuditFile(file, null);
+
+    expect(result).toMatchObject({ ok: false, records: 0, firstBroken: { line: 1 } });
+    expect(reasonOf(result)).toMatch(/^the line begins with a byte order mark/);
+  });
+
+  it('reports a byte that is not UTF-8, even where it decodes to the very character the hash covers', async () => {
+    const file = await tempAuditFile();
+    const trail = await openFileAuditTrail({ file, hmacKey: null, logger: memoryLogger().logger });
+    await trail.append(disclosureEntry());
+    // A lone surrogate is stored as U+FFFD (EF BF BD), which is also what a decoder makes of a stray byte.
+    await trail.append(disclosureEntry({ comment: 'caller typed \uD800' }));
+    await trail.close();
+    const bytes = await readFile(file);
+    const at = bytes.indexOf(Buffer.from([0xef, 0xbf, 0xbd]));
+    await writeFile(file, Buffer.concat([bytes.subarray(0, at), Buffer.from([0xff]), bytes.subarray(at + 3)]));
+
+    const result = await verifyAuditFile(file, null);
+
+    expect(result).toMatchObject({ ok: false, records: 1, firstBroken: { line: 2, seq: 2 } });
+    expect(reasonOf(result)).toBe('the line is not valid UTF-8: bytes were changed after KeyDesk wrote them');
+  });
+
+  it('reports spaces after a record', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 3);
+    const lines = await readLines(file);
+    lines[1] = `${lines[1]}  `;
+    await rewrite(file, lines);
+
+    const result = await verifyAuditFile(file, null);
+
+    expect(result).toMatchObject({ ok: false, records: 1, firstBroken: { line: 2, seq: 2 } });
+    expect(reasonOf(result)).toMatch(/^the line is not byte for byte as KeyDesk writes it/);
+  });
+});
+
+describe('verifyAuditFile across record shapes', () => {
+  /** Records written before door, callerRequestId and the newer checks existed, then today's, one chain. */
+  async function mixedTrail(): Promise<string> {
+    const file = await tempAuditFile();
+    await writeLines(file, sealedLines(3, () => disclosureEntry(), { shape: 'legacy' }).lines);
+    const trail = await openFileAuditTrail({ file, hmacKey: null, logger: memoryLogger().logger });
+    await trail.append(disclosureEntry({ door: 'web', callerRequestId: 'caller-req-0001' }));
+    await trail.append(disclosureEntry());
+    await trail.close();
+    return file;
+  }
+
+  it('accepts a trail whose older records lack door, callerRequestId and the newer check results', async () => {
+    const file = await mixedTrail();
+    const records = await readRecords(file);
+
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 5, head: { seq: 5 } });
+    expect(records.map((record) => 'door' in record)).toEqual([false, false, false, true, true]);
+    expect(records[0]!.checks).not.toHaveProperty('deviceEnabled');
+    expect(records[3]).toMatchObject({ door: 'web', callerRequestId: 'caller-req-0001', checks: { deviceEnabled: 'passed' } });
+  });
+
+  it.each([
+    ['an older record', 1],
+    ['a newer record', 3],
+  ])('reports an edit to %s', async (_name, index) => {
+    const file = await mixedTrail();
+    const lines = await readLines(file);
+    lines[index] = lines[index]!.replace('"ticket":"INC0012345"', '"ticket":"INC0099999"');
+    await rewrite(file, lines);
+
+    const result = await verifyAuditFile(file, null);
+
+    expect(result).toMatchObject({ ok: false, records: index, firstBroken: { line: index + 1, seq: index + 1 } });
+    expect(reasonOf(result)).toMatch(/hash does not match the record: it was edited/);
   });
 });
 

@@ -5,14 +5,14 @@ import { pino } from 'pino';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { openFileAuditSink } from '../../src/audit/file-audit-sink.js';
+import { openFileAuditTrail } from '../../src/audit/file/file-audit-trail.js';
 import type { AuditRecord, AuditTrail } from '../../src/audit/types.js';
 import type { KeyDeskConfig } from '../../src/config/config.js';
 import { ARTIFACTS_DIR } from './secret-scan.js';
 import { testConfig } from './config.js';
 
 /**
- * Builds KeyDesk as production does (real logger with its redaction, real file audit sink, real
+ * Builds KeyDesk as production does (real logger with its redaction, real file audit trail, real
  * Graph gateway and token verifier unless a test swaps one), with every artefact a leak could
  * hide in written under test-artifacts/ for the end-of-run secret scan.
  */
@@ -42,7 +42,7 @@ export async function buildHarness(
 
   const config = testConfig({ AUDIT_FILE: auditFile, LOG_LEVEL: 'debug', ...options.env });
   const logger = createLogger(config.logLevel, pino.destination({ dest: logFile, sync: true }));
-  const audit = options.audit ?? (await openFileAuditSink({ file: auditFile, hmacKey: config.audit.hmacKey, logger }));
+  const audit = options.audit ?? (await openFileAuditTrail({ file: auditFile, hmacKey: config.audit.hmacKey, logger }));
   const app = await buildApp(config, { logger, audit, ...options.deps });
 
   return {

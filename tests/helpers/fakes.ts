@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { KeyDeskProblem } from '../../src/problem/problem.js';
 import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord, AuditTrail } from '../../src/audit/types.js';
-import { matchesAuditFilter, pageLimit } from '../../src/audit/query.js';
+import { checkAuditFilter, decodeCursor, encodeCursor, foreignCursor, matchesAuditFilter, pageLimit } from '../../src/audit/query.js';
 import type {
   Device,
   DeviceSearchResult,
@@ -13,7 +13,7 @@ import type {
 } from '../../src/graph/types.js';
 
 /**
- * In-memory stand-ins for the Graph gateway and the audit sink, for testing the disclosure rules
+ * In-memory stand-ins for the Graph gateway and the audit trail, for testing the disclosure rules
  * without HTTP. Both write to one shared `events` list, so a test can assert the order in which
  * things happened (the intent record before the key read, and so on).
  */
@@ -83,7 +83,7 @@ export class FakeGraph implements GraphGateway {
   }
 }
 
-export class MemoryAuditSink implements AuditTrail {
+export class MemoryAuditTrail implements AuditTrail {
   readonly records: AuditRecord[] = [];
   /** Appends numbered here (1-based) fail, e.g. new Set([2]) fails the second append. */
   failingAppends = new Set<number>();
@@ -111,10 +111,15 @@ export class MemoryAuditSink implements AuditTrail {
     return record;
   }
 
+  /** Newest first; the cursor is the seq of the last record shown, as the file trail's holds. */
   async query(filter: AuditFilter, page?: AuditPageRequest): Promise<AuditPage> {
+    checkAuditFilter(filter);
     const limit = pageLimit(page);
-    const records = [...this.records].reverse().filter((record) => matchesAuditFilter(record, filter));
-    return { records: records.slice(0, limit), nextCursor: null };
+    const before = page?.cursor ? memoryCursorSeq(page.cursor) : Number.POSITIVE_INFINITY;
+    const matching = [...this.records].reverse().filter((record) => record.seq < before && matchesAuditFilter(record, filter));
+    const records = matching.slice(0, limit);
+    const nextCursor = matching.length > limit ? encodeCursor('memory', [records.at(-1)!.seq]) : null;
+    return { records, nextCursor };
   }
 
   async isWritable(): Promise<boolean> {
@@ -122,6 +127,15 @@ export class MemoryAuditSink implements AuditTrail {
   }
 
   async close(): Promise<void> {}
+}
+
+/** The name the audit fake had before the port became AuditTrail; kept so older tests read on. */
+export { MemoryAuditTrail as MemoryAuditSink };
+
+function memoryCursorSeq(cursor: string): number {
+  const [seq = ''] = decodeCursor('memory', cursor);
+  if (!/^\d{1,15}$/.test(seq)) throw foreignCursor();
+  return Number(seq);
 }
 
 export function device(overrides: Partial<Device> & Pick<Device, 'displayName'>): Device {

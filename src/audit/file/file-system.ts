@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 
 /**
- * The few file operations the sink performs, as a seam: tests run as root, where permissions
+ * The few file operations the trail performs, as a seam: tests run as root, where permissions
  * cannot provoke a failed write or fsync, so they inject a handle that fails on demand.
  * A `node:fs/promises` FileHandle satisfies `AuditFileHandle` as it is.
  */
@@ -10,17 +10,19 @@ export interface AuditFileHandle {
   write(buffer: Buffer): Promise<{ bytesWritten: number }>;
   sync(): Promise<void>;
   truncate(length: number): Promise<void>;
-  /** `ino`, `dev` and `nlink` let the sink notice its file being deleted or moved away. */
+  chmod(mode: number): Promise<void>;
+  /** `ino`, `dev` and `nlink` let the trail notice its file being deleted or moved away. */
   stat(): Promise<{ size: number; ino?: number; dev?: number; nlink?: number }>;
   close(): Promise<void>;
 }
 
 export interface AuditFileSystem {
-  open(path: string, flags: string): Promise<AuditFileHandle>;
+  /** `mode` applies when the file is created (through the umask, as open(2) does). */
+  open(path: string, flags: string, mode?: number): Promise<AuditFileHandle>;
 }
 
 export const nodeFileSystem: AuditFileSystem = {
-  open: (path, flags) => open(path, flags),
+  open: (path, flags, mode) => open(path, flags, mode),
 };
 
 /** write(2) may accept fewer bytes than asked (a full disk, a signal); a record is all or nothing. */

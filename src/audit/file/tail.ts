@@ -1,6 +1,7 @@
 import { basename, dirname } from 'node:path';
-import { KeyDeskProblem } from '../problem/problem.js';
-import { readChainLink, type ChainLink } from './chain.js';
+import { KeyDeskProblem } from '../../problem/problem.js';
+import { readChainLink, type ChainLink } from '../chain.js';
+import { PRIVATE_FILE_MODE } from './permissions.js';
 import { readAt, syncDirectory, writeAll, type AuditFileHandle, type AuditFileSystem } from './file-system.js';
 
 /**
@@ -59,7 +60,7 @@ export async function readAuditTail(handle: AuditFileHandle, size: number, file:
 }
 
 /**
- * Copies the torn bytes to `<file>.torn-<time>` and cuts them off the audit file. The copy is
+ * Copies the torn bytes to `<file>.torn-<time>` (0600) and cuts them off the audit file. The copy is
  * durable before the cut, so a crash between the two loses nothing.
  */
 export async function moveTornTailAside(
@@ -71,8 +72,9 @@ export async function moveTornTailAside(
 ): Promise<MovedTail> {
   const tornPath = `${file}.torn-${now.toISOString().replaceAll(':', '-')}`;
   // 'wx': an earlier torn file is evidence too and is never overwritten.
-  const torn = await fileSystem.open(tornPath, 'wx');
+  const torn = await fileSystem.open(tornPath, 'wx', PRIVATE_FILE_MODE);
   try {
+    await torn.chmod(PRIVATE_FILE_MODE);
     await writeAll(torn, tail.torn);
     await torn.sync();
   } finally {

@@ -1,27 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { access, constants, mkdir, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import type { Logger } from 'pino';
-import { KeyDeskProblem, isProblem } from '../problem/problem.js';
-import { GENESIS_HASH, hashAlgFor, recordHashMatches, sealRecord, type ChainHead } from './chain.js';
-import { nodeFileSystem, syncDirectory, writeAll, type AuditFileHandle, type AuditFileSystem } from './file-system.js';
-import { moveTornTailAside, readAuditTail, type LastRecord, type MovedTail } from './tail.js';
-import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord, AuditTrail } from './types.js';
-import { readRecentAuditRecords } from './recent.js';
-import { checkAuditFilter, decodeSeqCursor, encodeSeqCursor, matchesAuditFilter, pageLimit } from './query.js';
-import { auditEntry } from './entry.js';
+import { access, constants, stat } from 'node:fs/promises';
+import { KeyDeskProblem } from '../../problem/problem.js';
+import { sealRecord, type ChainHead } from '../chain.js';
+import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord, AuditTrail } from '../types.js';
+import { queryAuditFile } from './file-query.js';
+import { nodeFileSystem, writeAll, type AuditFileHandle, type AuditFileSystem } from './file-system.js';
+import { asUnavailable, chainRecoveredEntry, loadChain, openAuditFile, type AuditLogger } from './start-up.js';
+
+export type { AuditLogger } from './start-up.js';
 
 /**
  * The audit trail as a JSON Lines file: one hash-chained record per line, each fsynced before
  * `append` resolves. Appends that arrive while a write is in flight are committed together in one
- * write and one fsync (group commit), so the fsync cost is shared under load.
+ * write and one fsync (group commit), so the fsync cost is shared under load. `query` reads the
+ * file back from its end (see file-query.ts). The file is 0600 in a 0700 folder (permissions.ts).
  *
- * One process writes a file: two sinks on the same file would fork the chain.
+ * One process writes a file: two trails on the same file would fork the chain.
  */
 
-export type AuditLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
-
-export interface FileAuditSinkOptions {
+export interface FileAuditTrailOptions {
   file: string;
   /** When set, records are chained with HMAC-SHA-256 under this key instead of SHA-256. */
   hmacKey: Buffer | null;
@@ -32,7 +29,7 @@ export interface FileAuditSinkOptions {
   fileSystem?: AuditFileSystem;
 }
 
-export interface FileAuditSink extends AuditTrail {
+export interface FileAuditTrail extends AuditTrail {
   /** Seq and hash of the last durable record; seq 0 and the genesis hash for an empty trail. */
   head(): ChainHead;
 }
@@ -48,25 +45,25 @@ const WRITE_FAILED =
   'The audit trail could not record this request, so KeyDesk will not disclose. Try again shortly; ' +
   'if it persists, tell the KeyDesk operators (the audit disk may be full or failing).';
 
-export async function openFileAuditSink(options: FileAuditSinkOptions): Promise<FileAuditSink> {
+export async function openFileAuditTrail(options: FileAuditTrailOptions): Promise<FileAuditTrail> {
   const fileSystem = options.fileSystem ?? nodeFileSystem;
   const clock = options.clock ?? (() => new Date());
-  const handle = await openAuditFile(fileSystem, options.file);
+  const handle = await openAuditFile(fileSystem, options.file, options.logger);
   try {
     const { head, size, moved } = await loadChain(fileSystem, handle, { ...options, clock });
-    const sink = new FileAuditSinkImpl({ ...options, handle, head, size, clock, newId: options.newId ?? randomUUID });
+    const trail = new FileAuditTrailImpl({ ...options, handle, head, size, clock, newId: options.newId ?? randomUUID });
     // Compared with the last head logged before a restart, this shows records cut off the end
     // while KeyDesk was down, which no check of the file alone can see.
     options.logger.info({ audit: head }, 'audit chain opened');
-    if (moved !== null) await sink.append(chainRecoveredEntry(moved));
-    return sink;
+    if (moved !== null) await trail.append(chainRecoveredEntry(moved));
+    return trail;
   } catch (error) {
     await handle.close().catch(() => undefined);
     throw asUnavailable(error, `The audit file ${options.file} could not be opened`);
   }
 }
 
-interface SinkInit {
+interface TrailInit {
   file: string;
   handle: AuditFileHandle;
   hmacKey: Buffer | null;
@@ -89,7 +86,7 @@ interface SealedAppend {
   record: AuditRecord;
 }
 
-class FileAuditSinkImpl implements FileAuditSink {
+class FileAuditTrailImpl implements FileAuditTrail {
   readonly #file: string;
   readonly #handle: AuditFileHandle;
   readonly #hmacKey: Buffer | null;
@@ -105,8 +102,10 @@ class FileAuditSinkImpl implements FileAuditSink {
   #queue: PendingAppend[] = [];
   #draining: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
+  /** Queries in flight: the handle they read stays open until they end. */
+  #reads = new Set<Promise<AuditPage>>();
 
-  constructor(init: SinkInit) {
+  constructor(init: TrailInit) {
     this.#file = init.file;
     this.#handle = init.handle;
     this.#hmacKey = init.hmacKey;
@@ -129,18 +128,14 @@ class FileAuditSinkImpl implements FileAuditSink {
     });
   }
 
-  async query(filter: AuditFilter, page?: AuditPageRequest): Promise<AuditPage> {
-    checkAuditFilter(filter);
-    const limit = pageLimit(page);
-    const before = page?.cursor ? decodeSeqCursor(page.cursor) : Number.POSITIVE_INFINITY;
-    const records = await readRecentAuditRecords(this.#file, {
-      limit: limit + 1,
-      maxBytes: Number.POSITIVE_INFINITY,
-      filter: (record) => record.seq < before && matchesAuditFilter(record, filter),
-    });
-    const more = records.length > limit;
-    const shown = records.slice(0, limit);
-    return { records: shown, nextCursor: more ? encodeSeqCursor(shown[shown.length - 1]!.seq) : null };
+  /** Reads the records durable when it is called; close() waits for it. */
+  query(filter: AuditFilter, page?: AuditPageRequest): Promise<AuditPage> {
+    if (this.#state === 'closed') return Promise.reject(this.#refusal());
+    const reading = queryAuditFile(this.#handle, this.#size, filter, page);
+    this.#reads.add(reading);
+    const settled = () => void this.#reads.delete(reading);
+    reading.then(settled, settled);
+    return reading;
   }
 
   async isWritable(): Promise<boolean> {
@@ -225,7 +220,7 @@ class FileAuditSinkImpl implements FileAuditSink {
   /**
    * Cuts the file back to its last durable record, so a partial line never sits where the next
    * record goes and the chain head stays true. If even that fails, the file's end is unknown:
-   * the sink refuses everything until a restart, whose start-up moves any torn bytes aside.
+   * the trail refuses everything until a restart, whose start-up moves any torn bytes aside.
    */
   async #rollBack(error: unknown): Promise<void> {
     this.#failedAt = this.#clock().getTime();
@@ -251,6 +246,7 @@ class FileAuditSinkImpl implements FileAuditSink {
   async #shutDown(): Promise<void> {
     if (this.#state === 'open') this.#state = 'closing';
     await this.#draining;
+    await Promise.allSettled([...this.#reads]);
     const healthy = this.#state === 'closing';
     this.#state = 'closed';
     try {
@@ -270,78 +266,4 @@ class FileAuditSinkImpl implements FileAuditSink {
         : 'The audit trail is closed because KeyDesk is shutting down; try again shortly.';
     return new KeyDeskProblem('audit_unavailable', detail);
   }
-}
-
-async function openAuditFile(fileSystem: AuditFileSystem, file: string): Promise<AuditFileHandle> {
-  try {
-    await mkdir(dirname(file), { recursive: true });
-    // 'a+': appends always land at the end, and the tail can still be read at start-up.
-    const handle = await fileSystem.open(file, 'a+');
-    await syncDirectory(fileSystem, dirname(file));
-    return handle;
-  } catch (error) {
-    throw asUnavailable(error, `The audit file ${file} could not be opened for appending`);
-  }
-}
-
-/** Finds where the chain continues, moving a torn last line aside first: never chain over it. */
-async function loadChain(
-  fileSystem: AuditFileSystem,
-  handle: AuditFileHandle,
-  options: Pick<FileAuditSinkOptions, 'file' | 'hmacKey' | 'logger'> & { clock: () => Date },
-): Promise<{ head: ChainHead; size: number; moved: MovedTail | null }> {
-  const { size } = await handle.stat();
-  const tail = await readAuditTail(handle, size, options.file);
-  let moved: MovedTail | null = null;
-  if (tail.torn.length > 0) {
-    moved = await moveTornTailAside(fileSystem, handle, options.file, tail, options.clock());
-    options.logger.warn(
-      { audit: { tornFile: moved.tornPath, tornBytes: moved.tornBytes } },
-      `the audit file ended in a torn write (a crash mid-write); moved ${moved.tornBytes} bytes to ${moved.tornPath}`,
-    );
-  }
-  if (tail.last === null) return { head: { seq: 0, hash: GENESIS_HASH }, size: tail.goodSize, moved };
-  checkLastRecord(tail.last, options.hmacKey, options.logger);
-  return { head: { seq: tail.last.link.seq, hash: tail.last.link.hash }, size: tail.goodSize, moved };
-}
-
-/**
- * Only the record the chain continues from is checked here; `audit:verify` checks them all.
- * A mismatch is logged rather than fatal: refusing to start would stop every disclosure while
- * protecting nothing, because new records chain to the stored hash and the verifier still
- * points at the damaged line.
- */
-function checkLastRecord(last: LastRecord, hmacKey: Buffer | null, logger: AuditLogger): void {
-  const { seq, hashAlg, hash } = last.link;
-  const configured = hashAlgFor(hmacKey);
-  if (hashAlg !== configured) {
-    logger.error(
-      { audit: { seq } },
-      `the last audit record (seq ${seq}) is chained with ${hashAlg} but KeyDesk is configured for ${configured}; ` +
-        'new records continue the chain, but audit:verify will report the change. Start a new audit file when setting, changing or removing AUDIT_HMAC_KEY',
-    );
-    return;
-  }
-  if (!recordHashMatches(last.record, hmacKey, hash)) {
-    logger.error(
-      { audit: { seq } },
-      `the last audit record (seq ${seq}) does not match its hash: it was edited, or AUDIT_HMAC_KEY changed; ` +
-        'new records continue the chain from the stored hash. Run npm run audit:verify',
-    );
-  }
-}
-
-function chainRecoveredEntry(moved: MovedTail): AuditEntry {
-  return auditEntry({
-    action: 'chain_recovered',
-    outcome: 'recovered',
-    code: null,
-    details: { tornFile: moved.tornFile, tornBytes: moved.tornBytes, lastGoodSeq: moved.lastGoodSeq },
-  });
-}
-
-function asUnavailable(error: unknown, detail: string): KeyDeskProblem {
-  if (isProblem(error)) return error;
-  const reason = error instanceof Error ? error.message : String(error);
-  return new KeyDeskProblem('audit_unavailable', `${detail}: ${reason}`, { cause: error });
 }

@@ -3,7 +3,7 @@ import { appendFile, readFile, readdir, rename, rm, writeFile } from 'node:fs/pr
 import { basename, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GENESIS_HASH } from '../../src/audit/chain.js';
-import { FAILED_WRITE_HOLD_MS, openFileAuditSink, type FileAuditSinkOptions } from '../../src/audit/file-audit-sink.js';
+import { FAILED_WRITE_HOLD_MS, openFileAuditTrail, type FileAuditTrailOptions } from '../../src/audit/file/file-audit-trail.js';
 import type { AuditEntry, AuditRecord } from '../../src/audit/types.js';
 import { verifyAuditFile } from '../../src/audit/verify.js';
 import { KeyDeskProblem } from '../../src/problem/problem.js';
@@ -14,15 +14,17 @@ import {
   memoryLogger,
   readLines,
   readRecords,
+  sealedLines,
   tempAuditFile,
+  writeLines,
   writeTrail,
 } from './audit-kit.js';
 
 const HMAC_KEY = Buffer.from(randomBytes(36).toString('base64'), 'utf8');
 const TORN_SUFFIX = '.torn-2025-03-04T05-06-07.089Z';
 
-function open(file: string, overrides: Partial<FileAuditSinkOptions> = {}) {
-  return openFileAuditSink({ file, hmacKey: null, logger: memoryLogger().logger, ...overrides });
+function open(file: string, overrides: Partial<FileAuditTrailOptions> = {}) {
+  return openFileAuditTrail({ file, hmacKey: null, logger: memoryLogger().logger, ...overrides });
 }
 
 async function until(condition: () => boolean): Promise<void> {
@@ -30,15 +32,15 @@ async function until(condition: () => boolean): Promise<void> {
   if (!condition()) throw new Error('condition never became true');
 }
 
-describe('FileAuditSink appends', () => {
+describe('FileAuditTrail appends', () => {
   it('writes records chained from the genesis hash and resolves with the record as stored', async () => {
     const file = await tempAuditFile();
     let ids = 0;
-    const sink = await open(file, { clock: fixedClock(), newId: () => `id-${(ids += 1)}` });
+    const trail = await open(file, { clock: fixedClock(), newId: () => `id-${(ids += 1)}` });
 
-    const first = await sink.append(disclosureEntry({ outcome: 'pending', action: 'disclosure_intent' }));
-    const second = await sink.append(disclosureEntry());
-    await sink.close();
+    const first = await trail.append(disclosureEntry({ outcome: 'pending', action: 'disclosure_intent' }));
+    const second = await trail.append(disclosureEntry());
+    await trail.close();
 
     expect(first).toMatchObject({ seq: 1, id: 'id-1', time: '2025-03-04T05:06:07.089Z', hashAlg: 'sha256', prevHash: GENESIS_HASH });
     expect(second).toMatchObject({ seq: 2, id: 'id-2', prevHash: first.hash });
@@ -48,10 +50,10 @@ describe('FileAuditSink appends', () => {
 
   it('chains with HMAC-SHA-256 when a key is configured', async () => {
     const file = await tempAuditFile();
-    const sink = await open(file, { hmacKey: HMAC_KEY });
+    const trail = await open(file, { hmacKey: HMAC_KEY });
 
-    const record = await sink.append(disclosureEntry());
-    await sink.close();
+    const record = await trail.append(disclosureEntry());
+    await trail.close();
 
     expect(record.hashAlg).toBe('hmac-sha256');
     expect(await verifyAuditFile(file, HMAC_KEY)).toMatchObject({ ok: true, records: 1 });
@@ -60,12 +62,12 @@ describe('FileAuditSink appends', () => {
   it('commits 200 concurrent appends as records 1 to 200 with fewer fsyncs than records', async () => {
     const file = await tempAuditFile();
     const disk = faultyFileSystem(file);
-    const sink = await open(file, { fileSystem: disk.fileSystem });
+    const trail = await open(file, { fileSystem: disk.fileSystem });
 
     const records = await Promise.all(
-      Array.from({ length: 200 }, (_, n) => sink.append(disclosureEntry({ requestId: `req-${n + 1}` }))),
+      Array.from({ length: 200 }, (_, n) => trail.append(disclosureEntry({ requestId: `req-${n + 1}` }))),
     );
-    await sink.close();
+    await trail.close();
 
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, n) => n + 1));
     expect(records.map((r) => r.requestId)).toEqual(Array.from({ length: 200 }, (_, n) => `req-${n + 1}`));
@@ -77,35 +79,35 @@ describe('FileAuditSink appends', () => {
   it('queues appends that arrive during an fsync and commits them with one write and one fsync', async () => {
     const file = await tempAuditFile();
     const disk = faultyFileSystem(file);
-    const sink = await open(file, { fileSystem: disk.fileSystem });
+    const trail = await open(file, { fileSystem: disk.fileSystem });
     let release = (): void => undefined;
     disk.faults.holdSync = new Promise((resolve) => (release = resolve));
 
-    const first = sink.append(disclosureEntry());
+    const first = trail.append(disclosureEntry());
     await until(() => disk.calls.sync === 1);
-    const queued = Array.from({ length: 50 }, () => sink.append(disclosureEntry()));
+    const queued = Array.from({ length: 50 }, () => trail.append(disclosureEntry()));
     disk.faults.holdSync = null;
     release();
     const records = await Promise.all([first, ...queued]);
 
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 51 }, (_, n) => n + 1));
     expect(disk.calls).toEqual({ write: 2, sync: 2 });
-    await sink.close();
+    await trail.close();
     expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 51 });
   });
 
   it('logs the chain head after a write and none of the record', async () => {
     const file = await tempAuditFile();
     const log = memoryLogger();
-    const sink = await open(file, { logger: log.logger });
+    const trail = await open(file, { logger: log.logger });
 
-    await Promise.all([sink.append(disclosureEntry()), sink.append(disclosureEntry())]);
-    const last = await sink.append(disclosureEntry());
-    await sink.close();
+    await Promise.all([trail.append(disclosureEntry()), trail.append(disclosureEntry())]);
+    const last = await trail.append(disclosureEntry());
+    await trail.close();
 
     const heads = log.lines.filter((line) => line.msg === 'audit chain head');
     expect(heads.map((line) => line.audit)).toEqual([{ seq: 2, hash: expect.any(String) }, { seq: 3, hash: last.hash }]);
-    expect(sink.head()).toEqual({ seq: 3, hash: last.hash });
+    expect(trail.head()).toEqual({ seq: 3, hash: last.hash });
     for (const content of ['INC0012345', 'alice@contoso.example', 'LAPTOP-ALICE', 'b0c1d2e3', '203.0.113.7']) {
       expect(log.text()).not.toContain(content);
     }
@@ -113,21 +115,21 @@ describe('FileAuditSink appends', () => {
 
   it('stores only the members of an audit entry, whatever else the caller passes', async () => {
     const file = await tempAuditFile();
-    const sink = await open(file);
+    const trail = await open(file);
     const entry = { ...disclosureEntry(), graphResponse: { note: 'must-not-be-stored' } } as AuditEntry;
 
-    await sink.append(entry);
-    await sink.close();
+    await trail.append(entry);
+    await trail.close();
 
     expect(await readFile(file, 'utf8')).not.toContain('must-not-be-stored');
   });
 
   it('stores a comment with a lone surrogate as U+FFFD instead of refusing it', async () => {
     const file = await tempAuditFile();
-    const sink = await open(file);
+    const trail = await open(file);
 
-    const record = await sink.append(disclosureEntry({ comment: 'broken \ud800 text' }));
-    await sink.close();
+    const record = await trail.append(disclosureEntry({ comment: 'broken \ud800 text' }));
+    await trail.close();
 
     expect(record.comment).toBe('broken \ufffd text');
     expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 1 });
@@ -135,28 +137,28 @@ describe('FileAuditSink appends', () => {
 
   it('refuses an entry that cannot be stored as JSON without using up a seq', async () => {
     const file = await tempAuditFile();
-    const sink = await open(file);
+    const trail = await open(file);
 
-    const refused = sink.append(disclosureEntry({ details: { size: 10n } }));
-    const stored = sink.append(disclosureEntry());
+    const refused = trail.append(disclosureEntry({ details: { size: 10n } }));
+    const stored = trail.append(disclosureEntry());
 
     await expect(refused).rejects.toMatchObject({ code: 'audit_unavailable', status: 503 });
     await expect(stored).resolves.toMatchObject({ seq: 1 });
-    expect(await sink.isWritable()).toBe(true);
-    await sink.close();
+    expect(await trail.isWritable()).toBe(true);
+    await trail.close();
     expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 1 });
   });
 });
 
-describe('FileAuditSink start-up', () => {
+describe('FileAuditTrail start-up', () => {
   it('creates the directory and starts an absent file at seq 1', async () => {
     const file = await tempAuditFile();
-    const sink = await open(file);
+    const trail = await open(file);
 
-    expect(sink.head()).toEqual({ seq: 0, hash: GENESIS_HASH });
-    expect(await sink.isWritable()).toBe(true);
-    await expect(sink.append(disclosureEntry())).resolves.toMatchObject({ seq: 1 });
-    await sink.close();
+    expect(trail.head()).toEqual({ seq: 0, hash: GENESIS_HASH });
+    expect(await trail.isWritable()).toBe(true);
+    await expect(trail.append(disclosureEntry())).resolves.toMatchObject({ seq: 1 });
+    await trail.close();
   });
 
   it('continues the chain after a restart', async () => {
@@ -164,10 +166,10 @@ describe('FileAuditSink start-up', () => {
     await writeTrail(file, 3);
     const before = await readRecords(file);
 
-    const sink = await open(file);
-    expect(sink.head()).toEqual({ seq: 3, hash: before[2]!.hash });
-    const next = await sink.append(disclosureEntry());
-    await sink.close();
+    const trail = await open(file);
+    expect(trail.head()).toEqual({ seq: 3, hash: before[2]!.hash });
+    const next = await trail.append(disclosureEntry());
+    await trail.close();
 
     expect(next).toMatchObject({ seq: 4, prevHash: before[2]!.hash });
     expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 4, head: { seq: 4, hash: next.hash } });
@@ -180,8 +182,8 @@ describe('FileAuditSink start-up', () => {
     await first.close();
     await appendFile(file, '{"seq":4');
 
-    const sink = await open(file, { clock: fixedClock() });
-    await sink.close();
+    const trail = await open(file, { clock: fixedClock() });
+    await trail.close();
 
     expect(await readRecords(file)).toHaveLength(4);
     expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 4 });
@@ -195,8 +197,8 @@ describe('FileAuditSink start-up', () => {
     await appendFile(file, torn);
     const log = memoryLogger();
 
-    const sink = await open(file, { logger: log.logger, clock: fixedClock() });
-    await sink.close();
+    const trail = await open(file, { logger: log.logger, clock: fixedClock() });
+    await trail.close();
 
     expect(await readFile(file + TORN_SUFFIX, 'utf8')).toBe(torn);
     const lines = await readLines(file);
@@ -222,8 +224,8 @@ describe('FileAuditSink start-up', () => {
     await writeTrail(file, 2);
     await appendFile(file, '\0\0\0\0\n');
 
-    const sink = await open(file, { clock: fixedClock() });
-    await sink.close();
+    const trail = await open(file, { clock: fixedClock() });
+    await trail.close();
 
     expect(await readFile(file + TORN_SUFFIX, 'utf8')).toBe('\0\0\0\0\n');
     expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 3 });
@@ -234,8 +236,8 @@ describe('FileAuditSink start-up', () => {
     await writeTrail(file, 0);
     await writeFile(file, '{"seq":1,');
 
-    const sink = await open(file, { clock: fixedClock() });
-    await sink.close();
+    const trail = await open(file, { clock: fixedClock() });
+    await trail.close();
 
     expect(await readRecords(file)).toEqual([
       expect.objectContaining({ seq: 1, prevHash: GENESIS_HASH, details: expect.objectContaining({ lastGoodSeq: 0, tornBytes: 9 }) }),
@@ -262,9 +264,9 @@ describe('FileAuditSink start-up', () => {
     await writeFile(file, lines.map((line) => `${line}\n`).join(''));
     const log = memoryLogger();
 
-    const sink = await open(file, { logger: log.logger });
-    const next = await sink.append(disclosureEntry());
-    await sink.close();
+    const trail = await open(file, { logger: log.logger });
+    const next = await trail.append(disclosureEntry());
+    await trail.close();
 
     expect(log.lines).toContainEqual(
       expect.objectContaining({ level: 50, audit: { seq: 3 }, msg: expect.stringMatching(/seq 3\) does not match its hash/) }),
@@ -278,9 +280,9 @@ describe('FileAuditSink start-up', () => {
     await writeTrail(file, 2);
     const log = memoryLogger();
 
-    const sink = await open(file, { logger: log.logger, hmacKey: HMAC_KEY });
-    const next = await sink.append(disclosureEntry());
-    await sink.close();
+    const trail = await open(file, { logger: log.logger, hmacKey: HMAC_KEY });
+    const next = await trail.append(disclosureEntry());
+    await trail.close();
 
     expect(log.lines).toContainEqual(
       expect.objectContaining({ level: 50, audit: { seq: 2 }, msg: expect.stringMatching(/chained with sha256 but KeyDesk is configured for hmac-sha256/) }),
@@ -289,16 +291,16 @@ describe('FileAuditSink start-up', () => {
   });
 });
 
-describe('FileAuditSink failures', () => {
+describe('FileAuditTrail failures', () => {
   it('rejects every append of a batch whose write fails, rolls the file back and writes again later', async () => {
     const file = await tempAuditFile();
     const disk = faultyFileSystem(file);
-    const sink = await open(file, { fileSystem: disk.fileSystem });
-    const good = await sink.append(disclosureEntry());
+    const trail = await open(file, { fileSystem: disk.fileSystem });
+    const good = await trail.append(disclosureEntry());
     const before = await readFile(file);
 
     disk.faults.write = 1;
-    const failed = await Promise.allSettled([sink.append(disclosureEntry()), sink.append(disclosureEntry())]);
+    const failed = await Promise.allSettled([trail.append(disclosureEntry()), trail.append(disclosureEntry())]);
 
     for (const outcome of failed) {
       expect(outcome.status).toBe('rejected');
@@ -306,62 +308,62 @@ describe('FileAuditSink failures', () => {
       expect(reason).toBeInstanceOf(KeyDeskProblem);
       expect(reason).toMatchObject({ code: 'audit_unavailable', cause: expect.objectContaining({ code: 'EIO' }) });
     }
-    expect(sink.head()).toEqual({ seq: 1, hash: good.hash });
-    expect(await sink.isWritable()).toBe(false);
+    expect(trail.head()).toEqual({ seq: 1, hash: good.hash });
+    expect(await trail.isWritable()).toBe(false);
     expect(await readFile(file)).toEqual(before);
     expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 1 });
 
-    await expect(sink.append(disclosureEntry())).resolves.toMatchObject({ seq: 2, prevHash: good.hash });
-    expect(await sink.isWritable()).toBe(true);
-    await sink.close();
+    await expect(trail.append(disclosureEntry())).resolves.toMatchObject({ seq: 2, prevHash: good.hash });
+    expect(await trail.isWritable()).toBe(true);
+    await trail.close();
     expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 2 });
   });
 
   it('rejects an append whose fsync fails and does not advance the head', async () => {
     const file = await tempAuditFile();
     const disk = faultyFileSystem(file);
-    const sink = await open(file, { fileSystem: disk.fileSystem });
-    const good = await sink.append(disclosureEntry());
+    const trail = await open(file, { fileSystem: disk.fileSystem });
+    const good = await trail.append(disclosureEntry());
 
     disk.faults.sync = 1;
-    await expect(sink.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable' });
+    await expect(trail.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable' });
 
-    expect(sink.head()).toEqual({ seq: 1, hash: good.hash });
-    expect(await sink.isWritable()).toBe(false);
+    expect(trail.head()).toEqual({ seq: 1, hash: good.hash });
+    expect(await trail.isWritable()).toBe(false);
     expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 1 });
-    await expect(sink.append(disclosureEntry())).resolves.toMatchObject({ seq: 2 });
-    await sink.close();
+    await expect(trail.append(disclosureEntry())).resolves.toMatchObject({ seq: 2 });
+    await trail.close();
   });
 
   it('reports writable again once a failed write is no longer recent, so readiness cannot lock itself out', async () => {
     const file = await tempAuditFile();
     const disk = faultyFileSystem(file);
     let now = Date.parse('2025-03-04T05:06:07.089Z');
-    const sink = await open(file, { fileSystem: disk.fileSystem, clock: () => new Date(now) });
+    const trail = await open(file, { fileSystem: disk.fileSystem, clock: () => new Date(now) });
 
     disk.faults.sync = 1;
-    await expect(sink.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable' });
+    await expect(trail.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable' });
     now += FAILED_WRITE_HOLD_MS - 1;
-    expect(await sink.isWritable()).toBe(false);
+    expect(await trail.isWritable()).toBe(false);
     now += 1;
-    expect(await sink.isWritable()).toBe(true);
-    await sink.close();
+    expect(await trail.isWritable()).toBe(true);
+    await trail.close();
   });
 
   it('refuses every append once a failed write cannot be rolled back, until a restart recovers the file', async () => {
     const file = await tempAuditFile();
     const disk = faultyFileSystem(file);
     const log = memoryLogger();
-    const sink = await open(file, { fileSystem: disk.fileSystem, logger: log.logger });
-    await sink.append(disclosureEntry());
+    const trail = await open(file, { fileSystem: disk.fileSystem, logger: log.logger });
+    await trail.append(disclosureEntry());
 
     disk.faults.write = 1;
     disk.faults.truncate = 1;
-    await expect(sink.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable' });
-    await expect(sink.append(disclosureEntry())).rejects.toMatchObject({ detail: expect.stringMatching(/out of service/) });
-    expect(await sink.isWritable()).toBe(false);
+    await expect(trail.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable' });
+    await expect(trail.append(disclosureEntry())).rejects.toMatchObject({ detail: expect.stringMatching(/out of service/) });
+    expect(await trail.isWritable()).toBe(false);
     expect(log.lines).toContainEqual(expect.objectContaining({ level: 50, msg: expect.stringMatching(/could not be rolled back/) }));
-    await sink.close();
+    await trail.close();
 
     const restarted = await open(file, { clock: fixedClock() });
     await restarted.close();
@@ -374,11 +376,11 @@ describe('FileAuditSink failures', () => {
 
   it('reports not writable when the audit file is removed from under it', async () => {
     const file = await tempAuditFile();
-    const sink = await open(file);
+    const trail = await open(file);
     await rm(file);
 
-    expect(await sink.isWritable()).toBe(false);
-    await sink.close();
+    expect(await trail.isWritable()).toBe(false);
+    await trail.close();
   });
 
   it.each([
@@ -389,28 +391,41 @@ describe('FileAuditSink failures', () => {
     }],
   ])('refuses appends once its file is %s: such records would be durable nowhere anyone looks', async (_how, tamper) => {
     const file = await tempAuditFile();
-    const sink = await open(file);
-    await sink.append(disclosureEntry());
+    const trail = await open(file);
+    await trail.append(disclosureEntry());
     await tamper(file);
 
-    await expect(sink.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable' });
-    await expect(sink.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable' });
-    expect(sink.head().seq).toBe(1);
-    await sink.close();
+    await expect(trail.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable' });
+    await expect(trail.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable' });
+    expect(trail.head().seq).toBe(1);
+    await trail.close();
   });
 });
 
-describe('FileAuditSink close', () => {
+describe('FileAuditTrail close', () => {
   it('waits for queued appends, then refuses new ones', async () => {
     const file = await tempAuditFile();
-    const sink = await open(file);
+    const trail = await open(file);
 
-    const queued = sink.append(disclosureEntry());
-    await sink.close();
+    const queued = trail.append(disclosureEntry());
+    await trail.close();
 
     await expect(queued).resolves.toMatchObject({ seq: 1 });
-    await expect(sink.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable', status: 503 });
-    expect(await sink.isWritable()).toBe(false);
+    await expect(trail.append(disclosureEntry())).rejects.toMatchObject({ code: 'audit_unavailable', status: 503 });
+    expect(await trail.isWritable()).toBe(false);
     expect(await readRecords(file)).toHaveLength(1);
+  });
+
+  it('lets a query in flight read to the start of the file before closing it, then refuses queries', async () => {
+    const file = await tempAuditFile();
+    // About 2 MB: the query reads it back in more than one window.
+    await writeLines(file, sealedLines(2_000, (seq) => disclosureEntry({ ticket: `INC${seq}` })).lines);
+    const trail = await open(file);
+
+    const reading = trail.query({ ticket: 'INC1' });
+    await trail.close();
+
+    expect((await reading).records.map((record) => record.seq)).toEqual([1]);
+    await expect(trail.query({})).rejects.toMatchObject({ code: 'audit_unavailable' });
   });
 });
