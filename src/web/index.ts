@@ -5,7 +5,6 @@ import { createMemorySessionStore, type SessionStore } from '../auth/session-sto
 import staffSession from '../auth/staff-session.js';
 import { StaffSignIn } from '../auth/staff-sign-in.js';
 import type { KeyDeskConfig, WebConfig } from '../config/config.js';
-import { refusal } from '../disclosure/wording.js';
 import cookie from '../plugins/external/cookie.js';
 import csrf, { csrfOptions } from '../plugins/external/csrf.js';
 import formbody from '../plugins/external/formbody.js';
@@ -77,7 +76,7 @@ export default async function webUi(app: FastifyInstance, options: WebUiOptions)
 
   // A page's error is a page, with the same stable code the API would give.
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    const problem = error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET' ? refusal('csrf_invalid') : toProblem(error);
+    const problem = toProblem(error);
     logProblem(request, problem, error);
     for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
     return sendPage(reply, problem.status, renderProblemPage(request, reply, problem));

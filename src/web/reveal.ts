@@ -79,7 +79,8 @@ export default async function revealRoute(app: FastifyInstance, options: RevealO
     {
       schema: { hide: true, params: deviceIdParam, body: revealBody },
       config: { rateLimit: perMinute({ max: () => options.staffDisclosuresPerMinute, key: (request) => staffDisclosuresKey(request.staff?.oid ?? null) }) },
-      preHandler: app.requireStaff(APP_ROLES.disclose),
+      // Then the reveal rate limit (its hook runs after these).
+      preHandler: [app.requireStaff(APP_ROLES.disclose), app.csrfProtection],
       // A signed-in staff member's attempt refused before the handler (role, rate limit, an
       // unreadable form) is recorded like any other; a browser that is not signed in was sent to sign in.
       errorHandler: async (error, request, reply) => {
@@ -101,11 +102,10 @@ export default async function revealRoute(app: FastifyInstance, options: RevealO
 }
 
 /**
- * The web door's own checks, before the intake: the CSRF token, the one-time form, a sign-in fresh
+ * The web door's own checks, before the intake (the CSRF token was checked as a preHandler): the one-time form, a sign-in fresh
  * enough (else, once the refusal is recorded, back through Entra with the form kept).
  */
 async function earlyRefusal(app: FastifyInstance, request: RevealRequest, reply: FastifyReply, options: RevealOptions): Promise<KeyDeskProblem | 'answered' | null> {
-  if (!(await csrfValid(app, request, reply))) return refusal('csrf_invalid');
   if (!consumeFormToken(request, request.body?.formToken)) return refusal('form_already_used');
   const { web } = options;
   const verdict = checkRevealSignIn(request.staff!, { reauthMaxAgeSeconds: web.reauthMaxAgeSeconds, requiredAuthContext: options.requiredAuthContext }, options.now());
@@ -122,10 +122,4 @@ async function earlyRefusal(app: FastifyInstance, request: RevealRequest, reply:
   }
   await app.sendToEntra(request, reply, { returnTo: `/devices/${encodeURIComponent(request.params.deviceId)}`, verdict, draft: { ...pickForm(request.body) } });
   return 'answered';
-}
-
-function csrfValid(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-  return new Promise((resolve) => {
-    app.csrfProtection(request, reply, (error?: Error) => resolve(error === undefined || error === null));
-  });
 }

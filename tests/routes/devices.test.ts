@@ -64,7 +64,7 @@ describe('device look-up', () => {
     tenant = mockGraphTenant([oneil, rnd, muller], [{ id: randomUUID(), deviceId: muller.deviceId, volumeType: '1', createdDateTime: '2026-01-01T00:00:00Z', key: password }]);
     const response = await get('/api/v1/devices?prefix=R%26D');
     expect(response.json()).toEqual({
-      devices: [expect.objectContaining({ deviceId: rnd.deviceId, registeredOwners: [{ id: ann.id, userPrincipalName: ann.userPrincipalName, displayName: ann.displayName }] })],
+      devices: [expect.objectContaining({ deviceId: rnd.deviceId, registeredOwners: [{ id: ann.id, userPrincipalName: ann.userPrincipalName, displayName: ann.displayName, accountEnabled: true }] })],
       capped: false,
       limit: 500,
     });
@@ -145,5 +145,35 @@ describe('device look-up', () => {
     const response = await get(`/api/v1/devices?name=${encodeURIComponent("O'NEIL-PC")}`);
     expect(response.statusCode).toBe(200);
     expect(response.json().devices).toHaveLength(1);
+  });
+
+  it('limits each caller to RATE_LIMIT_SEARCHES_PER_MINUTE look-ups, answering 429 rate_limited with Retry-After', async () => {
+    await harness.close();
+    harness = await buildHarness('devices-rate', { env: { RATE_LIMIT_SEARCHES_PER_MINUTE: '2' } });
+    tenant = mockGraphTenant([oneil], []);
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push(await get('/api/v1/devices?name=X'));
+    expect(statuses.map((r) => r.statusCode)).toEqual([200, 200, 429]);
+    expect(statuses[2]!.json().code).toBe('rate_limited');
+    expect(statuses[2]!.headers['retry-after']).toMatch(/^\d+$/);
+    expect(tenant.requests).toHaveLength(2);
+  });
+
+  it('makes at most 25 Graph requests for one search, however many pages Graph offers', async () => {
+    let pages = 0;
+    nock(GRAPH_ROOT)
+      .persist()
+      .get('/v1.0/devices')
+      .query(true)
+      .reply(() => {
+        pages += 1;
+        const value = Array.from({ length: 10 }, (_, i) => ({ '@odata.type': '#microsoft.graph.device', id: randomUUID(), deviceId: randomUUID(), displayName: `LAB-${pages}-${i}`, registeredOwners: [] }));
+        return [200, { value, '@odata.nextLink': `${GRAPH_ROOT}/v1.0/devices?$skiptoken=page${pages}` }];
+      });
+    const response = await get('/api/v1/devices?prefix=LAB-');
+    expect(response.statusCode).toBe(200);
+    expect(pages).toBe(25);
+    expect(response.json()).toMatchObject({ capped: true });
+    expect(response.json().devices).toHaveLength(250);
   });
 });

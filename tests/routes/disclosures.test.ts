@@ -300,4 +300,125 @@ describe('POST /api/v1/disclosures', () => {
     }
     expect(await verifyAuditFile(harness.auditFile, null)).toMatchObject({ ok: true, records: 400 });
   });
+
+  describe('tokens of people (delegated) and rate limits', () => {
+    it('refuses a staff member\'s delegated token with 403 app_token_required, and records the attempt', async () => {
+      const staffToken = await issueUserToken(signingKey, { roles: ['BitLocker.Disclose'] });
+      const response = await disclose(body(), staffToken);
+      expect(response.statusCode).toBe(403);
+      expect(response.json().code).toBe('app_token_required');
+      const records = harness.auditRecords();
+      expect(records).toEqual([expect.objectContaining({ code: 'app_token_required', outcome: 'refused', caller: expect.objectContaining({ kind: 'user', upn: 'sam.agent@contoso.com', appId: STAFF_CLIENT_ID }) })]);
+      expect(response.json()).toMatchObject({ disclosureId: records[0]!.disclosureId, auditRecordId: records[0]!.id });
+      // The look-up routes take application tokens only as well.
+      const lookup = await harness.inject({ method: 'GET', url: '/api/v1/devices?name=LAPTOP-ANN', headers: { authorization: `Bearer ${staffToken}` } });
+      expect(lookup.statusCode).toBe(403);
+      expect(lookup.json().code).toBe('app_token_required');
+      expect(tenant.requests).toHaveLength(0);
+    });
+
+    it('treats a token without scp but naming a user as a person\'s, not an application\'s', async () => {
+      const sneaky = await issueAppToken(signingKey, { extraClaims: { idtyp: undefined, upn: 'sam.agent@contoso.com' } });
+      const response = await disclose(body(), sneaky);
+      expect(response.json().code).toBe('app_token_required');
+    });
+
+    describe('a delegated client listed in API_USER_TOKEN_CLIENTS', () => {
+      const listed = (extra: Record<string, string> = {}) => buildHarness('disclosures-delegated', { env: { API_USER_TOKEN_CLIENTS: STAFF_CLIENT_ID, ...extra } });
+
+      it('discloses with the token\'s user as agentUpn', async () => {
+        await harness.close();
+        harness = await listed();
+        const response = await disclose(body({ agentUpn: undefined }), await issueUserToken(signingKey));
+        expect(response.statusCode).toBe(201);
+        expect(harness.auditRecords()[1]).toMatchObject({ agentUpn: 'sam.agent@contoso.com', caller: { kind: 'user', upn: 'sam.agent@contoso.com' } });
+      });
+
+      it('refuses an agentUpn that is not the token\'s user with 422 agent_mismatch', async () => {
+        await harness.close();
+        harness = await listed();
+        const response = await disclose(body({ agentUpn: 'someone.else@contoso.com' }), await issueUserToken(signingKey));
+        expect(response.statusCode).toBe(422);
+        expect(response.json().code).toBe('agent_mismatch');
+        expect(harness.auditRecords()).toEqual([expect.objectContaining({ code: 'agent_mismatch' })]);
+        expect(tenant.keyReads()).toHaveLength(0);
+      });
+
+      it('holds the staff member to the staff disclosure limit', async () => {
+        await harness.close();
+        harness = await listed({ RATE_LIMIT_STAFF_DISCLOSURES_PER_MINUTE: '2' });
+        const staffToken = await issueUserToken(signingKey);
+        const statuses = [];
+        for (let i = 0; i < 3; i++) statuses.push((await disclose(body({ agentUpn: undefined }), staffToken)).statusCode);
+        expect(statuses).toEqual([201, 201, 429]);
+      });
+
+      it('with REQUIRE_AUTH_CONTEXT, answers a token without it 401 with a claims challenge, and takes one with it', async () => {
+        await harness.close();
+        harness = await listed({ REQUIRE_AUTH_CONTEXT: 'c1' });
+        const without = await disclose(body({ agentUpn: undefined }), await issueUserToken(signingKey));
+        expect(without.statusCode).toBe(401);
+        expect(without.json().code).toBe('step_up_required');
+        const challenge = without.headers['www-authenticate'] as string;
+        expect(challenge).toMatch(/^Bearer error="insufficient_claims"/);
+        const claims = JSON.parse(Buffer.from(/claims="([^"]+)"/.exec(challenge)![1]!, 'base64').toString('utf8'));
+        expect(claims.access_token.acrs).toEqual({ essential: true, value: 'c1' });
+        expect(harness.auditRecords()).toEqual([expect.objectContaining({ code: 'step_up_required' })]);
+        const withIt = await disclose(body({ agentUpn: undefined }), await issueUserToken(signingKey, { acrs: ['c1'] }));
+        expect(withIt.statusCode).toBe(201);
+      });
+    });
+
+    it('limits an application to RATE_LIMIT_DISCLOSURES_PER_MINUTE, answering 429 with Retry-After, recorded', async () => {
+      await harness.close();
+      harness = await buildHarness('disclosures-rate', { env: { RATE_LIMIT_DISCLOSURES_PER_MINUTE: '2' } });
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push(await disclose(body()));
+      expect(statuses.map((r) => r.statusCode)).toEqual([201, 201, 429]);
+      const limited = statuses[2]!;
+      expect(limited.json().code).toBe('rate_limited');
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+      expect(harness.auditRecords().at(-1)).toMatchObject({ code: 'rate_limited', outcome: 'refused', door: 'api' });
+      expect(tenant.keyReads()).toHaveLength(2);
+    });
+  });
+
+  describe('disabled accounts', () => {
+    it('refuses a disabled device with 422 device_disabled, reading neither its keys nor a key', async () => {
+      laptop.accountEnabled = false;
+      const response = await disclose(body());
+      expect(response.statusCode).toBe(422);
+      expect(response.json().code).toBe('device_disabled');
+      expect(tenant.requests.map((r) => r.path)).toEqual(['/v1.0/devices']);
+      expect(harness.auditRecords()[0]).toMatchObject({ code: 'device_disabled', checks: { deviceEnabled: 'failed' } });
+    });
+
+    it('refuses an owner whose account is disabled with 422 requester_disabled', async () => {
+      ann.accountEnabled = false;
+      try {
+        const response = await disclose(body());
+        expect(response.statusCode).toBe(422);
+        expect(response.json().code).toBe('requester_disabled');
+        expect(tenant.keyReads()).toHaveLength(0);
+      } finally {
+        ann.accountEnabled = true;
+      }
+    });
+
+    it('discloses with warnings under DISABLED_DEVICE_CHECK=warn and DISABLED_REQUESTER_CHECK=warn', async () => {
+      laptop.accountEnabled = false;
+      ann.accountEnabled = false;
+      await harness.close();
+      harness = await buildHarness('disclosures-disabled-warn', { env: { DISABLED_DEVICE_CHECK: 'warn', DISABLED_REQUESTER_CHECK: 'warn' } });
+      try {
+        const response = await disclose(body());
+        expect(response.statusCode).toBe(201);
+        expect(response.json().checks).toMatchObject({ deviceEnabled: 'warned', requesterEnabled: 'warned' });
+        expect(response.json().warnings).toHaveLength(2);
+      } finally {
+        ann.accountEnabled = true;
+      }
+    });
+  });
 });

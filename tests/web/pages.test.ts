@@ -82,7 +82,7 @@ describe('staff pages', () => {
     );
   });
 
-  it('looks up key counts for the first 25 results only, so a wide prefix cannot set off a burst of Graph calls', async () => {
+  it('looks up details for the first 10 results only, and one search page makes at most 25 Graph requests', async () => {
     const { client } = await signIn(lookup);
     const prefix = tenant.directory.devices[0]!.displayName.slice(0, 4);
     const matching = tenant.directory.devices.filter((d) => d.displayName.toLowerCase().startsWith(prefix.toLowerCase())).length;
@@ -90,9 +90,10 @@ describe('staff pages', () => {
     tenant.clearLogs();
     const page = await client.get(`/?name=${encodeURIComponent(prefix)}&match=prefix`);
     expect(page.statusCode).toBe(200);
-    expect(page.body).toContain('Key counts and primary users are shown for the first 25 devices');
+    expect(page.body).toContain('Key counts and primary users are shown for the first 10 devices');
     const keyLists = tenant.graphRequests.filter((r) => r.path === '/v1.0/informationProtection/bitlocker/recoveryKeys');
-    expect(keyLists).toHaveLength(25);
+    expect(keyLists).toHaveLength(10);
+    expect(tenant.graphRequests.length).toBeLessThanOrEqual(25);
   });
 
   it('escapes hostile device names and input everywhere', async () => {
@@ -110,20 +111,49 @@ describe('staff pages', () => {
     expect(hostile.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
   });
 
-  it('shows a Lookup user the key IDs as on the recovery screen but no disclosure form, and refuses them a reveal', async () => {
+  it('shows how many keys a device has, for which drives and since when, but never their key IDs before an attempt', async () => {
+    const { client } = await signIn(discloser);
+    const device = tenant.directory.notable.twoVolumes;
+    const page = await client.get(`/devices/${device.deviceId}`);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('2 recovery keys are escrowed for this device');
+    expect(page.body).toContain('Operating system drive');
+    expect(page.body).toContain('Fixed data drive');
+    for (const key of tenant.directory.recoveryKeys.filter((k) => k.deviceId === device.deviceId)) {
+      const hex = key.id.replaceAll('-', '');
+      expect(page.body.toLowerCase()).not.toContain(hex.slice(0, 8));
+    }
+    // The requester is typed, never pre-filled from the directory.
+    expect(page.body).toMatch(/<input id="requester" name="requester" type="email"[^>]* value="">/);
+  });
+
+  it('shows a Lookup user no disclosure form, and refuses (and records) a reveal they post anyway', async () => {
     const { client } = await signIn(lookup);
     const device = tenant.directory.notable.twoVolumes;
     const page = await client.get(`/devices/${device.deviceId}`);
     expect(page.statusCode).toBe(200);
-    for (const key of tenant.directory.recoveryKeys.filter((k) => k.deviceId === device.deviceId)) {
-      expect(page.body).toContain(`<code class="key-id">${key.id.slice(0, 8).toUpperCase()}</code>`);
-    }
-    expect(page.body).toContain('Operating system drive');
-    expect(page.body).toContain('Fixed data drive');
     expect(page.body).not.toContain('action="/devices/');
     const reveal = await client.post(`/devices/${device.deviceId}/reveal`, revealFields(device));
     expect(reveal.statusCode).toBe(403);
     expect(reveal.body).toContain('<code>forbidden</code>');
+    expect(harness.auditRecords().at(-1)).toMatchObject({ action: 'disclosure', door: 'web', outcome: 'refused', code: 'forbidden', caller: { oid: lookup.oid }, device: { deviceId: device.deviceId } });
+  });
+
+  it('shows no disclosure form for a device without an escrowed key', async () => {
+    const { client } = await signIn(discloser);
+    const page = await client.get(`/devices/${tenant.directory.notable.withoutKeys.deviceId}`);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('No recovery key of this device is stored in Entra ID');
+    expect(page.body).not.toContain('action="/devices/');
+  });
+
+  it('says when a device is disabled, on the search results and the device page', async () => {
+    const { client } = await signIn(discloser);
+    const device = tenant.directory.notable.disabled;
+    const results = await client.get(`/?name=${encodeURIComponent(device.displayName)}`);
+    expect(results.body).toContain('(disabled)');
+    const page = await client.get(`/devices/${device.deviceId}`);
+    expect(page.body).toMatch(/<dt>Device account<\/dt><dd class="device-account warn">disabled/);
   });
 
   it('reveals a key: the key page in 8 numbered groups, no-store, its own script, audited with the staff member as caller; a replay is refused', async () => {
@@ -132,7 +162,7 @@ describe('staff pages', () => {
     const { page, _csrf, formToken } = await openForm(client, device);
     expect(page.body).toContain('<label for="key-id">Key ID');
     expect(page.body).toContain('<label for="requester">Requester');
-    expect(page.body).toContain(`value="${requesterOf(device)}"`);
+    expect(page.body).not.toContain(`value="${requesterOf(device)}"`);
     for (const label of ['ticket">Ticket', 'reason">Reason', 'comment">Comment']) expect(page.body).toContain(`<label for="${label}`);
 
     const fields = { ...revealFields(device), _csrf, formToken };
@@ -153,7 +183,8 @@ describe('staff pages', () => {
       agentUpn: discloser.upn,
       requesterUpn: requesterOf(device),
       ticket: 'INC0012345',
-      caller: { kind: 'user', oid: discloser.oid, upn: discloser.upn, name: discloser.name, ip: '127.0.0.1', userAgent: 'Mozilla/5.0 (KeyDesk test)' },
+      door: 'web',
+      caller: { kind: 'user', appId: tenant.keydeskApp.clientId, oid: discloser.oid, upn: discloser.upn, name: discloser.name, ip: '127.0.0.1', userAgent: 'Mozilla/5.0 (KeyDesk test)' },
     });
     expect(keyPage.body).toContain(`<code class="audit-record-id">${record.id}</code>`);
 
@@ -161,34 +192,53 @@ describe('staff pages', () => {
     const replay = await client.post(`/devices/${device.deviceId}/reveal`, fields);
     expect(replay.statusCode).toBe(409);
     expect(replay.body).toContain('<code>form_already_used</code>');
-    expect(harness.auditRecords().at(-1)!.id).toBe(record.id);
+    expect(replay.body).not.toContain(groups[0]!);
+    expect(harness.auditRecords().at(-1)).toMatchObject({ code: 'form_already_used', door: 'web', outcome: 'refused', ticket: 'INC0012345' });
 
     const script = await client.get('/assets/key-page.js');
     expect(script.headers['content-type']).toMatch(/^text\/javascript/);
-    expect(script.body).toContain('password.remove()');
   });
 
-  it('explains a refused reveal in words, keeps the form input, shows the code and audits it', async () => {
+  it('explains a refused reveal in the words the API uses, keeps the form input, shows the code and records it, without asking Graph again', async () => {
     const { client } = await signIn(discloser);
     const device = tenant.directory.notable.typical;
     const { _csrf, formToken } = await openForm(client, device);
+    tenant.clearLogs();
     const refused = await client.post(`/devices/${device.deviceId}/reveal`, { ...revealFields(device, { keyId: '00000000', ticket: 'INC0099999' }), _csrf, formToken });
     expect(refused.statusCode).toBe(422);
-    expect(refused.body).toContain('the key ID does not match any key of this device — ask the caller to read it again'.replace(/^t/, 'T'));
+    expect(refused.body).toContain(`The key ID 00000000 does not match any recovery key of ${device.displayName}. Ask the caller to read the recovery key ID on the screen again.`);
     expect(refused.body).toContain('<code>key_id_mismatch</code>');
     expect(refused.body).toContain('value="INC0099999"');
     expect(refused.body).toContain('value="00000000"');
-    expect(harness.auditRecords().at(-1)).toMatchObject({ action: 'disclosure', outcome: 'refused', code: 'key_id_mismatch', caller: { oid: discloser.oid }, agentUpn: discloser.upn });
+    const record = harness.auditRecords().at(-1)!;
+    expect(record).toMatchObject({ action: 'disclosure', door: 'web', outcome: 'refused', code: 'key_id_mismatch', caller: { oid: discloser.oid }, agentUpn: discloser.upn });
+    expect(refused.body).toContain(record.disclosureId!);
+    // The device page after the refusal comes from what the attempt resolved: one device read, one key list.
+    expect(tenant.graphRequests.filter((r) => r.path === '/v1.0/devices').length).toBeLessThanOrEqual(1);
+    expect(tenant.graphRequests.filter((r) => r.path === '/v1.0/informationProtection/bitlocker/recoveryKeys')).toHaveLength(1);
   });
 
-  it('refuses a reveal without a valid CSRF token', async () => {
+  it('refuses a reveal without a valid CSRF token with 403 csrf_invalid, and records it', async () => {
     const { client } = await signIn(discloser);
     const device = tenant.directory.notable.typical;
     const { formToken } = await openForm(client, device);
     const forged = await client.post(`/devices/${device.deviceId}/reveal`, { ...revealFields(device), _csrf: 'forged', formToken });
     expect(forged.statusCode).toBe(403);
-    expect(forged.body).toContain('<code>forbidden</code>');
+    expect(forged.body).toContain('<code>csrf_invalid</code>');
     expect(forged.body).toContain('did not come from a KeyDesk page');
+    expect(harness.auditRecords().at(-1)).toMatchObject({ code: 'csrf_invalid', door: 'web', outcome: 'refused', caller: { oid: discloser.oid } });
+  });
+
+  it('refuses a form that fails the input contract with invalid_request, naming the field, and records it', async () => {
+    const { client } = await signIn(discloser);
+    const device = tenant.directory.notable.typical;
+    const { _csrf, formToken } = await openForm(client, device);
+    const refused = await client.post(`/devices/${device.deviceId}/reveal`, { ...revealFields(device, { keyId: '12', reason: '' }), _csrf, formToken });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain('<code>invalid_request</code>');
+    expect(refused.body).toContain('keyId must be at least 8 characters long');
+    expect(refused.body).toContain('reason must be one of: forgotten_pin');
+    expect(harness.auditRecords().at(-1)).toMatchObject({ code: 'invalid_request', door: 'web', device: { deviceId: device.deviceId } });
   });
 
   it('sends a stale sign-in back through Entra and restores the form afterwards', async () => {
@@ -201,6 +251,8 @@ describe('staff pages', () => {
     vi.setSystemTime(Date.now() + 16 * 60_000);
     const reveal = await client.post(`/devices/${device.deviceId}/reveal`, { ...revealFields(device, { ticket: 'SD-4242', comment: 'caller on the phone' }), _csrf, formToken });
     expect(reveal.statusCode).toBe(302);
+    // Recorded before the browser left for Entra.
+    expect(harness.auditRecords().at(-1)).toMatchObject({ code: 'reauthentication_required', door: 'web', outcome: 'refused', ticket: 'SD-4242' });
     const authorize = new URL(reveal.headers.location as string);
     expect(authorize.searchParams.get('max_age')).toBe('900');
     const entra = await browser.signIn(reveal.headers.location as string, { upn: discloser.upn });
@@ -212,20 +264,24 @@ describe('staff pages', () => {
     expect(restored.body).toContain('<option value="forgotten_pin" selected>');
   });
 
-  it('limits reveal attempts per staff member with a rate_limited page', async () => {
+  it('limits reveal attempts per staff member with a rate_limited page that keeps the form and a way back, recorded', async () => {
     const { client } = await signIn(discloser);
     const device = tenant.directory.notable.typical;
     const statuses: number[] = [];
     for (let attempt = 0; attempt < 6; attempt++) {
       const { _csrf, formToken } = await openForm(client, device);
-      const response = await client.post(`/devices/${device.deviceId}/reveal`, { ...revealFields(device, { keyId: '00000000' }), _csrf, formToken });
+      const response = await client.post(`/devices/${device.deviceId}/reveal`, { ...revealFields(device, { keyId: '00000000', ticket: `INC000000${attempt}` }), _csrf, formToken });
       statuses.push(response.statusCode);
       if (attempt === 5) {
         expect(response.body).toContain('<code>rate_limited</code>');
         expect(response.headers['content-type']).toMatch(/^text\/html/);
+        expect(response.headers['retry-after']).toMatch(/^\d+$/);
+        expect(response.body).toContain('value="INC0000005"');
+        expect(response.body).toContain(`href="/devices/${device.deviceId}"`);
       }
     }
     expect(statuses).toEqual([422, 422, 422, 422, 422, 429]);
+    expect(harness.auditRecords().at(-1)).toMatchObject({ code: 'rate_limited', door: 'web', ticket: 'INC0000005' });
   });
   it('lists on My disclosures only the signed-in staff member\'s own disclosures', async () => {
     const device = tenant.directory.notable.typical;
@@ -246,5 +302,76 @@ describe('staff pages', () => {
     expect(page.body).not.toContain('INC0000002');
     const granted = harness.auditRecords().find((r) => r.action === 'disclosure' && r.ticket === 'INC0000001')!;
     expect(page.body).toContain(`<code>${granted.id}</code>`);
+  });
+
+  it('gives the same refusal, in the same words, to the same input through the API and the web UI', async () => {
+    const app = tenant.ticketingApps.find((a) => a.roles.includes('BitLocker.Disclose'))!;
+    const token = await tenant.issueAppToken(app.clientId);
+    const device = tenant.directory.notable.typical;
+    const { client } = await signIn(discloser);
+    const cases: Record<string, string>[] = [
+      { keyId: '00000000' },
+      { ticket: 'see chat' },
+      { requester: 'mallory@contoso.example' },
+      { reason: 'other' },
+    ];
+    for (const overrides of cases) {
+      const fields = revealFields(device, overrides);
+      const api = await harness.inject({
+        method: 'POST',
+        url: '/api/v1/disclosures',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { deviceId: device.deviceId, keyId: fields.keyId, ticket: fields.ticket, reason: fields.reason, requesterUpn: fields.requester, agentUpn: discloser.upn },
+      });
+      const { _csrf, formToken } = await openForm(client, device);
+      const web = await client.post(`/devices/${device.deviceId}/reveal`, { ...fields, _csrf, formToken });
+      const problem = api.json();
+      expect({ overrides, status: web.statusCode }).toEqual({ overrides, status: problem.status });
+      expect(web.body).toContain(`<code>${problem.code}</code>`);
+      const detail = problem.detail.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+      expect(web.body).toContain(detail);
+    }
+    const doors = harness.auditRecords().filter((r) => r.action === 'disclosure').map((r) => `${r.door}:${r.code}`);
+    expect(doors).toEqual(['api:key_id_mismatch', 'web:key_id_mismatch', 'api:invalid_ticket', 'web:invalid_ticket', 'api:requester_not_owner', 'web:requester_not_owner', 'api:comment_required', 'web:comment_required']);
+  });
+
+  it('shows the warnings of a disclosure a warn policy let through on the key page', async () => {
+    await harness.close();
+    harness = await keydesk({ REQUESTER_CHECK: 'warn' });
+    const { client } = await signIn(discloser);
+    const device = tenant.directory.notable.typical;
+    const { _csrf, formToken } = await openForm(client, device);
+    const keyPage = await client.post(`/devices/${device.deviceId}/reveal`, { ...revealFields(device, { requester: 'mallory@contoso.example' }), _csrf, formToken });
+    expect(keyPage.statusCode).toBe(200);
+    expect(keyPage.body).toContain('Disclosed with a warning');
+    expect(keyPage.body).toContain('data-code="requester_not_owner"');
+  });
+
+  it('tells a staff member with BitLocker.Audit alone what the role allows, without a device search, and keeps /devices/* closed', async () => {
+    const auditor = tenant.staff.find((s) => s.roles.length === 1 && s.roles[0] === 'BitLocker.Audit')!;
+    const { client } = await signIn(auditor);
+    const home = await client.get('/');
+    expect(home.statusCode).toBe(200);
+    expect(home.body).toContain('BitLocker.Audit');
+    expect(home.body).not.toContain('role="search"');
+    const search = await client.get('/?name=LAPTOP');
+    expect(search.body).not.toContain('role="search"');
+    const device = await client.get(`/devices/${tenant.directory.notable.typical.deviceId}`);
+    expect(device.statusCode).toBe(403);
+    expect(device.body).toContain('<code>forbidden</code>');
+  });
+
+  it('answers a browser with HTML pages outside the API, and problems under /api, /openapi.json and /docs', async () => {
+    const { client } = await signIn(discloser);
+    const page = await client.get('/no/such/page');
+    expect(page.statusCode).toBe(404);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.body).toContain('<code>not_found</code>');
+    const api = await client.get('/api/v1/nothing');
+    expect(api.statusCode).toBe(404);
+    expect(api.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const icon = await client.get('/favicon.ico');
+    expect(icon.statusCode).toBe(200);
+    expect(icon.headers['content-type']).toBe('image/x-icon');
   });
 });

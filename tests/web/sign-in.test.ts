@@ -13,6 +13,7 @@ import { WebClient, pathOf } from './web-client.js';
 
 const BASE_URL = 'http://127.0.0.1:8080';
 const SESSION_SECRET = 'a-test-session-secret-of-more-than-32-characters';
+const DEVICE = '6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f';
 
 describe('staff sign-in', () => {
   let tenant: SimulatedTenant;
@@ -82,11 +83,16 @@ describe('staff sign-in', () => {
 
     expect(callback.statusCode).toBe(302);
     expect(callback.headers.location).toBe('/');
-    // The session id changes at sign-in.
-    expect(sessionBefore).toBeDefined();
+    // No server session exists before the sign-in completes: the pending sign-in was a cookie of its own.
+    expect(sessionBefore).toBeUndefined();
+    const pendingLine = client.setCookies.find((line) => line.startsWith('keydesk_sign_in='))!;
+    expect(pendingLine).toMatch(/; Max-Age=600/i);
+    expect(pendingLine).toMatch(/; Path=\/auth/i);
+    expect(pendingLine).toMatch(/; HttpOnly/i);
+    expect(pendingLine).toMatch(/; SameSite=Lax/i);
+    expect(client.cookies.has('keydesk_sign_in')).toBe(false);
     expect(client.cookies.get('keydesk_session')).toBeDefined();
-    expect(client.cookies.get('keydesk_session')).not.toBe(sessionBefore);
-    const cookieLine = client.setCookies.at(-1)!;
+    const cookieLine = client.setCookies.filter((line) => line.startsWith('keydesk_session=')).at(-1)!;
     expect(cookieLine).toMatch(/^keydesk_session=/);
     expect(cookieLine).toMatch(/; HttpOnly/i);
     expect(cookieLine).toMatch(/; SameSite=Lax/i);
@@ -96,7 +102,7 @@ describe('staff sign-in', () => {
     expect(home.statusCode).toBe(200);
     expect(home.headers['content-type']).toMatch(/^text\/html/);
     expect(home.body).toContain(`<span class="staff-name">${discloser.name}</span>`);
-    expect(home.body).toContain(`<span class="staff-upn">${discloser.upn}</span>`);
+    expect(home.body).toContain(`<span class="staff-upn">(${discloser.upn})</span>`);
     expect(home.body).toMatch(/<form method="post" action="\/auth\/sign-out"><input type="hidden" name="_csrf" value="[^"]+">/);
     expect(home.body).not.toContain('<script');
 
@@ -113,8 +119,9 @@ describe('staff sign-in', () => {
 
   it('returns to the page asked for after sign-in, but never to another site', async () => {
     const cases: [string, string][] = [
-      ['/devices?name=PC-1', '/devices?name=PC-1'],
-      ...['//evil.example', 'https://evil.example', '/\\evil.example', '/auth/sign-out'].map((r): [string, string] => [r, '/']),
+      ['/?name=PC-1', '/?name=PC-1'],
+      ['/my/disclosures', '/my/disclosures'],
+      ...['//evil.example', 'https://evil.example', '/\\evil.example', '/auth/sign-out', '/./\\evil.example', '/x/..//evil.example', '/devices?name=PC-1'].map((r): [string, string] => [r, '/']),
     ];
     for (const [returnTo, expected] of cases) {
       const client = new WebClient(harness);
@@ -131,10 +138,13 @@ describe('staff sign-in', () => {
     const client = new WebClient(harness, { 'x-forwarded-proto': 'https' });
     const start = await client.get('/auth/sign-in?returnTo=%2F');
     expect(new URL(start.headers.location as string).searchParams.get('redirect_uri')).toBe('https://localhost:8443/auth/callback');
-    expect(client.setCookies.at(-1)).toMatch(/^__Host-keydesk_session=[^;]+; Path=\/; HttpOnly; Secure; SameSite=Lax$/i);
+    expect(client.setCookies.at(-1)).toMatch(/^__Secure-keydesk_sign_in=[^;]+; Max-Age=600; Path=\/auth; HttpOnly; Secure; SameSite=Lax$/i);
+    const entra = await new SimulatedBrowser(tenant.caCertPath).signIn(start.headers.location as string, { upn: discloser.upn });
+    await client.get(pathOf(entra.location!));
+    expect(client.setCookies.find((line) => line.startsWith('__Host-keydesk_session='))).toMatch(/^__Host-keydesk_session=[^;]+; Path=\/; HttpOnly; Secure; SameSite=Lax$/i);
   });
 
-  it('refuses an answer from Entra whose state is not the one this browser sent, and audits the refusal', async () => {
+  it('refuses an answer from Entra whose state is not the one this browser sent, logging it but writing no audit record', async () => {
     const client = new WebClient(harness);
     const start = await client.get('/auth/sign-in?returnTo=%2F');
     const entra = await new SimulatedBrowser(tenant.caCertPath).signIn(start.headers.location as string, { upn: discloser.upn });
@@ -143,7 +153,8 @@ describe('staff sign-in', () => {
     const callback = await client.get(pathOf(forged.toString()));
     expect(callback.statusCode).toBe(400);
     expect(callback.body).toContain('<code>sign_in_state_mismatch</code>');
-    expect(harness.auditRecords().at(-1)).toMatchObject({ action: 'sign_in', outcome: 'refused', code: 'sign_in_state_mismatch', caller: { oid: null, ip: '127.0.0.1' } });
+    expect(harness.auditRecords()).toEqual([]);
+    expect(harness.logLines().filter((line) => line.msg === 'sign-in not completed')).toEqual([expect.objectContaining({ code: 'sign_in_state_mismatch' })]);
     expect(tenant.tokenRequests.filter((r) => r.grantType === 'authorization_code')).toHaveLength(0);
 
     // The attempt is used up: the genuine answer, arriving afterwards, is refused too.
@@ -151,32 +162,76 @@ describe('staff sign-in', () => {
     expect((await client.get('/')).statusCode).toBe(302);
   });
 
-  it('does not audit a callback no sign-in in this browser started', async () => {
-    const stray = await new WebClient(harness).get('/auth/callback?code=abc&state=def');
-    expect(stray.statusCode).toBe(400);
-    expect(stray.body).toContain('sign_in_state_mismatch');
-    expect(harness.auditRecords()).toHaveLength(0);
+  it('writes nothing and keeps nothing for a loop of anonymous sign-ins and bad callbacks: one log line a minute per address', async () => {
+    // Without the sign-in rate limit, to show what the loop costs when nothing stops it.
+    await harness.close();
+    harness = await keydesk({ RATE_LIMIT_SIGN_INS_PER_MINUTE: '0' });
+    const client = new WebClient(harness);
+    for (let i = 0; i < 20; i++) {
+      expect((await client.get('/auth/sign-in?returnTo=%2F')).statusCode).toBe(302);
+      expect((await client.get(`/auth/callback?code=abc&state=wrong-${i}`)).statusCode).toBe(400);
+      expect((await client.get('/auth/callback?error=access_denied&error_description=AADSTS65004')).statusCode).toBe(400);
+    }
+    expect(harness.auditRecords()).toEqual([]);
+    expect(client.setCookies.some((line) => line.startsWith('keydesk_session='))).toBe(false);
+    expect(harness.logLines().filter((line) => line.msg === 'sign-in not completed')).toHaveLength(1);
+    clock += 61_000;
+    await client.get('/auth/callback?code=abc&state=def');
+    expect(harness.logLines().filter((line) => line.msg === 'sign-in not completed')).toHaveLength(2);
   });
 
-  it('audits a sign-in Entra refused, with its error and AADSTS code', async () => {
+  it('never logs the callback query: code, state and Entra\'s error description', async () => {
+    await new WebClient(harness).get('/auth/callback?code=SECRET-CODE-1&state=STATE-2&error=x&error_description=AADSTS-DETAIL-3');
+    expect(JSON.stringify(harness.logLines())).not.toMatch(/SECRET-CODE-1|STATE-2|AADSTS-DETAIL-3/);
+  });
+
+  it('refuses a pending sign-in cookie that was tampered with or is older than 10 minutes', async () => {
+    const client = new WebClient(harness);
+    const start = await client.get('/auth/sign-in?returnTo=%2F');
+    const sealed = client.cookies.get('keydesk_sign_in')!;
+    expect(Buffer.from(sealed, 'base64url').toString('latin1')).not.toContain('returnTo');
+    const entra = await new SimulatedBrowser(tenant.caCertPath).signIn(start.headers.location as string, { upn: discloser.upn });
+    const tampered = new WebClient(harness);
+    tampered.cookies.set('keydesk_sign_in', `${sealed.slice(0, -4)}AAAA`);
+    expect((await tampered.get(pathOf(entra.location!))).body).toContain('sign_in_state_mismatch');
+    clock += 10 * 60_000 + 1_000;
+    const late = await client.get(pathOf(entra.location!));
+    expect(late.statusCode).toBe(400);
+    expect(late.body).toContain('sign_in_state_mismatch');
+    expect(harness.auditRecords()).toEqual([]);
+  });
+
+  it('does not audit a sign-in Entra refused before any ID token (an error in the callback): it is a log line', async () => {
     const client = new WebClient(harness);
     const start = await client.get('/auth/sign-in?returnTo=%2F');
     const entra = await new SimulatedBrowser(tenant.caCertPath).signIn(start.headers.location as string, { upn: discloser.upn, cancel: true });
     const callback = await client.get(pathOf(entra.location!));
     expect(callback.statusCode).toBe(401);
-    expect(harness.auditRecords().at(-1)).toMatchObject({ action: 'sign_in', outcome: 'refused', code: 'sign_in_refused_by_entra', details: { entraError: 'access_denied', aadsts: 'AADSTS65004' } });
+    expect(callback.body).toContain('sign_in_refused_by_entra');
+    expect(harness.auditRecords()).toEqual([]);
   });
 
-  it('shows a staff member without a KeyDesk role that they are signed in but not allowed', async () => {
+  it('refuses, and audits, the sign-in of a staff member without a KeyDesk role: no session, a page saying why', async () => {
     const { client, callback } = await signIn(withoutRole);
-    expect(callback.statusCode).toBe(302);
-    const home = await client.get('/');
-    expect(home.statusCode).toBe(403);
-    expect(home.headers['content-type']).toMatch(/^text\/html/);
-    expect(home.body).toContain(`You are signed in as ${withoutRole.name} (${withoutRole.upn}) but not allowed to use KeyDesk`);
-    expect(home.body).toContain('<code>forbidden</code>');
-    expect(home.body).toContain('action="/auth/sign-out"');
-    expect(harness.auditRecords().at(-1)).toMatchObject({ action: 'sign_in', outcome: 'granted', details: { roles: [] } });
+    expect(callback.statusCode).toBe(403);
+    expect(callback.headers['content-type']).toMatch(/^text\/html/);
+    expect(callback.body).toContain(`You signed in to Entra ID as ${withoutRole.name} (${withoutRole.upn}), but you hold none of KeyDesk`);
+    expect(callback.body).toContain('<code>forbidden</code>');
+    expect(client.cookies.has('keydesk_session')).toBe(false);
+    expect(harness.auditRecords().at(-1)).toMatchObject({ action: 'sign_in', outcome: 'refused', code: 'forbidden', caller: { oid: withoutRole.oid }, details: { roles: [] } });
+    expect((await client.get('/')).statusCode).toBe(302);
+  });
+
+  it('limits sign-in traffic per client address (RATE_LIMIT_SIGN_INS_PER_MINUTE), with an HTML page', async () => {
+    await harness.close();
+    harness = await keydesk({ RATE_LIMIT_SIGN_INS_PER_MINUTE: '3' });
+    const client = new WebClient(harness);
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push(await client.get('/auth/sign-in?returnTo=%2F'));
+    expect(statuses.map((r) => r.statusCode)).toEqual([302, 302, 302, 429]);
+    expect(statuses[3]!.headers['content-type']).toMatch(/^text\/html/);
+    expect(statuses[3]!.body).toContain('<code>rate_limited</code>');
+    expect(statuses[3]!.headers['retry-after']).toMatch(/^\d+$/);
   });
 
   it('ends a session left idle longer than SESSION_IDLE_MINUTES', async () => {
@@ -256,7 +311,7 @@ describe('staff sign-in', () => {
       const firstAuthTime = harness.auditRecords().at(-1)!.details!.authTime as string;
       vi.setSystemTime(Date.now() + 16 * 60_000);
 
-      const confirm = await client.get('/auth/sign-in?returnTo=%2Fdevices%2Fx%2Freveal&reason=reauthenticate');
+      const confirm = await client.get(`/auth/sign-in?returnTo=${encodeURIComponent(`/devices/${DEVICE}`)}&reason=reauthenticate`);
       expect(confirm.statusCode).toBe(302);
       const params = new URL(confirm.headers.location as string).searchParams;
       expect(params.get('max_age')).toBe('900');
@@ -267,7 +322,7 @@ describe('staff sign-in', () => {
       expect(entra.silent).toBe(false);
       expect(entra.page).toContain('max_age');
       const callback = await client.get(pathOf(entra.location!));
-      expect(callback.headers.location).toBe('/devices/x/reveal');
+      expect(callback.headers.location).toBe(`/devices/${DEVICE}`);
       const record = harness.auditRecords().at(-1)!;
       expect(record).toMatchObject({ action: 'sign_in', outcome: 'granted', details: { maxAge: 900 } });
       expect(Date.parse(record.details!.authTime as string) - Date.parse(firstAuthTime)).toBeGreaterThanOrEqual(16 * 60_000 - 1000);

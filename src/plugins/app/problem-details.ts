@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KeyDeskProblem, isProblem } from '../../problem/problem.js';
 import { validationProblem } from '../../problem/validation.js';
+import { refusal } from '../../disclosure/wording.js';
 
 /**
  * Turns every error into `application/problem+json` with a stable `code`. Error bodies carry the
@@ -27,6 +28,9 @@ export function toProblem(error: FastifyError | KeyDeskProblem | Error): KeyDesk
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new KeyDeskProblem('invalid_request', 'The request body is not valid JSON.');
+    case 'FST_CSRF_INVALID_TOKEN':
+    case 'FST_CSRF_MISSING_SECRET':
+      return refusal('csrf_invalid');
   }
   if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return new KeyDeskProblem('invalid_request', 'The request could not be understood.');
