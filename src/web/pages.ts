@@ -25,7 +25,7 @@ export function staffHeader(staff: PageViewer | null): SafeHtml {
   return html`<header>
 <strong><a href="/">KeyDesk</a></strong>
 <nav><a href="/my/disclosures">My disclosures</a></nav>
-<p class="signed-in">Signed in as <span class="staff-name">${staff.name}</span> <span class="staff-upn">(${staff.upn})</span></p>
+<p class="signed-in">Signed in as <span class="staff-name">${staff.name}</span> (<span class="staff-upn">${staff.upn}</span>)</p>
 <form method="post" action="/auth/sign-out"><input type="hidden" name="_csrf" value="${staff.signOutCsrf}"><button type="submit">Sign out</button></form>
 </header>`;
 }

@@ -56,7 +56,7 @@ describe('KeyDesk against the simulated tenant', () => {
   const disclose = (payload: object) =>
     harness.inject({ method: 'POST', url: '/api/v1/disclosures', headers: { authorization: `Bearer ${token}` }, payload });
 
-  it('discloses end to end, in 4 Graph requests cold and 2 warm, and both audit trails join', async () => {
+  it('discloses end to end, in 5 Graph requests in 3 steps cold and 2 warm, and both audit trails join', async () => {
     const device = tenant.directory.notable.typical;
     const key = tenant.directory.keysOf(device.deviceId)[0]!;
 
@@ -64,7 +64,11 @@ describe('KeyDesk against the simulated tenant', () => {
     expect(cold.statusCode).toBe(201);
     expect(cold.json().recoveryKey).toMatchObject({ id: key.id, volumeType: 'operatingSystemVolume' });
     expect(cold.json().recoveryKey.key).toBe(key.key);
-    expect(roundTrips()).toHaveLength(4);
+    const paths = roundTrips().map((r) => r.path);
+    // Step 1 the device; step 2 its keys, Intune record and the requester together; step 3 the key.
+    expect(paths[0]).toBe('/v1.0/devices');
+    expect(paths.slice(1, 4).sort()).toEqual(['/v1.0/deviceManagement/managedDevices', '/v1.0/informationProtection/bitlocker/recoveryKeys', '/v1.0/users']);
+    expect(paths.slice(4)).toEqual([`/v1.0/informationProtection/bitlocker/recoveryKeys/${key.id}`]);
 
     tenant.clearLogs();
     expect((await disclose(requestFor(device))).statusCode).toBe(201);
@@ -121,7 +125,7 @@ describe('KeyDesk against the simulated tenant', () => {
     tenant.knobs.throttle({ requests: 1, retryAfterSeconds: 1 });
     const response = await disclose(requestFor(tenant.directory.notable.twoVolumes));
     expect(response.statusCode).toBe(201);
-    expect(roundTrips().map((r) => r.status)).toEqual([429, 200, 200, 200, 200]);
+    expect(roundTrips().map((r) => r.status)).toEqual([429, 200, 200, 200, 200, 200]);
   });
 
   it('reports an outage as graph_unavailable once the retry budget is spent, with Retry-After', async () => {
@@ -147,15 +151,17 @@ describe('KeyDesk against the simulated tenant', () => {
     expect(response.json()).toMatchObject({ code: 'graph_permission_missing', detail: expect.stringContaining('BitlockerKey.Read.All') });
   });
 
-  it('cannot match an owner without User.Read.All, and says which permission is missing', async () => {
+  it('cannot check the requester without User.Read.All, and says which permission is missing', async () => {
     tenant.knobs.setGraphPermissions(['Device.Read.All', 'DeviceManagementManagedDevices.Read.All', 'BitlockerKey.Read.All']);
     await harness.close();
     harness = await keydesk();
     const device = tenant.directory.notable.primaryUserIsNotOwner;
     const owner = tenant.directory.owners(device)[0]!;
     const response = await disclose(requestFor(device, { requesterUpn: owner.userPrincipalName }));
-    expect(response.json().code).toBe('requester_not_owner');
+    expect(response.statusCode).toBe(502);
+    expect(response.json()).toMatchObject({ code: 'graph_permission_missing', detail: expect.stringContaining('User.Read.All') });
     expect(harness.logLines().some((line) => String(line.msg).includes('User.Read.All'))).toBe(true);
+    expect(tenant.directoryAudits).toHaveLength(0);
   });
 
   it('pages through a prefix search and returns every match', async () => {

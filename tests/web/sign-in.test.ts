@@ -102,7 +102,7 @@ describe('staff sign-in', () => {
     expect(home.statusCode).toBe(200);
     expect(home.headers['content-type']).toMatch(/^text\/html/);
     expect(home.body).toContain(`<span class="staff-name">${discloser.name}</span>`);
-    expect(home.body).toContain(`<span class="staff-upn">(${discloser.upn})</span>`);
+    expect(home.body).toContain(`<span class="staff-upn">${discloser.upn}</span>`);
     expect(home.body).toMatch(/<form method="post" action="\/auth\/sign-out"><input type="hidden" name="_csrf" value="[^"]+">/);
     expect(home.body).not.toContain('<script');
 
