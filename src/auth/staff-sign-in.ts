@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { AuthError, CryptoProvider, ResponseMode, type ConfidentialClientApplication } from '@azure/msal-node';
 import type { KeyDeskConfig, WebConfig } from '../config/config.js';
 import { PROBLEM_CODES } from '../problem/problem.js';
-import { ENTRA_UNREACHABLE, type MsalClient } from './msal.js';
+import { ENTRA_UNREACHABLE, type MsalClient } from '../graph/msal-client.js';
 import type { PendingSignIn } from './pending-sign-in.js';
 import { KEYDESK_ROLES } from './roles.js';
 import { authContextClaimsRequest, isFreshSignIn } from './sign-in-freshness.js';

@@ -1,9 +1,8 @@
 import Type from 'typebox';
 import { ALL_PROBLEM_CODES } from '../problem/problem.js';
-import { DeviceNameSchema } from '../disclosure/input.js';
 import { DisclosureChecksSchema } from './checks.js';
 import { Guid, Nullable } from './common.js';
-import { DeviceOwnerSchema, DeviceSchema, IntuneRecordSchema, RecoveryKeyMetadataSchema, VolumeTypeSchema } from './device.js';
+import { DeviceNameSchema, DeviceOwnerSchema, PRINTABLE_CHARACTER, DeviceSchema, IntuneRecordSchema, RecoveryKeyMetadataSchema, VolumeTypeSchema } from './device.js';
 
 /** The API's request and answer schemas: they validate input, shape output and feed /openapi.json. */
 
@@ -50,7 +49,7 @@ export const sharedSchemas = [DeviceOwnerSchema, DeviceSchema, IntuneRecordSchem
 export const DeviceSearchQuery = Type.Object(
   {
     name: Type.Optional(DeviceNameSchema),
-    prefix: Type.Optional(Type.String({ minLength: 2, maxLength: 256, pattern: (DeviceNameSchema as { pattern?: string }).pattern ?? '', description: 'The start of the name (at least 2 characters)', examples: ['LAPTOP-'] })),
+    prefix: Type.Optional(Type.String({ minLength: 2, maxLength: 256, pattern: `^${PRINTABLE_CHARACTER}+$`, description: 'The start of the name (at least 2 characters)', examples: ['LAPTOP-'] })),
   },
   { additionalProperties: false, description: 'Exactly one of name (exact match) or prefix' },
 );
