@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { APP_ROLES } from '../auth/roles.js';
 import { staffHasRole } from '../auth/staff-session.js';
 import type { DeviceSearchRow, DeviceSearchWithDetails } from '../disclosure/lookup.js';
-import { formatDateTime, ownersOf } from './device-text.js';
+import { breakableUpns, formatDateTime, ownersOf } from './device-text.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, viewerOf, type PageViewer } from './pages.js';
 
@@ -44,9 +44,9 @@ function resultRow(row: DeviceSearchRow): SafeHtml {
 <td data-label="Name"><a href="/devices/${encodeURIComponent(device.deviceId)}">${device.displayName}</a>${row.duplicate ? html` <strong class="duplicate-flag">(duplicate name)</strong>` : ''}${device.accountEnabled === false ? html` <strong class="disabled-flag">(disabled)</strong>` : ''}</td>
 <td data-label="Operating system">${[device.operatingSystem, device.operatingSystemVersion].filter(Boolean).join(' ') || 'unknown'}</td>
 <td data-label="Last sign-in" class="date">${formatDateTime(device.approximateLastSignInDateTime)}</td>
-<td data-label="Owners">${ownersOf(device)}</td>
-<td data-label="Intune primary user">${details ? details.intune?.primaryUserUpn || 'none' : '—'}</td>
-<td data-label="Recovery keys">${details ? String(details.keyCount) : '—'}</td>
+<td data-label="Owners">${breakableUpns(ownersOf(device))}</td>
+<td data-label="Intune primary user">${details ? breakableUpns(details.intune?.primaryUserUpn || 'none') : '—'}</td>
+<td data-label="Recovery keys" class="count">${details ? String(details.keyCount) : '—'}</td>
 </tr>
 `;
 }
@@ -59,7 +59,7 @@ ${found.capped ? html`<p class="notice">Only the first ${rows.length} devices ar
 ${rows.length > DETAILED_RESULTS ? html`<p class="notice">Key counts and primary users are shown for the first ${DETAILED_RESULTS} devices. Type more of the name to narrow the list.</p>` : ''}
 <table class="results">
 <caption>${rows.length} ${rows.length === 1 ? 'device' : 'devices'} found</caption>
-<thead><tr><th scope="col">Name</th><th scope="col">Operating system</th><th scope="col">Last sign-in</th><th scope="col">Owners</th><th scope="col">Intune primary user</th><th scope="col">Recovery keys</th></tr></thead>
+<thead><tr><th scope="col">Name</th><th scope="col">Operating system</th><th scope="col">Last sign-in</th><th scope="col">Owners</th><th scope="col">Intune primary user</th><th scope="col" class="count">Recovery keys</th></tr></thead>
 <tbody>
 ${rows.map(resultRow)}</tbody>
 </table>`;
