@@ -58,16 +58,18 @@ dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 caption { text-align: left; font-weight: 600; padding-bottom: .25rem; }
 table { border-collapse: collapse; width: 100%; margin-top: 1rem; }
 th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
-td { overflow-wrap: anywhere; }
+/* A column is as narrow as its longest word: tickets, codes and dates stay whole, IDs break at
+   their hyphens, UPNs after their "@" (a <wbr>); a device name may break anywhere. */
+td, td code { overflow-wrap: break-word; }
+td:first-child a { overflow-wrap: anywhere; }
 tr.duplicate { background: var(--warn-bg); }
-/* A number needs no more than its heading's width; the room goes to the names. */
-.count { width: 1%; }
-@media (max-width: 50rem) {
+@media (max-width: 60rem) {
   table.results, table.results caption, table.results tbody, table.results tr, table.results td { display: block; }
   table.results thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
   table.results tr { display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: .5rem 1rem; padding: .75rem; margin-bottom: .75rem; border: 1px solid var(--line); border-radius: 4px; }
   table.results tr.duplicate { border-left: 4px solid #8a6d00; }
   table.results td { padding: 0; border: 0; min-width: 0; }
+  table.results td, table.results td code, table.results .upn { overflow-wrap: anywhere; }
   table.results td:first-child { grid-column: 1 / -1; font-size: 1.1rem; font-weight: 600; }
   table.results td:not(:first-child)::before { content: attr(data-label); display: block; font-size: .8rem; font-weight: 600; color: var(--muted); }
 }

@@ -18,7 +18,7 @@ export function ownersOf(device: Device): string {
 
 /** UPNs (one, or a list) that a narrow column breaks after their "@" rather than mid-word. */
 export function breakableUpns(text: string): SafeHtml {
-  return html`${text.split('@').map((part, i) => (i === 0 ? part : html`@<wbr>${part}`))}`;
+  return html`<span class="upn">${text.split('@').map((part, i) => (i === 0 ? part : html`@<wbr>${part}`))}</span>`;
 }
 
 /** The first 8 hex digits, upper case: what the BitLocker recovery screen shows as "Recovery key ID". */

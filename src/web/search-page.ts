@@ -46,7 +46,7 @@ function resultRow(row: DeviceSearchRow): SafeHtml {
 <td data-label="Last sign-in" class="date">${formatDateTime(device.approximateLastSignInDateTime)}</td>
 <td data-label="Owners">${breakableUpns(ownersOf(device))}</td>
 <td data-label="Intune primary user">${details ? breakableUpns(details.intune?.primaryUserUpn || 'none') : '—'}</td>
-<td data-label="Recovery keys" class="count">${details ? String(details.keyCount) : '—'}</td>
+<td data-label="Recovery keys">${details ? String(details.keyCount) : '—'}</td>
 </tr>
 `;
 }
@@ -59,7 +59,7 @@ ${found.capped ? html`<p class="notice">Only the first ${rows.length} devices ar
 ${rows.length > DETAILED_RESULTS ? html`<p class="notice">Key counts and primary users are shown for the first ${DETAILED_RESULTS} devices. Type more of the name to narrow the list.</p>` : ''}
 <table class="results">
 <caption>${rows.length} ${rows.length === 1 ? 'device' : 'devices'} found</caption>
-<thead><tr><th scope="col">Name</th><th scope="col">Operating system</th><th scope="col">Last sign-in</th><th scope="col">Owners</th><th scope="col">Intune primary user</th><th scope="col" class="count">Recovery keys</th></tr></thead>
+<thead><tr><th scope="col">Name</th><th scope="col">Operating system</th><th scope="col">Last sign-in</th><th scope="col">Owners</th><th scope="col">Intune primary user</th><th scope="col">Recovery keys</th></tr></thead>
 <tbody>
 ${rows.map(resultRow)}</tbody>
 </table>`;

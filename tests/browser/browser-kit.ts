@@ -24,9 +24,10 @@ const SESSION_SECRET = 'a-browser-test-session-secret-of-more-than-32-characters
 /** Every wait in a browser test: a hung page fails the test instead of the run. */
 export const BROWSER_STEP_MS = 15_000;
 
-/** A phone (an iPhone 12 to 15's CSS viewport) and a laptop screen. */
+/** A phone (an iPhone 12 to 15's CSS viewport), a tablet on its side (the narrowest screen with tables) and a laptop. */
 export const VIEWPORTS = {
   phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
+  tablet: { viewport: { width: 1024, height: 768 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 },
   desktop: { viewport: { width: 1280, height: 800 } },
 } as const;
 

@@ -5,9 +5,10 @@ import { horizontalOverflow, screenshot, skipBrowserTests, startBrowserKit, type
 import { fillDisclosureForm, keyIdOnScreen, misreadKeyId, submitDisclosure } from './disclosure-form.js';
 
 /**
- * Every page of the web UI on a phone (390 × 844, touch) and the search results on a laptop
- * (1280 px): nothing is wider than the screen, so nobody scrolls sideways to read a row. Each
- * page is saved as test-artifacts/screenshots/phone-<page>.png to be looked at.
+ * Every page of the web UI on a phone (390 × 844, touch), and the result tables on a laptop
+ * (1280 px) and a tablet on its side (1024 px, the narrowest screen that gets tables rather than
+ * cards): nothing is wider than the screen, so nobody scrolls sideways to read a row. Each page is
+ * saved in test-artifacts/screenshots/ (phone-<page>.png, …) to be looked at.
  */
 
 describe.skipIf(skipBrowserTests)('the web UI fits the screen', () => {
@@ -130,21 +131,35 @@ describe.skipIf(skipBrowserTests)('the web UI fits the screen', () => {
     expect(consoleErrors).toEqual([]);
   });
 
-  it('fits long lists of search results into a 1280 px window, as columns', { timeout: 45_000 }, async () => {
-    const { page, consoleErrors } = await kit.newPage({ viewport: 'desktop' });
-    expect(await kit.signIn(page, discloser.upn)).toBe(302);
-    // Every name prefix of the directory ("LAPT", "CONT", …): the widest lists it has, and the duplicates.
-    const prefixes = [...new Set(kit.tenant.directory.devices.map((d) => d.displayName.slice(0, 4)))];
-    const searches = [...prefixes.map((prefix) => `/?name=${encodeURIComponent(prefix)}&match=prefix`), `/?name=${encodeURIComponent(kit.tenant.directory.notable.sharedName.displayName)}`];
-    const results = [];
-    for (const [index, search] of searches.entries()) {
-      await page.goto(search);
-      await page.locator('table.results').waitFor();
-      results.push(await fits(page, `desktop-search-${index + 1}`));
-    }
-    expect(results).toEqual(results.map((r) => fitted(r.page, 1280)));
-    // Columns on a wide screen, not cards.
-    await expect(page.evaluate<string>(`getComputedStyle(document.querySelector('table.results')).display`)).resolves.toBe('table');
-    expect(consoleErrors).toEqual([]);
-  });
+  for (const [viewport, width] of [['desktop', 1280], ['tablet', 1024]] as const) {
+    it(`fits long lists of search results and My disclosures into a ${width} px window, as columns`, { timeout: 60_000 }, async () => {
+      const { page, consoleErrors } = await kit.newPage({ viewport });
+      const { directory } = kit.tenant;
+      expect(await kit.signIn(page, discloser.upn)).toBe(302);
+      // Every name prefix of the directory ("LAPT", "CONT", …): the widest lists it has, and the duplicates.
+      const prefixes = [...new Set(directory.devices.map((d) => d.displayName.slice(0, 4)))];
+      const searches = [...prefixes.map((prefix) => `/?name=${encodeURIComponent(prefix)}&match=prefix`), `/?name=${encodeURIComponent(directory.notable.sharedName.displayName)}`];
+      const pages = [];
+      for (const [index, search] of searches.entries()) {
+        await page.goto(search);
+        await page.locator('table.results').waitFor();
+        pages.push(await fits(page, `${viewport}-search-${index + 1}`));
+      }
+      // Columns on a wide screen, not cards.
+      await expect(page.evaluate<string>(`getComputedStyle(document.querySelector('table.results')).display`)).resolves.toBe('table');
+
+      // An attempt of its own (refused, or over the reveal limit), so My disclosures has rows.
+      const device = directory.notable.typical;
+      const key = directory.keysOf(device.deviceId)[0]!;
+      await page.goto(`/devices/${device.deviceId}`);
+      await fillDisclosureForm(page, { keyId: misreadKeyId(directory, key), requester: directory.primaryUser(device)!.userPrincipalName, ticket: 'INC0042424' });
+      expect([422, 429]).toContain(await submitDisclosure(page));
+      await page.goto('/my/disclosures');
+      await page.locator('tr.audit-record').first().waitFor();
+      pages.push(await fits(page, `${viewport}-my-disclosures`));
+
+      expect(pages).toEqual(pages.map((p) => fitted(p.page, width)));
+      expect(consoleErrors).toEqual([]);
+    });
+  }
 });
