@@ -56,7 +56,7 @@ dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 
 /* Result tables: columns on a wide screen, one card per row on a narrow one (labels from data-label). */
 caption { text-align: left; font-weight: 600; padding-bottom: .25rem; }
-table { border-collapse: collapse; width: 100%; margin-top: 1rem; }
+table { border-collapse: collapse; width: 100%; margin-top: 1rem; font-size: .9375rem; }
 th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 /* A column is as narrow as its longest word: tickets, codes and dates stay whole, IDs break at
    their hyphens, UPNs after their "@" (a <wbr>); a device name may break anywhere. */
