@@ -31,7 +31,6 @@ import healthRoutes from './routes/health/index.js';
 import deviceRoutes from './routes/api/v1/devices/index.js';
 import disclosureRoutes from './routes/api/v1/disclosures/index.js';
 import webUi from './web/index.js';
-import { renderProblemPage } from './web/pages.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -108,7 +107,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   await app.register(auditTrail, { trail: deps.audit });
   await app.register(disclosures, { graph, audit: deps.audit, policy: config.policy, newId });
   await app.register(deviceLookup, { graph });
-  await app.register(problemDetails, config.web ? { htmlPage: renderProblemPage } : {});
+  await app.register(problemDetails, { notFound: config.web === null });
   await app.register(authentication, { verifier, userTokenClients: config.apiUserTokenClients });
   await app.register(readiness, { checkIdentityProvider: checks.identityProvider, checkGraphToken: checks.graphToken, auditWritable: () => deps.audit.isWritable() });
 

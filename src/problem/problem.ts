@@ -7,7 +7,7 @@ export const PROBLEM_CODES = {
   unauthorized: { status: 401, title: 'A valid Entra access token is required' },
   reauthentication_required: { status: 401, title: 'A more recent sign-in is required' },
   step_up_required: { status: 401, title: 'The Conditional Access authentication context is required' },
-  forbidden: { status: 403, title: 'The caller lacks the app role this needs' },
+  forbidden: { status: 403, title: 'Not allowed without the app role this needs' },
   app_token_required: { status: 403, title: 'The API accepts application tokens only' },
   csrf_invalid: { status: 403, title: 'The form did not come from a KeyDesk page' },
   not_found: { status: 404, title: 'No such resource' },

@@ -31,7 +31,7 @@ export interface DevicePageState {
 
 export function renderDevicePage(request: FastifyRequest, reply: FastifyReply, state: DevicePageState): FastifyReply {
   const staff = request.staff!;
-  const title = state.data?.device.displayName ?? 'Device';
+  const title = state.data?.device.displayName ?? (state.refusal ? 'Not disclosed' : 'Device');
   const canDisclose = staffHasRole(staff, APP_ROLES.disclose);
   const hasKeys = state.data === null || state.data.recoveryKeys.length > 0;
   const body = html`<h1>${title}</h1>

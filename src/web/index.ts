@@ -10,7 +10,8 @@ import csrf, { csrfOptions } from '../plugins/external/csrf.js';
 import formbody from '../plugins/external/formbody.js';
 import session, { sessionOptions } from '../plugins/external/session.js';
 import { perMinute } from '../plugins/external/rate-limit.js';
-import { logProblem, toProblem } from '../plugins/app/problem-details.js';
+import { isApiPath, logProblem, notFoundProblem, sendProblem, toProblem } from '../plugins/app/problem-details.js';
+import { KeyDeskProblem } from '../problem/problem.js';
 import assets from './assets.js';
 import devicePage from './device-page.js';
 import myDisclosuresPage from './my-disclosures-page.js';
@@ -80,6 +81,13 @@ export default async function webUi(app: FastifyInstance, options: WebUiOptions)
     logProblem(request, problem, error);
     for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
     return sendPage(reply, problem.status, renderProblemPage(request, reply, problem));
+  });
+
+  // A page that does not exist is a page, in the staff member's session; the API's paths stay JSON.
+  app.setNotFoundHandler(async (request, reply) => {
+    if (isApiPath(request.url.split('?')[0]!)) return sendProblem(reply, notFoundProblem(request));
+    const problem = new KeyDeskProblem('not_found', 'There is no such page in KeyDesk. Check the address, or start again from the home page.');
+    return sendPage(reply, 404, renderProblemPage(request, reply, problem));
   });
 
   const searches = perMinute({

@@ -392,6 +392,9 @@ describe('staff pages', () => {
     expect(page.statusCode).toBe(404);
     expect(page.headers['content-type']).toMatch(/^text\/html/);
     expect(page.body).toContain('<code>not_found</code>');
+    // Still in the staff member's session: their name and the sign-out form are on it.
+    expect(page.body).toContain(`<span class="staff-name">${discloser.name}</span>`);
+    expect(page.body).toContain('action="/auth/sign-out"');
     const api = await client.get('/api/v1/nothing');
     expect(api.statusCode).toBe(404);
     expect(api.headers['content-type']).toMatch(/^application\/problem\+json/);

@@ -7,13 +7,12 @@ import { refusal } from '../../disclosure/wording.js';
 /**
  * Turns every error into `application/problem+json` with a stable `code`. Error bodies carry the
  * problem's own words only: never an upstream body, a stack, or anything the request carried.
- * With the web UI on, a browser asking for a page that does not exist gets an HTML page instead
- * (outside /api, /openapi.json and /docs, which stay JSON).
+ * With the web UI on, it answers routes that do not exist itself (src/web/index.ts).
  */
 
 export interface ProblemDetailsOptions {
-  /** Renders a problem as the web UI's HTML page; absent when the web UI is off. */
-  htmlPage?: (request: FastifyRequest, reply: FastifyReply, problem: KeyDeskProblem) => string;
+  /** False when the web UI answers routes that do not exist itself (with its pages' session and header). */
+  notFound?: boolean;
 }
 
 export function toProblem(error: FastifyError | KeyDeskProblem | Error): KeyDeskProblem {
@@ -51,6 +50,10 @@ export function logProblem(request: FastifyRequest, problem: KeyDeskProblem, err
   else request.log.info({ code: problem.code }, 'request refused');
 }
 
+export function notFoundProblem(request: FastifyRequest): KeyDeskProblem {
+  return new KeyDeskProblem('not_found', `${request.method} ${request.url.split('?')[0]} does not exist. See /docs for the API.`);
+}
+
 /** Paths that are the API's (or its documentation's): their answers stay JSON whoever asks. */
 export function isApiPath(path: string): boolean {
   return path === '/api' || path.startsWith('/api/') || path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/');
@@ -63,14 +66,7 @@ async function problemDetails(app: FastifyInstance, options: ProblemDetailsOptio
     return sendProblem(reply, problem);
   });
 
-  app.setNotFoundHandler(async (request, reply) => {
-    const path = request.url.split('?')[0]!;
-    const problem = new KeyDeskProblem('not_found', `${request.method} ${path} does not exist. See /docs for the API.`);
-    if (options.htmlPage && !isApiPath(path)) {
-      return reply.code(404).type('text/html; charset=utf-8').send(options.htmlPage(request, reply, new KeyDeskProblem('not_found', 'There is no such page in KeyDesk. Check the address, or start again from the home page.')));
-    }
-    return sendProblem(reply, problem);
-  });
+  if (options.notFound !== false) app.setNotFoundHandler(async (request, reply) => sendProblem(reply, notFoundProblem(request)));
 }
 
 export default fp(problemDetails, { name: 'problem-details', fastify: '5.x' });
