@@ -2,7 +2,8 @@
 // the simulated tenant (this process), loaded by autocannon. Bounded: every scenario runs a fixed
 // number of seconds against loopback addresses only.
 //
-//   npm run bench                 all scenarios, results written to bench/RESULTS.md
+//   npm run bench                 all scenarios; results in data/bench/latest.json
+//   npm run bench -- --write      the same, and the table in bench/RESULTS.md replaced by this run's
 //   BENCH_SECONDS=5 npm run bench shorter runs
 //   BENCH_ONLY=disclosure@0 npm run bench        one scenario (name@latency)
 //   BENCH_KEYDESK_ARGS=--cpu-prof npm run bench  extra node flags for KeyDesk (profiles land in data/bench)
@@ -46,7 +47,8 @@ function freePort() {
 function disclosureTargets(directory) {
   return directory.devices
     .filter((device) => device.accountEnabled && directory.devicesNamed(device.displayName).length === 1)
-    .map((device) => ({ device, keys: directory.keysOf(device.deviceId), owners: directory.owners(device) }))
+    // A disabled owner (a leaver) is refused as requester_disabled: only enabled owners ask.
+    .map((device) => ({ device, keys: directory.keysOf(device.deviceId), owners: directory.owners(device).filter((owner) => owner.accountEnabled) }))
     .filter(({ keys, owners }) => keys.length === 1 && owners.length > 0)
     .map(({ device, keys, owners }) => ({
       deviceName: device.displayName,
@@ -79,6 +81,9 @@ async function startKeyDesk(tenant, scenario) {
       AUDIT_FILE: auditFile,
       AUDIT_HMAC_KEY: 'bench-audit-hmac-key-0123456789abcdef0123456789',
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      // The load comes from one ticketing app: its rate limits would measure the limiter, not KeyDesk.
+      RATE_LIMIT_DISCLOSURES_PER_MINUTE: '0',
+      RATE_LIMIT_SEARCHES_PER_MINUTE: '0',
       ...(process.env.UV_THREADPOOL_SIZE ? { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -216,6 +221,10 @@ try {
 const host = machine();
 writeFileSync(join(DATA, 'latest.json'), JSON.stringify({ host, results }, null, 2));
 
+if (!process.argv.slice(2).includes('--write')) {
+  console.log(`\nresults in ${join(DATA, 'latest.json')}; bench/RESULTS.md left alone (npm run bench -- --write replaces its table)`);
+  process.exit(0);
+}
 // Only a full run of every scenario may replace the table the notes in RESULTS.md refer to.
 if (process.env.BENCH_ONLY || process.env.BENCH_SECONDS || process.env.BENCH_KEYDESK_ARGS || process.env.BENCH_LATENCY_CONNECTIONS) {
   console.log(`\npartial or modified run: results in ${join(DATA, 'latest.json')}, bench/RESULTS.md left alone`);

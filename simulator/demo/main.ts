@@ -94,7 +94,8 @@ function startKeyDesk(sim: SimulatedTenant): ChildProcess {
     env: {
       ...process.env,
       // AZURE_*, GRAPH_BASE_URL, API_AUDIENCE and NODE_EXTRA_CA_CERTS: what a deployment would set.
-      ...sim.keydeskEnvironment(),
+      // KeyDesk's own credential is a certificate, as the README recommends for a real tenant.
+      ...sim.keydeskEnvironment({ credential: 'certificate' }),
       HOST: '127.0.0.1',
       PORT: String(port),
       // The helpdesk web UI, signed in through the simulated tenant's persona picker.

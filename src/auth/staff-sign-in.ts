@@ -1,7 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { AuthError, CryptoProvider, ResponseMode, type ConfidentialClientApplication } from '@azure/msal-node';
 import type { KeyDeskConfig, WebConfig } from '../config/config.js';
-import { ENTRA_UNREACHABLE, type MsalClient } from './msal.js';
+import { PROBLEM_CODES } from '../problem/problem.js';
+import { ENTRA_UNREACHABLE, type MsalClient } from '../graph/msal-client.js';
 import type { PendingSignIn } from './pending-sign-in.js';
 import { KEYDESK_ROLES } from './roles.js';
 import { authContextClaimsRequest, isFreshSignIn } from './sign-in-freshness.js';
@@ -64,8 +65,8 @@ export type SignInOutcome =
       staff: StaffUser | null;
     };
 
-function refusal(code: SignInRefusalCode, status: number, detail: string, details: Record<string, unknown> = {}, staff: StaffUser | null = null): SignInOutcome {
-  return { ok: false, code, status, detail, details, staff };
+function refusal(code: SignInRefusalCode, detail: string, details: Record<string, unknown> = {}, staff: StaffUser | null = null): SignInOutcome {
+  return { ok: false, code, status: PROBLEM_CODES[code].status, detail, details, staff };
 }
 
 function sameText(a: string, b: string): boolean {
@@ -136,14 +137,14 @@ export class StaffSignIn {
   /** Checks Entra's answer against the pending sign-in, redeems the code and reads the ID token. */
   async complete(pending: PendingSignIn | null, query: CallbackQuery): Promise<SignInOutcome> {
     if (!pending || typeof query.state !== 'string' || !sameText(query.state, pending.state)) {
-      return refusal('sign_in_state_mismatch', 400, 'This answer from Entra ID does not belong to a sign-in started in this browser in the last 10 minutes. Sign in again.');
+      return refusal('sign_in_state_mismatch', 'This answer from Entra ID does not belong to a sign-in started in this browser in the last 10 minutes. Sign in again.');
     }
     if (typeof query.error === 'string') {
       const aadsts = /AADSTS(\d+)/.exec(query.error_description ?? '')?.[0] ?? null;
-      return refusal('sign_in_refused_by_entra', 401, `Entra ID did not sign you in (${query.error.slice(0, 64)}${aadsts ? `, ${aadsts}` : ''}).`, { entraError: query.error.slice(0, 64), aadsts });
+      return refusal('sign_in_refused_by_entra', `Entra ID did not sign you in (${query.error.slice(0, 64)}${aadsts ? `, ${aadsts}` : ''}).`, { entraError: query.error.slice(0, 64), aadsts });
     }
     if (typeof query.code !== 'string' || query.code === '') {
-      return refusal('sign_in_code_rejected', 400, 'Entra ID sent neither a code nor an error. Sign in again.');
+      return refusal('sign_in_code_rejected', 'Entra ID sent neither a code nor an error. Sign in again.');
     }
     const redeemed = await this.redeem(pending, { ...query, code: query.code, state: query.state });
     if (!('claims' in redeemed)) return redeemed;
@@ -165,13 +166,13 @@ export class StaffSignIn {
     } catch (error) {
       const code = error instanceof AuthError ? error.errorCode : 'unknown';
       if (code === ENTRA_UNREACHABLE || code === 'network_error' || code === 'endpoints_resolution_error') {
-        return refusal('identity_provider_unavailable', 503, 'Entra ID could not be reached to finish the sign-in. Try again in a moment.', { msalError: code });
+        return refusal('identity_provider_unavailable', 'Entra ID could not be reached to finish the sign-in. Try again in a moment.', { msalError: code });
       }
-      return refusal('sign_in_code_rejected', 401, `Entra ID's answer could not be redeemed (${code}). Sign in again.`, { msalError: code });
+      return refusal('sign_in_code_rejected', `Entra ID's answer could not be redeemed (${code}). Sign in again.`, { msalError: code });
     }
     // Checked here as well as by MSAL: an ID token without the nonce sent is someone else's.
-    if (claims.nonce !== pending.nonce) return refusal('sign_in_code_rejected', 401, 'The ID token does not carry the nonce of this sign-in. Sign in again.', { msalError: 'nonce_mismatch' });
-    if (stringClaim(claims, 'oid') === null) return refusal('sign_in_code_rejected', 401, 'The ID token names no user (no oid claim).');
+    if (claims.nonce !== pending.nonce) return refusal('sign_in_code_rejected', 'The ID token does not carry the nonce of this sign-in. Sign in again.', { msalError: 'nonce_mismatch' });
+    if (stringClaim(claims, 'oid') === null) return refusal('sign_in_code_rejected', 'The ID token names no user (no oid claim).');
     return { claims };
   }
 
@@ -183,15 +184,15 @@ export class StaffSignIn {
         staff.authTime === null
           ? 'Entra ID did not say when you signed in (the ID token has no auth_time): an administrator must add the optional claim auth_time to KeyDesk\'s app registration (Token configuration > Add optional claim > ID > auth_time).'
           : `Entra ID answered with a sign-in older than ${pending.maxAge} seconds. Sign in again.`;
-      return refusal('sign_in_not_fresh', 401, detail, who, staff);
+      return refusal('sign_in_not_fresh', detail, who, staff);
     }
     if (pending.authContext !== null && !staff.acrs.includes(pending.authContext)) {
       const detail = `Entra ID did not apply the authentication context ${pending.authContext} (the ID token's acrs claim lacks it): an administrator must target it with a Conditional Access policy, as KeyDesk's README explains.`;
-      return refusal('step_up_not_satisfied', 403, detail, who, staff);
+      return refusal('step_up_not_satisfied', detail, who, staff);
     }
     if (!staff.roles.some((role) => KEYDESK_ROLES.includes(role))) {
       const detail = `You signed in to Entra ID as ${staff.name} (${staff.upn}), but you hold none of KeyDesk's app roles (${KEYDESK_ROLES.join(', ')}). Ask an administrator to assign one under Enterprise applications > KeyDesk > Users and groups, then sign in again.`;
-      return refusal('forbidden', 403, detail, who, staff);
+      return refusal('forbidden', detail, who, staff);
     }
     return { ok: true, staff };
   }

@@ -2,6 +2,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import Type, { type Static } from 'typebox';
 import { GUID_PATTERN } from '../schemas/common.js';
+import { DeviceNameSchema } from '../schemas/device.js';
 import { validationProblem } from '../problem/validation.js';
 
 /**
@@ -28,15 +29,8 @@ export type DisclosureReason = Static<typeof DisclosureReasonSchema>;
 /** The fewest hex digits of a key ID that prove the caller is reading the recovery screen. */
 export const MIN_KEY_ID_DIGITS = 8;
 
-/**
- * Control characters and lone UTF-16 surrogates (which cannot be percent-encoded into a Graph
- * query) are refused; Ajv matches patterns in unicode mode, so a well-formed pair is one code point
- * outside the surrogate range.
- */
-const PRINTABLE_CHARACTER = '[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]';
+/** Like a device name, no control characters or lone surrogates; and no space or second @. */
 const UPN_PART = '[^\\s@\\u0000-\\u001f\\u007f\\ud800-\\udfff]+';
-
-export const DeviceNameSchema = Type.String({ minLength: 1, maxLength: 256, pattern: `^${PRINTABLE_CHARACTER}+$`, description: "The device's display name", examples: ['LAPTOP-ANN'] });
 
 const upn = (description: string, example: string) => Type.String({ minLength: 3, maxLength: 113, pattern: `^${UPN_PART}@${UPN_PART}$`, description, examples: [example] });
 

@@ -52,13 +52,15 @@ export function createDeviceLookup(graph: GraphGateway) {
       const budget = currentGraphBudget();
       const reserve = detailRows * DETAIL_REQUESTS_PER_ROW;
       const found = budget ? await budget.reserving(reserve, () => findDevices(query)) : await findDevices(query);
+      // Whatever the search left of the budget decides how many rows get details.
+      const detailed = budget ? Math.min(detailRows, Math.floor(budget.available / DETAIL_REQUESTS_PER_ROW)) : detailRows;
       const names = new Map<string, number>();
       for (const device of found.devices) names.set(device.displayName.toLowerCase(), (names.get(device.displayName.toLowerCase()) ?? 0) + 1);
       const rows = await Promise.all(
         found.devices.map(async (device, index): Promise<DeviceSearchRow> => ({
           device,
           duplicate: (names.get(device.displayName.toLowerCase()) ?? 0) > 1,
-          details: index < detailRows ? await detailsOf(graph, device) : null,
+          details: index < detailed ? await detailsOf(graph, device) : null,
         })),
       );
       return { rows, capped: found.capped, limit: found.limit };

@@ -4,7 +4,7 @@ import type { KeyDeskConfig } from '../config/config.js';
 import { KeyDeskProblem } from '../problem/problem.js';
 import type { GraphLogger } from './graph-call.js';
 import { retryAfterSeconds } from './retry.js';
-import { isEntraUnreachable, type EntraFailure, type EntraNetwork, type MsalClient } from '../auth/msal.js';
+import { isEntraUnreachable, type EntraFailure, type EntraNetwork, type MsalClient } from './msal-client.js';
 
 /** Retry-After KeyDesk suggests when Entra could not be reached and said nothing itself. */
 const ENTRA_RETRY_AFTER_MS = 5_000;

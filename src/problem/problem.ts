@@ -33,6 +33,12 @@ export const PROBLEM_CODES = {
   identity_provider_unavailable: { status: 503, title: 'Entra ID could not be reached' },
   audit_unavailable: { status: 503, title: 'The audit trail cannot be written' },
   shutting_down: { status: 503, title: 'KeyDesk is shutting down' },
+  // The web UI's sign-in (pages only; never an API answer).
+  sign_in_state_mismatch: { status: 400, title: 'This sign-in answer does not belong to this browser' },
+  sign_in_refused_by_entra: { status: 401, title: 'Entra ID did not sign you in' },
+  sign_in_code_rejected: { status: 401, title: "Entra ID's answer could not be redeemed" },
+  sign_in_not_fresh: { status: 401, title: 'The sign-in is older than a reveal allows' },
+  step_up_not_satisfied: { status: 403, title: 'Entra ID did not apply the authentication context' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

@@ -1,11 +1,10 @@
 import Type, { type TSchema } from 'typebox';
 import { ALL_PROBLEM_CODES, PROBLEM_CODES, type KeyDeskProblem, type ProblemCode } from '../problem/problem.js';
-import { DeviceNameSchema } from '../disclosure/input.js';
 import { DisclosureChecksSchema } from './checks.js';
 import { Guid, Nullable } from './common.js';
 import { EXAMPLE } from './examples.js';
-import { exampleProblem } from './problem-examples.js';
-import { DeviceOwnerSchema, DeviceSchema, IntuneRecordSchema, RecoveryKeyMetadataSchema, VolumeTypeSchema } from './device.js';
+import { exampleProblem, type ApiProblemCode } from './problem-examples.js';
+import { DeviceNameSchema, DeviceOwnerSchema, PRINTABLE_CHARACTER, DeviceSchema, IntuneRecordSchema, RecoveryKeyMetadataSchema, VolumeTypeSchema } from './device.js';
 
 /** The API's request and answer schemas: they validate input, shape output and feed /openapi.json. */
 
@@ -56,7 +55,7 @@ export const DeviceSearchQuery = Type.Object(
       Type.String({
         minLength: 2,
         maxLength: 256,
-        pattern: (DeviceNameSchema as { pattern?: string }).pattern ?? '',
+        pattern: `^${PRINTABLE_CHARACTER}+$`,
         description: 'The start of the name (at least 2 characters)',
         examples: ['LAPTOP-'],
       }),
@@ -126,10 +125,10 @@ export const COMMON_API_PROBLEMS = [
   'graph_unavailable',
   'identity_provider_unavailable',
   'shutting_down',
-] as const satisfies readonly ProblemCode[];
+] as const satisfies readonly ApiProblemCode[];
 
 /** Refused before the caller is known (no token, Entra unreachable, shutting down): no attempt to record. */
-const UNRECORDED_PROBLEMS: ReadonlySet<ProblemCode> = new Set(['unauthorized', 'identity_provider_unavailable', 'shutting_down']);
+const UNRECORDED_PROBLEMS: ReadonlySet<ApiProblemCode> = new Set(['unauthorized', 'identity_provider_unavailable', 'shutting_down']);
 
 /** What the examples of a route's problems show. */
 export interface ProblemExamples {
@@ -153,7 +152,7 @@ const HEADER_DOCS: Record<string, { name: string; description: string }> = {
   'www-authenticate': { name: 'WWW-Authenticate', description: 'Bearer; with step_up_required, a claims challenge naming the authentication context' },
 };
 
-function exampleOf(code: ProblemCode, examples: ProblemExamples): KeyDeskProblem {
+function exampleOf(code: ApiProblemCode, examples: ProblemExamples): KeyDeskProblem {
   const problem = code === 'invalid_request' && examples.invalidRequest ? examples.invalidRequest : exampleProblem(code);
   if (!examples.recorded || UNRECORDED_PROBLEMS.has(code)) return problem;
   // The trail could not record this one: it names the attempt but has no record.
@@ -161,7 +160,7 @@ function exampleOf(code: ProblemCode, examples: ProblemExamples): KeyDeskProblem
 }
 
 /** The `application/problem+json` content for `codes`, one named example per code. */
-export function problemContent(examples: ProblemExamples, codes: readonly ProblemCode[]): ProblemResponse['content'] {
+export function problemContent(examples: ProblemExamples, codes: readonly ApiProblemCode[]): ProblemResponse['content'] {
   const named = codes.map((code) => [code, { summary: PROBLEM_CODES[code].title, value: exampleOf(code, examples).toJSON(examples.instance) }] as const);
   return { [PROBLEM_MEDIA_TYPE]: { schema: ProblemRef, examples: Object.fromEntries(named) } };
 }
@@ -171,7 +170,7 @@ export function problemDescription(codes: readonly ProblemCode[]): string {
   return codes.map((code) => `\`${code}\`: ${PROBLEM_CODES[code].title}`).join('; ');
 }
 
-function problemHeaders(examples: ProblemExamples, codes: readonly ProblemCode[]): ProblemResponse['headers'] {
+function problemHeaders(examples: ProblemExamples, codes: readonly ApiProblemCode[]): ProblemResponse['headers'] {
   const names = new Set(codes.flatMap((code) => Object.keys(exampleOf(code, examples).headers).map((name) => name.toLowerCase())));
   const documented = [...names].flatMap((name) => (HEADER_DOCS[name] ? [HEADER_DOCS[name]] : []));
   return documented.length === 0 ? undefined : Object.fromEntries(documented.map(({ name, description }) => [name, { description, type: 'string' as const }]));
@@ -181,8 +180,8 @@ function problemHeaders(examples: ProblemExamples, codes: readonly ProblemCode[]
  * The problem answers of a route, one per status its `codes` give: `application/problem+json`
  * with the Problem schema (which also serializes them) and an example of each code.
  */
-export function problemResponses(examples: ProblemExamples, ...codes: ProblemCode[]): Record<number, ProblemResponse> {
-  const byStatus = new Map<number, ProblemCode[]>();
+export function problemResponses(examples: ProblemExamples, ...codes: ApiProblemCode[]): Record<number, ProblemResponse> {
+  const byStatus = new Map<number, ApiProblemCode[]>();
   for (const code of new Set(codes)) byStatus.set(PROBLEM_CODES[code].status, [...(byStatus.get(PROBLEM_CODES[code].status) ?? []), code]);
   const statuses = [...byStatus.keys()].sort((a, b) => a - b);
   return Object.fromEntries(

@@ -7,6 +7,16 @@ import { EXAMPLE } from './examples.js';
  * used by the Graph port (types via Static), the API's answers and /openapi.json.
  */
 
+/**
+ * Control characters and lone UTF-16 surrogates (which cannot be percent-encoded into a Graph
+ * query) are refused; Ajv matches patterns in unicode mode, so a well-formed pair is one code point
+ * outside the surrogate range.
+ */
+export const PRINTABLE_CHARACTER = '[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]';
+
+/** A device's display name as a caller may give it: Entra allows 256 characters. */
+export const DeviceNameSchema = Type.String({ minLength: 1, maxLength: 256, pattern: `^${PRINTABLE_CHARACTER}+$`, description: "The device's display name", examples: [EXAMPLE.deviceName] });
+
 /** A user who is a registered owner of a device. `userPrincipalName` is absent without User.Read.All. */
 export const DeviceOwnerSchema = Type.Object(
   {

@@ -23,7 +23,6 @@ const FACTS: RefusalFacts = {
   count: 2,
   retryAfterSeconds: 42,
   authContext: 'c1',
-  maxAgeSeconds: 900,
 };
 
 const RETRY_LATER = (seconds: number) => ({ headers: { 'retry-after': String(seconds) } });
@@ -41,11 +40,29 @@ const CANDIDATES = [EXAMPLE.deviceId, EXAMPLE.otherDeviceId].map((deviceId, i) =
   owners: i === 0 ? [EXAMPLE.requesterUpn] : ['former.owner@contoso.com'],
 }));
 
-const EXAMPLES: Record<ProblemCode, () => KeyDeskProblem> = {
+/**
+ * Codes no API operation answers: the web UI's own (its forms and sign-in pages) and `not_found`,
+ * which answers a path that is no operation. Every other code needs an example below, so a new
+ * code is either shown in the document or named here.
+ */
+type PageOnlyCode =
+  | 'not_found'
+  | 'csrf_invalid'
+  | 'form_already_used'
+  | 'reauthentication_required'
+  | 'sign_in_state_mismatch'
+  | 'sign_in_refused_by_entra'
+  | 'sign_in_code_rejected'
+  | 'sign_in_not_fresh'
+  | 'step_up_not_satisfied';
+
+/** A code an API operation (or a probe) can answer. */
+export type ApiProblemCode = Exclude<ProblemCode, PageOnlyCode>;
+
+const EXAMPLES: Record<ApiProblemCode, () => KeyDeskProblem> = {
   invalid_request: () => inputProblem('querystring', 'minLength', '/prefix', { limit: 2 }),
   unauthorized: () =>
     new KeyDeskProblem('unauthorized', 'Send an Entra access token for KeyDesk\'s API as "Authorization: Bearer <token>".', { headers: { 'www-authenticate': 'Bearer' } }),
-  reauthentication_required: () => refusal('reauthentication_required', FACTS),
   step_up_required: () =>
     refusal('step_up_required', FACTS, {
       headers: {
@@ -58,13 +75,10 @@ const EXAMPLES: Record<ProblemCode, () => KeyDeskProblem> = {
       "The caller holds no app role that allows this; it needs BitLocker.Disclose. An administrator assigns it under Enterprise applications > KeyDesk > Users and groups (or the app's API permissions for an application).",
     ),
   app_token_required: () => refusal('app_token_required'),
-  csrf_invalid: () => refusal('csrf_invalid'),
-  not_found: () => new KeyDeskProblem('not_found', 'GET /api/v1/device does not exist. See /docs for the API.'),
   device_not_found: () => refusal('device_not_found', FACTS),
   key_not_found: () => refusal('key_not_found', FACTS),
   ambiguous_device: () => refusal('ambiguous_device', FACTS, { extensions: { candidates: CANDIDATES } }),
   ambiguous_key_id: () => refusal('ambiguous_key_id', FACTS),
-  form_already_used: () => refusal('form_already_used'),
   payload_too_large: () => new KeyDeskProblem('payload_too_large', 'The request body is larger than KeyDesk accepts (BODY_LIMIT_BYTES).'),
   unsupported_media_type: () => new KeyDeskProblem('unsupported_media_type', 'Send the request body as application/json.'),
   key_id_mismatch: () => refusal('key_id_mismatch', FACTS),
@@ -101,7 +115,7 @@ const EXAMPLES: Record<ProblemCode, () => KeyDeskProblem> = {
 };
 
 /** An example answer with `code`. */
-export function exampleProblem(code: ProblemCode): KeyDeskProblem {
+export function exampleProblem(code: ApiProblemCode): KeyDeskProblem {
   return EXAMPLES[code]();
 }
 

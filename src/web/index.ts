@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { MsalClient } from '../auth/msal.js';
+import type { MsalClient } from '../graph/msal-client.js';
 import { PendingSignInSeal } from '../auth/pending-sign-in.js';
 import { createMemorySessionStore, type SessionStore } from '../auth/session-store.js';
 import staffSession from '../auth/staff-session.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { auditCallerOf } from '../auth/callers.js';
+import { auditCallerOf } from '../auth/audit-caller.js';
 import { APP_ROLES } from '../auth/roles.js';
 import { checkRevealSignIn } from '../auth/sign-in-freshness.js';
 import type { WebConfig } from '../config/config.js';

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { auditEntry } from '../audit/entry.js';
-import { auditCallerOf } from '../auth/callers.js';
+import { auditCallerOf } from '../auth/audit-caller.js';
 import { PENDING_SIGN_IN_LIFETIME_MS, type PendingSignInSeal } from '../auth/pending-sign-in.js';
 import { safeReturnTo } from '../auth/return-to.js';
 import type { RevealSignInVerdict } from '../auth/sign-in-freshness.js';

@@ -3,7 +3,7 @@ import nock from 'nock';
 import { pino, type Logger } from 'pino';
 import { createGraphGateway, type GraphGatewayOptions } from '../../src/graph/graph-gateway.js';
 import { GraphTokenProvider, type TokenProviderConfig } from '../../src/graph/token-provider.js';
-import { createMsalClient } from '../../src/auth/msal.js';
+import { createMsalClient } from '../../src/graph/msal-client.js';
 
 /**
  * Entra and Graph as nock serves them to the Graph gateway tests, in the shapes of

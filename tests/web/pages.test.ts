@@ -335,6 +335,31 @@ describe('staff pages', () => {
     expect(doors).toEqual(['api:key_id_mismatch', 'web:key_id_mismatch', 'api:invalid_ticket', 'web:invalid_ticket', 'api:requester_not_owner', 'web:requester_not_owner', 'api:comment_required', 'web:comment_required']);
   });
 
+  it.each(['warn', 'off'])('treats a requester who does not own the device alike at both doors under REQUESTER_CHECK=%s', async (mode) => {
+    await harness.close();
+    harness = await keydesk({ REQUESTER_CHECK: mode });
+    const app = tenant.ticketingApps.find((a) => a.roles.includes('BitLocker.Disclose'))!;
+    const token = await tenant.issueAppToken(app.clientId);
+    const device = tenant.directory.notable.typical;
+    const { client } = await signIn(discloser);
+    const fields = revealFields(device, { requester: 'mallory@contoso.example' });
+    const api = await harness.inject({
+      method: 'POST',
+      url: '/api/v1/disclosures',
+      headers: { authorization: `Bearer ${token}` },
+      payload: { deviceId: device.deviceId, keyId: fields.keyId, ticket: fields.ticket, reason: fields.reason, requesterUpn: fields.requester },
+    });
+    const { _csrf, formToken } = await openForm(client, device);
+    const web = await client.post(`/devices/${device.deviceId}/reveal`, { ...fields, _csrf, formToken });
+    expect(api.statusCode).toBe(201);
+    expect(web.statusCode).toBe(200);
+    const verdict = mode === 'warn' ? 'warned' : 'skipped';
+    expect(api.json().checks.requester).toBe(verdict);
+    const granted = harness.auditRecords().filter((r) => r.action === 'disclosure' && r.outcome === 'granted');
+    expect(granted.map((r) => `${r.door}:${r.checks?.requester}`)).toEqual([`api:${verdict}`, `web:${verdict}`]);
+    expect(web.body.includes('data-code="requester_not_owner"')).toBe(mode === 'warn');
+  });
+
   it('shows the warnings of a disclosure a warn policy let through on the key page', async () => {
     await harness.close();
     harness = await keydesk({ REQUESTER_CHECK: 'warn' });

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { createReadinessMonitor, type ReadinessMonitor, type ReadinessMonitorOptions } from '../../server/readiness.js';
+import { createReadinessMonitor, type ReadinessMonitor, type ReadinessMonitorOptions } from '../../health/readiness.js';
 
 /**
  * Readiness (may this instance take disclosures?), checked in the background. Building the app

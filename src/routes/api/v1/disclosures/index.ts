@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_ROLES } from '../../../../auth/roles.js';
-import { auditCallerOf } from '../../../../auth/callers.js';
+import { auditCallerOf } from '../../../../auth/audit-caller.js';
 import { authContextClaimsRequest } from '../../../../auth/sign-in-freshness.js';
 import type { RateLimits } from '../../../../config/config.js';
 import { DisclosureInputSchema } from '../../../../disclosure/input.js';

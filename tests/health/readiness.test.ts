@@ -7,7 +7,7 @@ import {
   createReadinessMonitor,
   type ReadinessMonitorOptions,
   type ReadinessTimers,
-} from '../../src/server/readiness.js';
+} from '../../src/health/readiness.js';
 import { AUTHORITY, CLIENT_ID, TENANT_ID, makeSigningKey, mockEntraDiscovery, type SigningKey } from '../helpers/entra.js';
 import { CLIENT_SECRET, LOGIN, TENANT, captureLog, graphConfig, mockTokenEndpoint, tokenProviderFor } from '../helpers/graph-fixtures.js';
 

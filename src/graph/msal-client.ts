@@ -8,7 +8,7 @@ import {
   type NetworkResponse,
 } from '@azure/msal-node';
 import type { KeyDeskConfig } from '../config/config.js';
-import { parseRetryAfter } from '../graph/retry.js';
+import { parseRetryAfter } from './retry.js';
 
 /**
  * KeyDesk's one MSAL ConfidentialClientApplication per process, as the msal-node samples build it:
