@@ -39,7 +39,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox<DeviceRoutesOptions> = async (app,
       schema: {
         operationId: 'findDevices',
         summary: 'Find devices by exact name or by name prefix',
-        description: 'Returns device metadata and registered owners; never a recovery password.',
+        description: 'Give exactly one of `name` (exact match) or `prefix`. Returns device metadata and registered owners; never a recovery password.',
         tags: ['devices'],
         querystring: DeviceSearchQuery,
         response: { 200: DeviceSearchResponse, ...searchProblems },
