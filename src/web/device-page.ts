@@ -5,7 +5,7 @@ import type { DeviceRecoveryKeys } from '../disclosure/lookup.js';
 import type { DisclosureChecks } from '../schemas/checks.js';
 import type { RecoveryKeyMetadata } from '../graph/types.js';
 import type { KeyDeskProblem } from '../problem/problem.js';
-import { VOLUME_TYPES, accountState, formatDateTime, keyIdAsOnScreen, ownersOf } from './device-text.js';
+import { VOLUME_TYPES, accountState, breakableUpns, formatDateTime, keyIdAsOnScreen, ownersOf } from './device-text.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, sendPage, viewerOf } from './pages.js';
 import { EMPTY_FORM, disclosureFormHtml, pickForm, type RevealForm } from './reveal-form.js';
@@ -53,8 +53,8 @@ function deviceFacts({ device, intune }: DeviceRecoveryKeys): SafeHtml {
 <dt>Operating system</dt><dd>${[device.operatingSystem, device.operatingSystemVersion].filter(Boolean).join(' ') || 'unknown'}</dd>
 <dt>Last sign-in</dt><dd class="date">${formatDateTime(device.approximateLastSignInDateTime)}</dd>
 <dt>Device account</dt><dd class="device-account${device.accountEnabled === false ? ' warn' : ''}">${accountState(device.accountEnabled)}${device.accountEnabled === false ? ' — it may have been reported lost or stolen' : ''}</dd>
-<dt>Owners</dt><dd>${ownersOf(device)}</dd>
-<dt>Intune primary user</dt><dd>${intune ? intune.primaryUserUpn || 'none' : 'not managed by Intune'}</dd>
+<dt>Owners</dt><dd>${breakableUpns(ownersOf(device))}</dd>
+<dt>Intune primary user</dt><dd>${intune ? breakableUpns(intune.primaryUserUpn || 'none') : 'not managed by Intune'}</dd>
 <dt>Device ID</dt><dd><code class="device-id">${device.deviceId}</code></dd>
 </dl>`;
 }

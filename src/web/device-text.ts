@@ -1,5 +1,6 @@
 import type { Device, VolumeType } from '../graph/types.js';
 import type { DisclosureReason } from '../disclosure/input.js';
+import { html, type SafeHtml } from './html.js';
 
 /** How the pages put Graph's values into a helpdesk agent's words. */
 
@@ -13,6 +14,11 @@ export function formatDateTime(iso: string | null | undefined): string {
 export function ownersOf(device: Device): string {
   if (device.registeredOwners.length === 0) return 'none';
   return device.registeredOwners.map((owner) => owner.userPrincipalName ?? owner.displayName ?? owner.id).join(', ');
+}
+
+/** UPNs (one, or a list) that a narrow column breaks after their "@" rather than mid-word. */
+export function breakableUpns(text: string): SafeHtml {
+  return html`<span class="upn">${text.split('@').map((part, i) => (i === 0 ? part : html`@<wbr>${part}`))}</span>`;
 }
 
 /** The first 8 hex digits, upper case: what the BitLocker recovery screen shows as "Recovery key ID". */

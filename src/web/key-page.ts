@@ -25,7 +25,7 @@ ${groups.map((group, index) => html`<li><span class="group-number">Group ${index
 <button type="button" id="pause-countdown" aria-pressed="false" hidden>Pause</button>
 <button type="button" id="extend-countdown" hidden>Extend by ${displaySeconds} seconds</button>
 </div>
-<p id="countdown">The recovery password disappears in ${displaySeconds} seconds.</p>
+<p id="countdown">This browser runs no script, so the recovery password stays on this page until you leave it: close the page once the caller has typed it.</p>
 <p id="key-announcer" class="visually-hidden" aria-live="polite"></p>
 <p>Audit record <code class="audit-record-id">${granted.auditRecordId}</code> · disclosure <code>${granted.disclosureId}</code></p>
 <p><a href="/devices/${encodeURIComponent(granted.device.deviceId)}">Back to the device</a> · <a href="/">Find another device</a></p>`;

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuditRecord } from '../audit/types.js';
-import { formatDateTime } from './device-text.js';
+import { breakableUpns, formatDateTime } from './device-text.js';
 import { html } from './html.js';
 import { layout, viewerOf } from './pages.js';
 
@@ -9,7 +9,7 @@ import { layout, viewerOf } from './pages.js';
 export const MY_DISCLOSURES_SHOWN = 50;
 
 function recordRow(record: AuditRecord) {
-  return html`<tr class="audit-record"><td data-label="Time" class="date">${formatDateTime(record.time)}</td><td data-label="Device">${record.device?.displayName ?? record.device?.deviceId ?? ''}</td><td data-label="Requester">${record.requesterUpn ?? ''}</td><td data-label="Ticket">${record.ticket ?? ''}</td><td data-label="Outcome">${record.outcome}${record.code ? html` (<code>${record.code}</code>)` : ''}</td><td data-label="Audit record"><code>${record.id}</code></td></tr>\n`;
+  return html`<tr class="audit-record"><td data-label="Time" class="date">${formatDateTime(record.time)}</td><td data-label="Device">${record.device?.displayName ?? record.device?.deviceId ?? ''}</td><td data-label="Requester">${breakableUpns(record.requesterUpn ?? '')}</td><td data-label="Ticket">${record.ticket ?? ''}</td><td data-label="Outcome">${record.outcome}${record.code ? html` (<code>${record.code}</code>)` : ''}</td><td data-label="Audit record"><code>${record.id}</code></td></tr>\n`;
 }
 
 export default async function myDisclosuresPage(app: FastifyInstance): Promise<void> {

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { APP_ROLES } from '../auth/roles.js';
 import { staffHasRole } from '../auth/staff-session.js';
 import type { DeviceSearchRow, DeviceSearchWithDetails } from '../disclosure/lookup.js';
-import { formatDateTime, ownersOf } from './device-text.js';
+import { breakableUpns, formatDateTime, ownersOf } from './device-text.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, viewerOf, type PageViewer } from './pages.js';
 
@@ -44,8 +44,8 @@ function resultRow(row: DeviceSearchRow): SafeHtml {
 <td data-label="Name"><a href="/devices/${encodeURIComponent(device.deviceId)}">${device.displayName}</a>${row.duplicate ? html` <strong class="duplicate-flag">(duplicate name)</strong>` : ''}${device.accountEnabled === false ? html` <strong class="disabled-flag">(disabled)</strong>` : ''}</td>
 <td data-label="Operating system">${[device.operatingSystem, device.operatingSystemVersion].filter(Boolean).join(' ') || 'unknown'}</td>
 <td data-label="Last sign-in" class="date">${formatDateTime(device.approximateLastSignInDateTime)}</td>
-<td data-label="Owners">${ownersOf(device)}</td>
-<td data-label="Intune primary user">${details ? details.intune?.primaryUserUpn || 'none' : '—'}</td>
+<td data-label="Owners">${breakableUpns(ownersOf(device))}</td>
+<td data-label="Intune primary user">${details ? breakableUpns(details.intune?.primaryUserUpn || 'none') : '—'}</td>
 <td data-label="Recovery keys">${details ? String(details.keyCount) : '—'}</td>
 </tr>
 `;

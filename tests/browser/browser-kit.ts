@@ -24,6 +24,13 @@ const SESSION_SECRET = 'a-browser-test-session-secret-of-more-than-32-characters
 /** Every wait in a browser test: a hung page fails the test instead of the run. */
 export const BROWSER_STEP_MS = 15_000;
 
+/** A phone (an iPhone 12 to 15's CSS viewport), a tablet on its side (the narrowest screen with tables) and a laptop. */
+export const VIEWPORTS = {
+  phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
+  tablet: { viewport: { width: 1024, height: 768 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 },
+  desktop: { viewport: { width: 1280, height: 800 } },
+} as const;
+
 /**
  * Skipped only on a developer machine without Chromium; in CI (.ci/run installs it) a missing
  * browser fails the run rather than skipping it silently.
@@ -54,12 +61,14 @@ export interface BrowserKit {
    * what the browser complains about: CSP violations, script errors, stylesheets or images that
    * failed to load.
    */
-  newPage(): Promise<{ context: BrowserContext; page: Page; consoleErrors: string[] }>;
+  newPage(options?: { viewport?: keyof typeof VIEWPORTS; javaScript?: boolean }): Promise<{ context: BrowserContext; page: Page; consoleErrors: string[] }>;
   /**
    * Signs in as a person would: opens `path` on KeyDesk, is sent to the simulated sign-in page,
-   * clicks the persona (its label), clicks "Sign in", and lands back on KeyDesk.
+   * clicks the persona (its label), clicks "Sign in", and lands back on KeyDesk: on the page
+   * returned to, or on the callback's own page when it refuses the sign-in. Resolves to the
+   * callback's status (302 for a sign-in).
    */
-  signIn(page: Page, personaUpn: string, options?: { path?: string; screenshotSignInPage?: string }): Promise<void>;
+  signIn(page: Page, personaUpn: string, options?: { path?: string; screenshotSignInPage?: string }): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -127,8 +136,8 @@ export async function startBrowserKit(name: string, options: BrowserKitOptions =
           return [];
         }
       },
-      async newPage() {
-        const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 800 } });
+      async newPage({ viewport = 'desktop', javaScript = true } = {}) {
+        const context = await browser.newContext({ baseURL: baseUrl, ...VIEWPORTS[viewport], javaScriptEnabled: javaScript });
         context.setDefaultTimeout(BROWSER_STEP_MS);
         context.setDefaultNavigationTimeout(BROWSER_STEP_MS);
         closers.push(() => context.close());
@@ -158,8 +167,12 @@ export async function startBrowserKit(name: string, options: BrowserKitOptions =
         if (screenshotSignInPage) await screenshot(page, screenshotSignInPage);
         await page.locator('label', { hasText: persona.upn }).click();
         if (!(await page.getByRole('radio', { name: persona.name }).isChecked())) throw new Error(`clicking ${persona.name} did not select the persona`);
+        const callback = page.waitForResponse((response) => response.url().startsWith(`${baseUrl}/auth/callback`));
         await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-        await page.waitForURL((url) => url.href.startsWith(baseUrl) && !url.pathname.startsWith('/auth/callback'));
+        const status = (await callback).status();
+        if (status === 302) await page.waitForURL((url) => url.href.startsWith(baseUrl) && !url.pathname.startsWith('/auth/callback'));
+        else await page.waitForLoadState();
+        return status;
       },
       close,
     };
@@ -174,4 +187,28 @@ export async function screenshot(page: Page, name: string, options: { mask?: Loc
   const path = join(SCREENSHOTS_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true, ...(options.mask ? { mask: options.mask, maskColor: '#5a6b7d' } : {}) });
   return path;
+}
+
+export interface HorizontalOverflow {
+  /** The document's width, the window's and the layout viewport's (CSS pixels). */
+  scrollWidth: number;
+  innerWidth: number;
+  clientWidth: number;
+  /** Elements whose right edge lies beyond the viewport, as tag.class#id, for the failure message. */
+  beyond: string[];
+}
+
+/**
+ * How far a page reaches past the viewport's right edge. A string expression: the tests compile
+ * without the DOM lib. A phone browser zooms out to fit a page that is too wide, which widens
+ * `innerWidth` with it, so elements are measured against the layout viewport (`clientWidth`).
+ */
+export async function horizontalOverflow(page: Page): Promise<HorizontalOverflow> {
+  return page.evaluate<HorizontalOverflow>(`(() => {
+    const root = document.documentElement;
+    const edge = root.clientWidth;
+    const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.classList.length ? '.' + [...el.classList].join('.') : '');
+    const beyond = [...document.body.querySelectorAll('*')].filter((el) => el.getBoundingClientRect().right > edge + 0.5 && el.getClientRects().length > 0).map(name);
+    return { scrollWidth: root.scrollWidth, innerWidth: window.innerWidth, clientWidth: edge, beyond };
+  })()`);
 }

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimDevice, SimRecoveryKey, SimStaffMember } from '../../simulator/index.js';
 import { screenshot, skipBrowserTests, startBrowserKit, type BrowserKit } from './browser-kit.js';
+import { fillDisclosureForm, formField, keyIdOnScreen, misreadKeyId, submitDisclosure } from './disclosure-form.js';
 
 /**
  * A helpdesk agent's whole disclosure in a real browser: sign in, find the device, a refused
- * attempt (wrong key ID), a granted one (key shown, copied, removed after KEY_DISPLAY_SECONDS),
- * "My disclosures", sign out. Never prints the recovery password: comparisons are booleans.
+ * attempt (misread key ID), a granted one (key shown, copied, removed after KEY_DISPLAY_SECONDS
+ * in real time), "My disclosures", sign out; its screenshots are the README walkthrough's.
+ * Never prints the recovery password: comparisons are booleans.
  */
 
 /** The allowed minimum (src/config/config.ts), so the removal is waited for in seconds, not a minute. */
@@ -27,57 +29,59 @@ describe.skipIf(skipBrowserTests)('a disclosure in a real browser', () => {
     await kit?.close();
   }, 30_000);
 
-  it('signs in, searches, is refused for a wrong key ID, reveals, copies, sees the password removed, lists both attempts and signs out', { timeout: 60_000 }, async () => {
+  it('signs in, searches, sees the device without its key IDs, is refused for a misread key ID, reveals, copies, sees the password removed, lists every attempt and signs out', { timeout: 60_000 }, async () => {
     const { context, page, consoleErrors } = await kit.newPage();
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: kit.baseUrl });
     const ticket = `INC${Date.now().toString().slice(-7)}`;
-    const keyIdPrefix = key.id.slice(0, 8).toUpperCase();
-    // Differs from every key of the device in its first character.
-    const wrongKeyId = [...'0123456789ABCDEF'].map((c) => c + keyIdPrefix.slice(1)).find((candidate) => !kit.tenant.directory.keysOf(device.deviceId).some((k) => k.id.toUpperCase().startsWith(candidate)))!;
-    // By label; anchored, since the hints name other fields ("Required when the reason is …").
-    const field = (label: string) => page.getByLabel(new RegExp(`^${label}\\b`));
+    // What the caller reads off the recovery screen: the test reads it from the simulator's directory.
+    const keyIdPrefix = keyIdOnScreen(key);
+    const wrongKeyId = misreadKeyId(kit.tenant.directory, key);
+    // What the caller says when asked who they are.
+    const requester = kit.tenant.directory.primaryUser(device)!.userPrincipalName;
     const showsPassword = async () => (await page.content()).includes(key.key);
 
     // Sign in and find the device by name.
-    await kit.signIn(page, agent.upn);
+    expect(await kit.signIn(page, agent.upn)).toBe(302);
+    await expect(page.locator('.staff-upn').textContent()).resolves.toBe(agent.upn);
     await page.getByLabel('Device name').fill(device.displayName);
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByRole('table').waitFor();
     await expect(page.locator('caption').textContent()).resolves.toBe('1 device found');
     await screenshot(page, 'walkthrough-1-search');
 
+    // The device page: how many keys and for which drives, never their IDs; the requester is typed.
     await page.getByRole('link', { name: device.displayName }).click();
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(device.displayName);
-    await expect(page.locator('code.key-id').allTextContents()).resolves.toContain(keyIdPrefix);
-    // The requester is prefilled with the Intune primary user.
-    const requester = await field('Requester').inputValue();
-    expect(requester).toBe(kit.tenant.directory.primaryUser(device)!.userPrincipalName);
+    await expect(page.locator('main').textContent()).resolves.toContain('1 recovery key is escrowed for this device');
+    await expect(page.locator('.key-summary li').allTextContents()).resolves.toEqual([expect.stringMatching(/^Operating system drive, escrowed \d{4}-\d\d-\d\d \d\d:\d\d UTC$/)]);
+    expect((await page.locator('main').textContent())!.toUpperCase().includes(keyIdPrefix)).toBe(false);
+    await expect(formField(page, 'Requester').inputValue()).resolves.toBe('');
     await screenshot(page, 'walkthrough-2-device');
 
-    // A wrong key ID: refused, explained, the form kept.
-    await field('Key ID').fill(wrongKeyId);
-    await field('Ticket').fill(ticket);
-    await field('Reason').selectOption({ label: 'The user forgot their BitLocker PIN' });
-    await field('Comment').fill('Caller at the recovery screen');
-    await page.getByRole('button', { name: 'Reveal the recovery password' }).click();
+    // A misread key ID: refused, explained, the form kept.
+    await fillDisclosureForm(page, { keyId: wrongKeyId, requester, ticket, comment: 'Caller at the recovery screen' });
+    expect(await submitDisclosure(page)).toBe(422);
     const refusal = page.getByRole('alert');
-    await expect(refusal.textContent()).resolves.toContain('The key ID does not match any key of this device');
-    await expect(refusal.locator('code').textContent()).resolves.toBe('key_id_mismatch');
-    await expect(field('Key ID').inputValue()).resolves.toBe(wrongKeyId);
-    await expect(field('Ticket').inputValue()).resolves.toBe(ticket);
-    await expect(field('Reason').inputValue()).resolves.toBe('forgotten_pin');
+    await expect(refusal.textContent()).resolves.toContain(`The key ID ${wrongKeyId} does not match any recovery key of ${device.displayName}`);
+    await expect(refusal.locator('code').first().textContent()).resolves.toBe('key_id_mismatch');
+    await expect(formField(page, 'Key ID').inputValue()).resolves.toBe(wrongKeyId);
+    await expect(formField(page, 'Requester').inputValue()).resolves.toBe(requester);
+    await expect(formField(page, 'Ticket').inputValue()).resolves.toBe(ticket);
+    await expect(formField(page, 'Reason').inputValue()).resolves.toBe('forgotten_pin');
+    expect((await page.locator('main').textContent())!.toUpperCase().includes(keyIdPrefix)).toBe(false);
     expect(await showsPassword()).toBe(false);
     await screenshot(page, 'walkthrough-3-refused');
 
-    // The right key ID: the key page.
-    await field('Key ID').fill(keyIdPrefix);
-    await page.getByRole('button', { name: 'Reveal the recovery password' }).click();
+    // The key ID as the caller reads it again: the key page.
+    await formField(page, 'Key ID').fill(keyIdPrefix);
+    expect(await submitDisclosure(page)).toBe(200);
     const password = page.locator('#recovery-password');
     await password.waitFor();
     const groups = await password.locator('.group').allTextContents();
     expect(groups).toHaveLength(8);
     expect(groups.join('-') === key.key).toBe(true);
     await expect(password.locator('.group-number').allTextContents()).resolves.toEqual(['Group 1', 'Group 2', 'Group 3', 'Group 4', 'Group 5', 'Group 6', 'Group 7', 'Group 8']);
+    await expect(page.locator('code.key-id').textContent()).resolves.toBe(keyIdPrefix);
     await screenshot(page, 'key-page');
     await screenshot(page, 'walkthrough-4-key-page-masked', { mask: [password.locator('.group')] });
 
@@ -90,9 +94,10 @@ describe.skipIf(skipBrowserTests)('a disclosure in a real browser', () => {
     const clipboard = await page.evaluate<string>('navigator.clipboard.readText()');
     expect(clipboard === key.key).toBe(true);
 
-    // Removed after KEY_DISPLAY_SECONDS (bounded: the step timeout is 15 s).
+    // Removed after KEY_DISPLAY_SECONDS, in real time (the step timeout is 15 s).
     await password.waitFor({ state: 'detached', timeout: (KEY_DISPLAY_SECONDS + 5) * 1000 });
-    await expect(page.getByRole('status').textContent()).resolves.toContain('The recovery password has been removed from this page');
+    await expect(page.locator('#countdown').textContent()).resolves.toContain('The recovery password has been removed from this page');
+    await expect(page.locator('#key-announcer').textContent()).resolves.toContain('The recovery password has been removed from this page');
     expect(await showsPassword()).toBe(false);
     await expect(copy.count()).resolves.toBe(0);
     await screenshot(page, 'walkthrough-5-key-removed');
@@ -100,26 +105,37 @@ describe.skipIf(skipBrowserTests)('a disclosure in a real browser', () => {
     // A reload re-posts a used form: not shown again.
     const reloaded = await page.reload();
     expect(reloaded?.status()).toBe(409);
-    await expect(page.locator('main code').textContent()).resolves.toBe('form_already_used');
+    await expect(page.getByRole('alert').locator('code').first().textContent()).resolves.toBe('form_already_used');
     expect(await showsPassword()).toBe(false);
 
-    // Both attempts in "My disclosures", newest first.
+    // The three attempts (the reload's refusal too) in "My disclosures", newest first.
     await page.getByRole('link', { name: 'My disclosures' }).click();
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('My disclosures');
     const rows = page.locator('tr.audit-record', { hasText: ticket });
-    await expect(rows.count()).resolves.toBe(2);
-    await expect(rows.nth(0).textContent()).resolves.toContain('granted');
-    await expect(rows.nth(1).textContent()).resolves.toContain('refused (key_id_mismatch)');
-    for (const row of await rows.all()) await expect(row.textContent()).resolves.toContain(device.displayName);
+    await expect(rows.allTextContents()).resolves.toEqual([
+      expect.stringContaining('refused (form_already_used)'),
+      expect.stringContaining('granted'),
+      expect.stringContaining('refused (key_id_mismatch)'),
+    ]);
+    for (const row of await rows.all()) await expect(row.textContent()).resolves.toContain(requester);
     await screenshot(page, 'walkthrough-6-my-disclosures');
 
     // Sign out.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${kit.baseUrl}/auth/signed-out`, { timeout: 5_000 });
     expect(consoleErrors).toEqual([]);
-    expect(kit.auditRecords().filter((r) => r.action === 'disclosure' && r.ticket === ticket).map((r) => [r.outcome, r.code ?? null])).toEqual([
-      ['refused', 'key_id_mismatch'],
-      ['granted', null],
+    expect(kit.auditRecords().filter((r) => r.action === 'disclosure' && r.ticket === ticket).map((r) => [r.door, r.outcome, r.code ?? null, r.agentUpn, r.requesterUpn])).toEqual([
+      ['web', 'refused', 'key_id_mismatch', agent.upn, requester],
+      ['web', 'granted', null, agent.upn, requester],
+      ['web', 'refused', 'form_already_used', agent.upn, requester],
     ]);
+  });
+
+  it('shows the agent a disclosure on a phone', { timeout: 60_000 }, async () => {
+    const { page, consoleErrors } = await kit.newPage({ viewport: 'phone' });
+    expect(await kit.signIn(page, agent.upn, { path: `/?name=${encodeURIComponent(kit.tenant.directory.notable.sharedName.displayName)}` })).toBe(302);
+    await page.locator('#duplicate-notice').waitFor();
+    await screenshot(page, 'walkthrough-7-phone-search');
+    expect(consoleErrors).toEqual([]);
   });
 });

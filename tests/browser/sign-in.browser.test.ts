@@ -52,21 +52,21 @@ describe.skipIf(skipBrowserTests)('staff sign-in in a real browser', () => {
     expect(consoleErrors).toEqual([]);
   });
 
-  it('shows a persona without a KeyDesk role the "signed in but not allowed" page', { timeout: 45_000 }, async () => {
+  it('refuses a persona without a KeyDesk role at the callback with a 403 page, records the refusal and starts no session', { timeout: 45_000 }, async () => {
     const { page, consoleErrors } = await kit.newPage();
-    const statuses: number[] = [];
-    page.on('response', (response) => {
-      if (response.url() === `${kit.baseUrl}/`) statuses.push(response.status());
-    });
-    await kit.signIn(page, withoutRole.upn);
-    // Anonymous first (302 to sign-in), then signed in but refused.
-    expect(statuses).toEqual([302, 403]);
+    expect(await kit.signIn(page, withoutRole.upn)).toBe(403);
+    expect(new URL(page.url()).pathname).toBe('/auth/callback');
 
-    await expect(page.locator('main').textContent()).resolves.toContain(`You are signed in as ${withoutRole.name} (${withoutRole.upn}) but not allowed to use KeyDesk`);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('You are signed in to Entra ID but not allowed to use KeyDesk');
+    await expect(page.locator('main').textContent()).resolves.toContain(`You signed in to Entra ID as ${withoutRole.name} (${withoutRole.upn}), but you hold none of KeyDesk's app roles`);
     await expect(page.locator('main code').textContent()).resolves.toBe('forbidden');
-    await expect(page.getByRole('button', { name: 'Sign out' }).isVisible()).resolves.toBe(true);
+    // No session: nobody to sign out, and KeyDesk's home page sends the browser to sign in again.
+    await expect(page.getByRole('button', { name: 'Sign out' }).count()).resolves.toBe(0);
     await screenshot(page, 'not-allowed');
+    expect(lastAuditRecord()).toMatchObject({ action: 'sign_in', outcome: 'refused', code: 'forbidden', caller: { oid: withoutRole.oid, upn: withoutRole.upn } });
+
+    const home = await page.request.get('/', { maxRedirects: 0 });
+    expect([home.status(), home.headers().location]).toEqual([302, '/auth/sign-in?returnTo=%2F']);
     expect(consoleErrors).toEqual([]);
-    expect(lastAuditRecord()).toMatchObject({ action: 'sign_in', outcome: 'granted', caller: { oid: withoutRole.oid }, details: { roles: [] } });
   });
 });
