@@ -34,6 +34,16 @@ const UPN_PART = '[^\\s@\\u0000-\\u001f\\u007f\\ud800-\\udfff]+';
 
 const upn = (description: string, example: string) => Type.String({ minLength: 3, maxLength: 113, pattern: `^${UPN_PART}@${UPN_PART}$`, description, examples: [example] });
 
+const BY_DEVICE_NAME = { deviceName: 'LAPTOP-ANN', keyId: '1A2B3C4D', ticket: 'INC0012345', reason: 'forgotten_pin', requesterUpn: 'ann.lee@contoso.com', agentUpn: 'sam.agent@contoso.com' };
+const BY_DEVICE_ID = {
+  deviceId: '6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f',
+  keyId: '1A2B3C4D',
+  ticket: 'INC0012345',
+  reason: 'other',
+  comment: 'Replaced the motherboard',
+  requesterUpn: 'ann.lee@contoso.com',
+};
+
 export const DisclosureInputSchema = Type.Object(
   {
     deviceName: Type.Optional(DeviceNameSchema),
@@ -56,8 +66,16 @@ export const DisclosureInputSchema = Type.Object(
     $id: 'DisclosureRequest',
     additionalProperties: false,
     description: 'Exactly one of deviceName or deviceId',
-    oneOf: [{ required: ['deviceName'] }, { required: ['deviceId'] }],
-    examples: [{ deviceName: 'LAPTOP-ANN', keyId: '1A2B3C4D', ticket: 'INC0012345', reason: 'forgotten_pin', requesterUpn: 'ann.lee@contoso.com', agentUpn: 'sam.agent@contoso.com' }],
+    oneOf: [
+      { title: 'By device name', description: 'The name the caller reads off the device', required: ['deviceName'] },
+      { title: 'By device ID', description: 'The Entra device ID, e.g. after an ambiguous_device answer', required: ['deviceId'] },
+    ],
+    examples: [BY_DEVICE_NAME, BY_DEVICE_ID],
+    // Named examples for /openapi.json (OpenAPI's Example Objects); the same two requests.
+    'x-examples': {
+      byDeviceName: { summary: 'By device name', value: BY_DEVICE_NAME },
+      byDeviceId: { summary: 'By device ID, after an ambiguous_device answer', value: BY_DEVICE_ID },
+    },
   },
 );
 export type DisclosureInput = Static<typeof DisclosureInputSchema>;

@@ -7,24 +7,24 @@ import { Nullable } from './common.js';
  */
 
 /** passed; failed (refused); warned (a `warn` policy let it through); skipped (the policy is off, or it could not apply). */
-export const CheckVerdictSchema = Type.Union([Type.Literal('passed'), Type.Literal('failed'), Type.Literal('warned'), Type.Literal('skipped')]);
+export const CheckVerdictSchema = Type.Enum(['passed', 'failed', 'warned', 'skipped'], { examples: ['passed'] });
 export type CheckVerdict = Static<typeof CheckVerdictSchema>;
 
-export const RequesterMatchSchema = Type.Union([Type.Literal('registered_owner'), Type.Literal('primary_user')]);
+export const RequesterMatchSchema = Type.Enum(['registered_owner', 'primary_user'], { examples: ['registered_owner'] });
 export type RequesterMatch = Static<typeof RequesterMatchSchema>;
 
 export const DisclosureChecksSchema = Type.Object(
   {
-    ticket: Nullable(Type.Boolean({ description: 'The ticket reference matched TICKET_PATTERN' })),
-    reason: Nullable(Type.Boolean({ description: 'The reason was given (with a comment for "other")' })),
-    deviceResolved: Nullable(Type.Boolean({ description: 'Exactly one device was found' })),
-    deviceEnabled: Nullable(Type.Union([CheckVerdictSchema], { description: "The device's Entra account is enabled (DISABLED_DEVICE_CHECK)" })),
-    keyIdMatched: Nullable(Type.Boolean({ description: 'The key ID read off the recovery screen matched exactly one key' })),
-    requester: Nullable(Type.Union([CheckVerdictSchema], { description: 'The requester owns the device or is its Intune primary user (REQUESTER_CHECK)' })),
-    requesterMatchedAs: Nullable(RequesterMatchSchema),
-    requesterEnabled: Nullable(Type.Union([CheckVerdictSchema], { description: "The matched requester's account is enabled (DISABLED_REQUESTER_CHECK)" })),
+    ticket: Nullable(Type.Boolean({ examples: [true] }), { description: 'The ticket reference matched TICKET_PATTERN' }),
+    reason: Nullable(Type.Boolean({ examples: [true] }), { description: 'The reason was given (with a comment for "other")' }),
+    deviceResolved: Nullable(Type.Boolean({ examples: [true] }), { description: 'Exactly one device was found' }),
+    deviceEnabled: Nullable(CheckVerdictSchema, { description: "The device's Entra account is enabled (DISABLED_DEVICE_CHECK)" }),
+    keyIdMatched: Nullable(Type.Boolean({ examples: [true] }), { description: 'The key ID read off the recovery screen matched exactly one key' }),
+    requester: Nullable(CheckVerdictSchema, { description: 'The requester owns the device or is its Intune primary user (REQUESTER_CHECK)' }),
+    requesterMatchedAs: Nullable(RequesterMatchSchema, { description: 'How the requester is tied to the device: a registered owner, or its Intune primary user' }),
+    requesterEnabled: Nullable(CheckVerdictSchema, { description: "The matched requester's account is enabled (DISABLED_REQUESTER_CHECK)" }),
   },
-  { $id: 'DisclosureChecks', additionalProperties: false },
+  { $id: 'DisclosureChecks', additionalProperties: false, description: 'What the checks of one disclosure established; null for a check the attempt did not reach' },
 );
 export type DisclosureChecks = Static<typeof DisclosureChecksSchema>;
 

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { Nullable } from './common.js';
+import { EXAMPLE } from './examples.js';
 
 /**
  * What KeyDesk knows of a device and its keys, in the helpdesk's words: one schema per concept,
@@ -14,64 +15,67 @@ import { Nullable } from './common.js';
 export const PRINTABLE_CHARACTER = '[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]';
 
 /** A device's display name as a caller may give it: Entra allows 256 characters. */
-export const DeviceNameSchema = Type.String({ minLength: 1, maxLength: 256, pattern: `^${PRINTABLE_CHARACTER}+$`, description: "The device's display name", examples: ['LAPTOP-ANN'] });
+export const DeviceNameSchema = Type.String({ minLength: 1, maxLength: 256, pattern: `^${PRINTABLE_CHARACTER}+$`, description: "The device's display name", examples: [EXAMPLE.deviceName] });
 
 /** A user who is a registered owner of a device. `userPrincipalName` is absent without User.Read.All. */
 export const DeviceOwnerSchema = Type.Object(
   {
-    id: Type.String({ description: 'Object id of the user' }),
-    userPrincipalName: Type.Optional(Type.String({ description: 'Absent when KeyDesk lacks User.Read.All', examples: ['ann.lee@contoso.com'] })),
-    displayName: Type.Optional(Type.String({ examples: ['Ann Lee'] })),
-    accountEnabled: Type.Optional(Type.Boolean({ description: 'False for a disabled account (a leaver, say)' })),
+    id: Type.String({ description: 'Object id of the user', examples: [EXAMPLE.requesterObjectId] }),
+    userPrincipalName: Type.Optional(Type.String({ description: 'Absent when KeyDesk lacks User.Read.All', examples: [EXAMPLE.requesterUpn] })),
+    displayName: Type.Optional(Type.String({ examples: [EXAMPLE.requesterName] })),
+    accountEnabled: Type.Optional(Type.Boolean({ description: 'False for a disabled account (a leaver, say)', examples: [true] })),
   },
-  { $id: 'DeviceOwner', additionalProperties: false },
+  { $id: 'DeviceOwner', additionalProperties: false, description: 'A registered owner of the device' },
 );
 export type DeviceOwner = Static<typeof DeviceOwnerSchema>;
 
 /** An Entra ID device object (`/devices`). */
 export const DeviceSchema = Type.Object(
   {
-    id: Type.String({ description: 'Directory object id of the device (not its device ID)', examples: ['0d5f3c1e-8a2b-4c6d-9e0f-1a2b3c4d5e6f'] }),
-    deviceId: Type.String({ description: 'Entra device ID: what recovery keys and Intune refer to', examples: ['6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f'] }),
-    displayName: Type.String({ examples: ['LAPTOP-ANN'] }),
+    id: Type.String({ description: 'Directory object id of the device (not its device ID)', examples: [EXAMPLE.deviceObjectId] }),
+    deviceId: Type.String({ description: 'Entra device ID: what recovery keys and Intune refer to', examples: [EXAMPLE.deviceId] }),
+    displayName: Type.String({ examples: [EXAMPLE.deviceName] }),
     operatingSystem: Nullable(Type.String({ examples: ['Windows'] })),
     operatingSystemVersion: Nullable(Type.String({ examples: ['10.0.22631.4460'] })),
-    approximateLastSignInDateTime: Nullable(Type.String({ examples: ['2026-11-20T08:15:00Z'] })),
-    trustType: Nullable(Type.String({ examples: ['AzureAd'] })),
-    isManaged: Nullable(Type.Boolean()),
-    accountEnabled: Nullable(Type.Boolean({ description: 'False for a disabled device (reported lost or stolen, say)' })),
+    approximateLastSignInDateTime: Nullable(Type.String({ examples: [EXAMPLE.lastSignInAt] })),
+    trustType: Nullable(Type.String({ examples: ['AzureAd'] }), { description: 'AzureAd (Entra joined), ServerAd (hybrid joined) or Workplace (registered)' }),
+    isManaged: Nullable(Type.Boolean({ examples: [true] }), { description: 'True when an MDM such as Intune manages the device' }),
+    accountEnabled: Nullable(Type.Boolean({ examples: [true] }), { description: 'False for a disabled device (reported lost or stolen, say)' }),
     registeredOwners: Type.Array(Type.Ref('DeviceOwner'), { description: 'From $expand=registeredOwners; Graph expands at most 20' }),
   },
-  { $id: 'Device', additionalProperties: false },
+  { $id: 'Device', additionalProperties: false, description: 'An Entra ID device' },
 );
 export type Device = Omit<Static<typeof DeviceSchema>, 'registeredOwners'> & { registeredOwners: DeviceOwner[] };
 
 /** The device's Intune record, if Intune manages it: its primary user may ask for the key. */
 export const IntuneRecordSchema = Type.Object(
   {
-    managedDeviceId: Type.String(),
-    deviceName: Nullable(Type.String()),
-    primaryUserUpn: Nullable(Type.String({ examples: ['ann.lee@contoso.com'] })),
-    primaryUserId: Nullable(Type.String()),
-    lastSyncDateTime: Nullable(Type.String()),
+    managedDeviceId: Type.String({ examples: [EXAMPLE.managedDeviceId] }),
+    deviceName: Nullable(Type.String({ examples: [EXAMPLE.deviceName] })),
+    primaryUserUpn: Nullable(Type.String({ examples: [EXAMPLE.requesterUpn] })),
+    primaryUserId: Nullable(Type.String({ examples: [EXAMPLE.requesterObjectId] })),
+    lastSyncDateTime: Nullable(Type.String({ examples: [EXAMPLE.lastSyncAt] })),
   },
-  { $id: 'IntuneRecord', additionalProperties: false },
+  { $id: 'IntuneRecord', additionalProperties: false, description: "The device's Intune record: its primary user may ask for the key" },
 );
 export type IntuneRecord = Static<typeof IntuneRecordSchema>;
 
 /** `volumeType` in words; Graph documents numeric strings ("1") and names them in its schema. */
-export const VolumeTypeSchema = Type.Enum(['operatingSystemVolume', 'fixedDataVolume', 'removableDataVolume', 'unknown']);
+export const VolumeTypeSchema = Type.Enum(['operatingSystemVolume', 'fixedDataVolume', 'removableDataVolume', 'unknown'], {
+  description: 'Which drive the key unlocks',
+  examples: ['operatingSystemVolume'],
+});
 export type VolumeType = Static<typeof VolumeTypeSchema>;
 
 /** Metadata of one escrowed BitLocker recovery key; never the password. */
 export const RecoveryKeyMetadataSchema = Type.Object(
   {
-    id: Type.String({ description: 'The recovery key ID; the recovery screen shows its first 8 hex digits', examples: ['1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d'] }),
-    deviceId: Type.String(),
+    id: Type.String({ description: 'The recovery key ID; the recovery screen shows its first 8 hex digits', examples: [EXAMPLE.recoveryKeyId] }),
+    deviceId: Type.String({ examples: [EXAMPLE.deviceId] }),
     volumeType: VolumeTypeSchema,
-    createdDateTime: Type.String({ examples: ['2026-01-11T10:00:00Z'] }),
+    createdDateTime: Type.String({ description: 'When the key was escrowed', examples: [EXAMPLE.escrowedAt] }),
   },
-  { $id: 'RecoveryKeyMetadata', additionalProperties: false },
+  { $id: 'RecoveryKeyMetadata', additionalProperties: false, description: 'One escrowed BitLocker recovery key, without its password' },
 );
 export type RecoveryKeyMetadata = Static<typeof RecoveryKeyMetadataSchema>;
 

@@ -86,8 +86,9 @@ describe('health, readiness, documentation and errors', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(['/api/v1/devices', '/api/v1/devices/{deviceId}/recovery-keys', '/api/v1/disclosures', '/healthz', '/readyz']);
     const disclosure = doc.paths['/api/v1/disclosures'].post;
     expect(disclosure.requestBody.content['application/json'].schema.required).toEqual(['keyId', 'ticket', 'reason', 'requesterUpn']);
-    expect(Object.keys(disclosure.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '409', '413', '415', '422', '429', '500', '502', '503']));
-    expect(doc.components.securitySchemes.entra).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(Object.keys(disclosure.responses)).toEqual(['201', '400', '401', '403', '404', '409', '413', '415', '422', '429', '500', '502', '503']);
+    expect(disclosure.responses['422'].content).toEqual({ 'application/problem+json': expect.objectContaining({ schema: { $ref: '#/components/schemas/Problem' } }) });
+    expect(doc.components.securitySchemes.entra).toMatchObject({ type: 'oauth2', flows: { clientCredentials: { tokenUrl: expect.stringMatching(/\/oauth2\/v2\.0\/token$/) } } });
   });
 
   it('serves browsable API docs', async () => {

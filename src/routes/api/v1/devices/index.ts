@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { APP_ROLES } from '../../../../auth/roles.js';
 import { perMinute } from '../../../../plugins/external/rate-limit.js';
-import { COMMON_API_STATUSES, DeviceIdParams, DeviceRecoveryKeysResponse, DeviceSearchQuery, DeviceSearchResponse, problemResponses } from '../../../../schemas/api.js';
+import { COMMON_API_PROBLEMS, DeviceIdParams, DeviceRecoveryKeysResponse, DeviceSearchQuery, DeviceSearchResponse, problemResponses } from '../../../../schemas/api.js';
+import { EXAMPLE } from '../../../../schemas/examples.js';
+import { inputProblem } from '../../../../schemas/problem-examples.js';
 
 /** Look-ups: finding a device and listing its key IDs. Nothing secret, but each costs Graph calls. */
 
@@ -10,7 +12,16 @@ export interface DeviceRoutesOptions {
   searchesPerMinute: number;
 }
 
-const problems = problemResponses(...COMMON_API_STATUSES);
+const searchProblems = problemResponses(
+  { instance: '/api/v1/devices', invalidRequest: inputProblem('querystring', 'minLength', '/prefix', { limit: 2 }) },
+  ...COMMON_API_PROBLEMS,
+);
+
+const keyListProblems = problemResponses(
+  { instance: `/api/v1/devices/${EXAMPLE.deviceId}/recovery-keys`, invalidRequest: inputProblem('params', 'pattern', '/deviceId', {}) },
+  ...COMMON_API_PROBLEMS,
+  'device_not_found',
+);
 
 /** An app counts as one searcher; a person through a listed delegated client counts alone. */
 function searcherOf(request: FastifyRequest): string {
@@ -28,10 +39,10 @@ const deviceRoutes: FastifyPluginAsyncTypebox<DeviceRoutesOptions> = async (app,
       schema: {
         operationId: 'findDevices',
         summary: 'Find devices by exact name or by name prefix',
-        description: 'Returns device metadata and registered owners; never a recovery password.',
+        description: 'Give exactly one of `name` (exact match) or `prefix`. Returns device metadata and registered owners; never a recovery password.',
         tags: ['devices'],
         querystring: DeviceSearchQuery,
-        response: { 200: DeviceSearchResponse, ...problems },
+        response: { 200: DeviceSearchResponse, ...searchProblems },
       },
     },
     async (request) => app.deviceLookup.findDevices(request.query),
@@ -48,7 +59,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox<DeviceRoutesOptions> = async (app,
           'Key metadata only (key ID, volume type, date). Reading a recovery password is a disclosure. Do not show key IDs to a helpdesk agent before the caller has read theirs off the recovery screen: matching it is what proves the caller is at the device.',
         tags: ['devices'],
         params: DeviceIdParams,
-        response: { 200: DeviceRecoveryKeysResponse, ...problems, ...problemResponses(404) },
+        response: { 200: DeviceRecoveryKeysResponse, ...keyListProblems },
       },
     },
     async (request) => app.deviceLookup.recoveryKeysOf(request.params.deviceId),

@@ -10,7 +10,8 @@ import { refusal } from '../../../../disclosure/wording.js';
 import { perMinute, staffDisclosuresKey } from '../../../../plugins/external/rate-limit.js';
 import { logProblem, sendProblem, toProblem } from '../../../../plugins/app/problem-details.js';
 import type { KeyDeskProblem } from '../../../../problem/problem.js';
-import { COMMON_API_STATUSES, DisclosureResponse, problemResponses } from '../../../../schemas/api.js';
+import { COMMON_API_PROBLEMS, DisclosureResponse, problemResponses } from '../../../../schemas/api.js';
+import { invalidDisclosureExample } from '../../../../schemas/problem-examples.js';
 
 /**
  * The API's door into disclosure: adapts the request to the one intake (`app.disclosures`) and its
@@ -67,6 +68,27 @@ function answer(result: GrantedDisclosure) {
   };
 }
 
+/** Every refusal of an authenticated caller is recorded, so its answer names the attempt and the record. */
+const disclosureProblems = problemResponses(
+  { instance: '/api/v1/disclosures', recorded: true, invalidRequest: invalidDisclosureExample() },
+  ...COMMON_API_PROBLEMS,
+  'step_up_required',
+  'device_not_found',
+  'key_not_found',
+  'ambiguous_device',
+  'ambiguous_key_id',
+  'payload_too_large',
+  'unsupported_media_type',
+  'key_id_mismatch',
+  'requester_not_owner',
+  'requester_disabled',
+  'device_disabled',
+  'invalid_ticket',
+  'comment_required',
+  'agent_mismatch',
+  'audit_unavailable',
+);
+
 const disclosureRoutes: FastifyPluginAsyncTypebox<DisclosureRoutesOptions> = async (app, options) => {
   const { rateLimits, requiredAuthContext } = options;
   const refuse = async (request: FastifyRequest, reply: FastifyReply, problem: KeyDeskProblem) =>
@@ -101,7 +123,7 @@ const disclosureRoutes: FastifyPluginAsyncTypebox<DisclosureRoutesOptions> = asy
           'Every attempt, granted or refused, is audited; a refusal carries its disclosureId and auditRecordId.',
         tags: ['disclosures'],
         body: DisclosureInputSchema,
-        response: { 201: DisclosureResponse, ...problemResponses(...COMMON_API_STATUSES, 404, 409, 413, 415, 422) },
+        response: { 201: DisclosureResponse, ...disclosureProblems },
       },
     },
     async (request, reply) => {
