@@ -35,7 +35,8 @@ const FORMAT_WORDS: Record<string, string> = {
 export function validationProblem(errors: readonly ErrorObject[], location: string): KeyDeskProblem {
   const described = describeValidationErrors(errors, location);
   const summary = described.map((e) => `${e.path === '/' ? 'the request' : e.path.slice(1)} ${e.message}`).join('; ');
-  return new KeyDeskProblem('invalid_request', `The request is not valid: ${summary}.`, { extensions: { errors: described } });
+  const end = summary.endsWith('?') ? '' : '.';
+  return new KeyDeskProblem('invalid_request', `The request is not valid: ${summary}${end}`, { extensions: { errors: described } });
 }
 
 export function describeValidationErrors(errors: readonly ErrorObject[], location: string): ValidationError[] {

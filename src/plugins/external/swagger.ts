@@ -81,7 +81,8 @@ function openapiDocument(options: ApiDocsOptions): FastifyDynamicSwaggerOptions[
         'Audited disclosure of BitLocker recovery passwords for IT helpdesks and ticketing systems. ' +
         'Every error is application/problem+json with a stable `code`. Each operation names the app roles that allow it in `x-keydesk-app-roles`.',
       // package.json says UNLICENSED: the document says so too.
-      license: { name: 'UNLICENSED (proprietary)' },
+      // package.json says UNLICENSED: no open licence applies; SPDX names such a licence with a LicenseRef.
+      license: { name: 'UNLICENSED (proprietary)', identifier: 'LicenseRef-KeyDesk-Proprietary' },
     },
     servers: [config.web?.publicBaseUrl ? { url: config.web.publicBaseUrl, description: 'KeyDesk (PUBLIC_BASE_URL)' } : { url: '/', description: 'The KeyDesk serving this document' }],
     tags: [
