@@ -1,6 +1,7 @@
 import type { AuditRecord, AuditTrail } from '../audit/types.js';
 import type { DisabledCheck, RequesterCheck } from '../config/config.js';
 import type { Device, GraphGateway, RecoveryKeyWithPassword } from '../graph/types.js';
+import { GRAPH_REQUESTS_PER_REQUEST, GraphBudget } from '../graph/request-budget.js';
 import type { DisclosureInput } from './input.js';
 import { checkDeviceEnabled, checkReason, checkRequester, checkRequesterEnabled, checkTicket, matchKeyId, pickDevice, type CheckResult } from './rules.js';
 import type { DisclosureTrail } from './trail.js';
@@ -35,13 +36,14 @@ export interface KeyRead {
 export async function discloseRecoveryKey(input: DisclosureInput, trail: DisclosureTrail, deps: DisclosureDeps): Promise<KeyRead> {
   // The checks that need no Graph call come first: a malformed request costs nothing upstream.
   checkWhy(input, trail, deps.policy);
-  const device = await resolveDevice(input, trail, deps);
-  const key = await checkKeyAndRequester(input, device, trail, deps);
+  const budget = new GraphBudget(GRAPH_REQUESTS_PER_REQUEST);
+  const device = await resolveDevice(input, trail, deps, budget);
+  const key = await checkKeyAndRequester(input, device, trail, deps, budget);
 
   // Intent first, durably: Entra logs the read below, and our trail must have it even if we die.
   trail.graphClientRequestId = deps.newId();
   await deps.audit.append(trail.entry('disclosure_intent', 'pending', null));
-  const read = await deps.graph.readRecoveryPassword(key.id, trail.graphClientRequestId);
+  const read = await deps.graph.readRecoveryPassword(key.id, trail.graphClientRequestId, budget);
   trail.graphRequestId = read.graphRequestId;
   const record = await deps.audit.append(trail.entry('disclosure', 'granted', null));
   trail.outcomeRecorded = true;
@@ -58,12 +60,12 @@ function checkWhy(input: DisclosureInput, trail: DisclosureTrail, policy: Disclo
 }
 
 /** Graph step 1: the device (owners inline), then whether it may be unlocked at all. */
-async function resolveDevice(input: DisclosureInput, trail: DisclosureTrail, { graph, policy }: DisclosureDeps): Promise<Device> {
+async function resolveDevice(input: DisclosureInput, trail: DisclosureTrail, { graph, policy }: DisclosureDeps, budget: GraphBudget): Promise<Device> {
   trail.checks.deviceResolved = false;
   const candidates =
     input.deviceId !== undefined
-      ? await graph.getDevice(input.deviceId).then((device) => (device ? [device] : []))
-      : (await graph.findDevicesByName(input.deviceName ?? '')).devices;
+      ? await graph.getDevice(input.deviceId, budget).then((device) => (device ? [device] : []))
+      : (await graph.findDevicesByName(input.deviceName ?? '', budget)).devices;
   const device = pickDevice(candidates, input);
   trail.resolved.device = device;
   trail.checks.deviceResolved = true;
@@ -73,11 +75,11 @@ async function resolveDevice(input: DisclosureInput, trail: DisclosureTrail, { g
 }
 
 /** Graph step 2, in one round trip of wall time: the key list, the Intune record and the requester's account. */
-async function checkKeyAndRequester(input: DisclosureInput, device: Device, trail: DisclosureTrail, { graph, policy }: DisclosureDeps) {
+async function checkKeyAndRequester(input: DisclosureInput, device: Device, trail: DisclosureTrail, { graph, policy }: DisclosureDeps, budget: GraphBudget) {
   const [keys, intune, user] = await Promise.all([
-    graph.listRecoveryKeys(device.deviceId),
-    graph.getIntuneRecord(device.deviceId),
-    policy.requesterCheck === 'off' ? Promise.resolve(null) : graph.findUserByUpn(input.requesterUpn),
+    graph.listRecoveryKeys(device.deviceId, budget),
+    graph.getIntuneRecord(device.deviceId, budget),
+    policy.requesterCheck === 'off' ? Promise.resolve(null) : graph.findUserByUpn(input.requesterUpn, budget),
   ]);
   Object.assign(trail.resolved, { recoveryKeys: keys, intune, requester: user });
 

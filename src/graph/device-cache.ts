@@ -66,13 +66,13 @@ export function withDeviceCache(graph: GraphGateway, options: DeviceCacheOptions
   return {
     // Display names are case-insensitive in Entra's filter, but the key stays exact: a cache must
     // never answer for a query Graph would have answered differently.
-    findDevicesByName: (name) => byName.get(name, () => graph.findDevicesByName(name), (result) => result.devices.length > 0),
-    findDevicesByPrefix: (prefix) => graph.findDevicesByPrefix(prefix),
-    getDevice: (deviceId) => byDeviceId.get(deviceId.toLowerCase(), () => graph.getDevice(deviceId), (device) => device !== null),
+    findDevicesByName: (name, budget) => byName.get(name, () => graph.findDevicesByName(name, budget), (result) => result.devices.length > 0),
+    findDevicesByPrefix: (prefix, budget) => graph.findDevicesByPrefix(prefix, budget),
+    getDevice: (deviceId, budget) => byDeviceId.get(deviceId.toLowerCase(), () => graph.getDevice(deviceId, budget), (device) => device !== null),
     // "Not managed by Intune" is an answer worth keeping: most look-ups of such a device repeat it.
-    getIntuneRecord: (deviceId) => intune.get(deviceId.toLowerCase(), () => graph.getIntuneRecord(deviceId), () => true),
-    findUserByUpn: (upn) => users.get(upn.toLowerCase(), () => graph.findUserByUpn(upn), (user) => user !== null),
-    listRecoveryKeys: (deviceId) => graph.listRecoveryKeys(deviceId),
-    readRecoveryPassword: (keyId, clientRequestId) => graph.readRecoveryPassword(keyId, clientRequestId),
+    getIntuneRecord: (deviceId, budget) => intune.get(deviceId.toLowerCase(), () => graph.getIntuneRecord(deviceId, budget), () => true),
+    findUserByUpn: (upn, budget) => users.get(upn.toLowerCase(), () => graph.findUserByUpn(upn, budget), (user) => user !== null),
+    listRecoveryKeys: (deviceId, budget) => graph.listRecoveryKeys(deviceId, budget),
+    readRecoveryPassword: (keyId, clientRequestId, budget) => graph.readRecoveryPassword(keyId, clientRequestId, budget),
   };
 }

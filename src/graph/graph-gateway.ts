@@ -5,6 +5,7 @@ import type { GraphLogger } from './graph-call.js';
 import { createGraphClient, type GraphClientOptions } from './graph-client.js';
 import { GraphRequests, problemFor, unexpectedAnswer, type Operation } from './graph-requests.js';
 import { odataString, pathSegment, queryString } from './odata.js';
+import type { GraphBudget } from './request-budget.js';
 import type { Device, DeviceSearchResult, GraphGateway, RecoveryKeyMetadata, RecoveryPasswordRead } from './types.js';
 
 export { isRecoveryPassword } from './graph-answers.js';
@@ -79,38 +80,38 @@ export function createGraphGateway(config: GraphGatewayConfig, options: GraphGat
   const checkOwners = ownersWithoutUpnWarning(options.logger);
   const devicesOf = (items: unknown[]) => checkOwners(items.map(toDevice).filter((d): d is Device => d !== null));
 
-  const searchDevices = async (filter: string): Promise<DeviceSearchResult> => {
-    const { items, capped } = await requests.collect(FIND_DEVICES, devicesPath(filter), DEVICE_SEARCH_LIMIT);
+  const searchDevices = async (filter: string, budget: GraphBudget | null): Promise<DeviceSearchResult> => {
+    const { items, capped } = await requests.collect(FIND_DEVICES, devicesPath(filter), DEVICE_SEARCH_LIMIT, budget);
     return { devices: devicesOf(items), capped, limit: DEVICE_SEARCH_LIMIT };
   };
 
   return {
-    findDevicesByName: (name) => searchDevices(`displayName eq ${odataString(name)}`),
-    findDevicesByPrefix: (prefix) => searchDevices(`startswith(displayName,${odataString(prefix)})`),
-    async getDevice(deviceId) {
-      const { value } = await requests.getList(GET_DEVICE, devicesPath(`deviceId eq ${odataString(deviceId)}`));
+    findDevicesByName: (name, budget) => searchDevices(`displayName eq ${odataString(name)}`, budget ?? null),
+    findDevicesByPrefix: (prefix, budget) => searchDevices(`startswith(displayName,${odataString(prefix)})`, budget ?? null),
+    async getDevice(deviceId, budget) {
+      const { value } = await requests.getList(GET_DEVICE, devicesPath(`deviceId eq ${odataString(deviceId)}`), budget ?? null);
       return devicesOf(value)[0] ?? null;
     },
-    async getIntuneRecord(deviceId) {
+    async getIntuneRecord(deviceId, budget) {
       const path = `deviceManagement/managedDevices${queryString({ $filter: `azureADDeviceId eq ${odataString(deviceId)}`, $select: INTUNE_SELECT })}`;
-      return currentIntuneRecord((await requests.getList(GET_INTUNE_RECORD, path)).value);
+      return currentIntuneRecord((await requests.getList(GET_INTUNE_RECORD, path, budget ?? null)).value);
     },
-    async findUserByUpn(upn) {
+    async findUserByUpn(upn, budget) {
       const path = `users${queryString({ $filter: `userPrincipalName eq ${odataString(upn)}`, $select: USER_SELECT })}`;
-      const { value } = await requests.getList(FIND_USER, path);
+      const { value } = await requests.getList(FIND_USER, path, budget ?? null);
       return value.map(toUser).find((user) => user !== null) ?? null;
     },
-    async listRecoveryKeys(deviceId) {
+    async listRecoveryKeys(deviceId, budget) {
       // No $select: `key` is only ever returned when selected, and the read of it is audited by Entra.
       const path = `informationProtection/bitlocker/recoveryKeys${queryString({ $filter: `deviceId eq ${odataString(deviceId)}` })}`;
-      const { items } = await requests.collect(LIST_RECOVERY_KEYS, path, RECOVERY_KEY_LIMIT);
+      const { items } = await requests.collect(LIST_RECOVERY_KEYS, path, RECOVERY_KEY_LIMIT, budget ?? null);
       return items.map((raw) => toKeyMetadata(raw, deviceId)).filter((key): key is RecoveryKeyMetadata => key !== null);
     },
-    readRecoveryPassword: (keyId, clientRequestId) => readRecoveryPassword(requests, keyId, clientRequestId),
+    readRecoveryPassword: (keyId, clientRequestId, budget) => readRecoveryPassword(requests, keyId, clientRequestId, budget ?? null),
   };
 }
 
-async function readRecoveryPassword(requests: GraphRequests, keyId: string, clientRequestId: string): Promise<RecoveryPasswordRead> {
+async function readRecoveryPassword(requests: GraphRequests, keyId: string, clientRequestId: string, budget: GraphBudget | null): Promise<RecoveryPasswordRead> {
   if (!GUID.test(clientRequestId)) throw new TypeError('clientRequestId must be a GUID: Graph echoes it in its own logs');
   // A key ID is a GUID; anything else could walk the path (`..`) and is not worth an audited read.
   if (!GUID.test(keyId)) {
@@ -118,7 +119,7 @@ async function readRecoveryPassword(requests: GraphRequests, keyId: string, clie
   }
   // $select=key alone: users report `key` silently missing when other properties are selected too.
   const path = `informationProtection/bitlocker/recoveryKeys/${pathSegment(keyId)}${queryString({ $select: 'key' })}`;
-  const answer = await requests.get(READ_RECOVERY_PASSWORD, path, clientRequestId);
+  const answer = await requests.get(READ_RECOVERY_PASSWORD, path, budget, clientRequestId);
   if (answer.status === 404) {
     throw new KeyDeskProblem('key_not_found', 'Microsoft Graph has no recovery key with this ID.', {
       extensions: answer.requestId ? { graphRequestId: answer.requestId } : {},

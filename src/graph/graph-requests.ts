@@ -3,7 +3,7 @@ import { ResponseType, type Client } from '@microsoft/microsoft-graph-client';
 import { KeyDeskProblem } from '../problem/problem.js';
 import { isObject, type Json } from './graph-answers.js';
 import { GraphCall } from './graph-call.js';
-import { currentGraphBudget } from './request-budget.js';
+import type { GraphBudget } from './request-budget.js';
 
 /**
  * One logical Graph request at a time (retries included, in the middleware), its answer read as
@@ -37,8 +37,8 @@ export class GraphRequests {
   }
 
   /** One logical GET. `target` is a path under v1.0 or a full nextLink (sent verbatim). */
-  async get(operation: Operation, target: string, clientRequestId: string = randomUUID()): Promise<GraphAnswer> {
-    spendBudget(operation);
+  async get(operation: Operation, target: string, budget: GraphBudget | null, clientRequestId: string = randomUUID()): Promise<GraphAnswer> {
+    spendBudget(operation, budget);
     const call = new GraphCall(operation.name, clientRequestId, target.startsWith('https://') ? target : null);
     let response: Response;
     try {
@@ -52,8 +52,8 @@ export class GraphRequests {
   }
 
   /** A GET whose answer must be a 200 with a `value` list. */
-  async getList(operation: Operation, target: string): Promise<{ value: unknown[]; answer: GraphAnswer }> {
-    const answer = await this.get(operation, target);
+  async getList(operation: Operation, target: string, budget: GraphBudget | null): Promise<{ value: unknown[]; answer: GraphAnswer }> {
+    const answer = await this.get(operation, target, budget);
     if (answer.status !== 200) throw problemFor(operation, answer);
     const value = answer.body?.value;
     if (!Array.isArray(value)) throw unexpectedAnswer(operation, answer, 'no list');
@@ -64,17 +64,17 @@ export class GraphRequests {
    * Follows `@odata.nextLink` verbatim until `limit` items, or until the request's Graph budget
    * has no room for another page; `capped` when Graph had more.
    */
-  async collect(operation: Operation, firstPath: string, limit: number): Promise<{ items: unknown[]; capped: boolean }> {
+  async collect(operation: Operation, firstPath: string, limit: number, budget: GraphBudget | null): Promise<{ items: unknown[]; capped: boolean }> {
     const items: unknown[] = [];
     let target: string | undefined = firstPath;
     while (target !== undefined) {
-      const { value, answer } = await this.getList(operation, target);
+      const { value, answer } = await this.getList(operation, target, budget);
       items.push(...value);
       const nextLink = answer.body?.['@odata.nextLink'];
       const more = typeof nextLink === 'string';
       if (items.length >= limit) return { items: items.slice(0, limit), capped: items.length > limit || more };
       if (!more) break;
-      if (!hasBudgetFor(1)) return { items, capped: true };
+      if (budget !== null && budget.available < 1) return { items, capped: true };
       // The SDK would send KeyDesk's token to whatever host a nextLink names, as long as it is a Graph host.
       if (!nextLink.startsWith(this.#versionRoot)) throw unexpectedAnswer(operation, answer, 'a next page outside the configured Graph base URL');
       target = nextLink;
@@ -93,14 +93,8 @@ function parseBody(text: string): Json | null {
   }
 }
 
-function hasBudgetFor(requests: number): boolean {
-  const budget = currentGraphBudget();
-  return budget === null || budget.available >= requests;
-}
-
 /** Every path that reaches here checks the budget first; running out means a bug, not a user error. */
-function spendBudget(operation: Operation): void {
-  const budget = currentGraphBudget();
+function spendBudget(operation: Operation, budget: GraphBudget | null): void {
   if (budget !== null && !budget.trySpend()) {
     throw new KeyDeskProblem('internal_error', `KeyDesk stopped before it could ${operation.what}: this request already made ${budget.limit} Graph requests.`);
   }

@@ -1,9 +1,9 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 /**
  * How many Graph requests one KeyDesk request may make. A wide prefix search could otherwise fan
  * out into hundreds of Graph calls (pages, then details per row), spending the tenant's throttling
- * budget on rows nobody reads. The budget follows the request through its async work.
+ * budget on rows nobody reads. Each look-up or disclosure makes one budget and hands it to the
+ * gateway calls it makes (passed, not carried in async context: AsyncLocalStorage costs every
+ * promise of the process a hook on Node 20).
  */
 export const GRAPH_REQUESTS_PER_REQUEST = 25;
 
@@ -38,16 +38,4 @@ export class GraphBudget {
       this.#reserved -= held;
     }
   }
-}
-
-const storage = new AsyncLocalStorage<GraphBudget>();
-
-/** The budget of the request being served; null outside one (start-up checks, tests of the gateway). */
-export function currentGraphBudget(): GraphBudget | null {
-  return storage.getStore() ?? null;
-}
-
-/** Runs `work` (and everything it starts) under a fresh budget. */
-export function withGraphBudget<T>(limit: number, work: () => T): T {
-  return storage.run(new GraphBudget(limit), work);
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import { DEVICE_SEARCH_LIMIT, isRecoveryPassword } from '../../src/graph/graph-gateway.js';
-import { withGraphBudget } from '../../src/graph/request-budget.js';
+import { GraphBudget } from '../../src/graph/request-budget.js';
 import { problemOf } from '../helpers/problems.js';
 import {
   GRAPH,
@@ -405,7 +405,7 @@ describe('the Graph budget of one request', () => {
         pages += 1;
         return [200, { value: [graphDevice({ displayName: `LAB-${pages}` })], '@odata.nextLink': nextLink(pages) }];
       });
-    const result = await withGraphBudget(3, () => graph.findDevicesByPrefix('LAB-'));
+    const result = await graph.findDevicesByPrefix('LAB-', new GraphBudget(3));
     expect(pages).toBe(3);
     expect(result.capped).toBe(true);
     expect(result.devices).toHaveLength(3);
