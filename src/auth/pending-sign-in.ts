@@ -2,7 +2,9 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 
 /**
  * A sign-in sent to Entra and not yet back, kept in the browser rather than on the server: an
- * anonymous visitor who starts a thousand sign-ins costs KeyDesk nothing to remember. The cookie
+ * anonymous visitor who starts a thousand sign-ins costs KeyDesk nothing to remember. (A form kept
+ * across a re-authentication stays in the staff session, which exists by then: a cookie has room
+ * for 4 KB at most.) The cookie
  * is sealed with AES-256-GCM under a key derived from SESSION_SECRET, so the browser can neither
  * read the PKCE verifier and nonce nor change the return path, and it lives 10 minutes.
  */
@@ -16,10 +18,6 @@ export interface PendingSignIn {
   maxAge: number | null;
   /** Authentication context asked for with a claims request; null when none. */
   authContext: string | null;
-  /** The staff member a re-authentication or step-up is for. */
-  expectedOid: string | null;
-  /** Form input to hand back to the page returned to. */
-  draft: Record<string, string> | null;
   /** When the sign-in was sent to Entra (ms). */
   startedAt: number;
 }

@@ -28,8 +28,8 @@ declare module 'fastify' {
     signedInAt?: number;
     /** The last request of this session (ms); the idle timeout counts from here. */
     lastSeenAt?: number;
-    /** Form input kept across a trip through Entra, for the page at `path`. */
-    draft?: { path: string; fields: Record<string, string> };
+    /** Form input kept across a trip through Entra, for the page at `path`, for the staff member `forOid`. */
+    draft?: { path: string; fields: Record<string, string>; forOid: string };
   }
   interface FastifyRequest {
     /** The signed-in staff member of a web UI request, or null. */

@@ -27,7 +27,6 @@ export interface SignInRequest {
   authContext?: string | null;
   /** The staff member expected back (a re-authentication): pre-fills Entra's account. */
   staff?: StaffUser | null;
-  draft?: Record<string, string> | null;
 }
 
 /** What Entra sent back to the redirect URI. */
@@ -113,8 +112,6 @@ export class StaffSignIn {
       returnTo: request.returnTo,
       maxAge: request.maxAge ?? null,
       authContext: request.authContext ?? null,
-      expectedOid: request.staff?.oid ?? null,
-      draft: request.draft ?? null,
       startedAt: this.now(),
     };
     const url = await this.app.getAuthCodeUrl({

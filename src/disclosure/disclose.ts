@@ -79,7 +79,7 @@ async function checkKeyAndRequester(input: DisclosureInput, device: Device, trai
   const [keys, intune, user] = await Promise.all([
     graph.listRecoveryKeys(device.deviceId, budget),
     graph.getIntuneRecord(device.deviceId, budget),
-    policy.requesterCheck === 'off' ? Promise.resolve(null) : graph.findUserByUpn(input.requesterUpn, budget),
+    graph.findUserByUpn(input.requesterUpn, budget),
   ]);
   Object.assign(trail.resolved, { recoveryKeys: keys, intune, requester: user });
 
@@ -93,7 +93,7 @@ async function checkKeyAndRequester(input: DisclosureInput, device: Device, trai
   trail.checks.requesterMatchedAs = requester.matchedAs;
   note(trail, requester, 'requester');
   trail.checks.requesterEnabled = 'failed';
-  note(trail, checkRequesterEnabled(requester, user, device, policy.disabledRequesterCheck), 'requesterEnabled');
+  note(trail, checkRequesterEnabled(user, device, policy.disabledRequesterCheck), 'requesterEnabled');
   return key;
 }
 

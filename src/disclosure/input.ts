@@ -4,6 +4,7 @@ import Type, { type Static } from 'typebox';
 import { GUID_PATTERN } from '../schemas/common.js';
 import { DeviceNameSchema } from '../schemas/device.js';
 import { validationProblem } from '../problem/validation.js';
+import { passwordShapedPaths, passwordShapedProblem } from './password-shaped.js';
 
 /**
  * The one input contract of a disclosure, whichever door it comes through: the API's JSON body
@@ -90,6 +91,8 @@ function validate(raw: unknown): ValidateFunction {
 
 /** The input if it fits the contract; else `invalid_request`, each problem named (`errors`). */
 export function parseDisclosureInput(raw: unknown, location: string): DisclosureInput {
+  const pasted = passwordShapedProblem(raw, location);
+  if (pasted) throw pasted;
   const check = validate(raw);
   if (check.errors && check.errors.length > 0) throw validationProblem(check.errors, location);
   return raw as DisclosureInput;
@@ -97,6 +100,7 @@ export function parseDisclosureInput(raw: unknown, location: string): Disclosure
 
 /** The input if it fits the contract, for recording alongside a refusal made before it was read; else null. */
 export function trustedInput(raw: unknown): DisclosureInput | null {
+  if (passwordShapedPaths(raw).length > 0) return null;
   const check = validate(raw);
   return check.errors && check.errors.length > 0 ? null : (raw as DisclosureInput);
 }

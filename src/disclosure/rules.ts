@@ -1,4 +1,4 @@
-import type { DisabledCheck, RequesterCheck } from '../config/config.js';
+import { DEFAULT_TICKET_PATTERN, type DisabledCheck, type RequesterCheck } from '../config/config.js';
 import type { CheckVerdict, RequesterMatch } from '../schemas/checks.js';
 import type { Device, DirectoryUser, IntuneRecord, RecoveryKeyMetadata } from '../graph/types.js';
 import { refusal, warning, type DisclosureWarning } from './wording.js';
@@ -9,7 +9,7 @@ import { refusal, warning, type DisclosureWarning } from './wording.js';
  */
 
 export function checkTicket(ticket: string, pattern: RegExp): void {
-  if (!pattern.test(ticket)) throw refusal('invalid_ticket', { ticket });
+  if (!pattern.test(ticket)) throw refusal('invalid_ticket', { ticket, customTicketPattern: pattern.source !== DEFAULT_TICKET_PATTERN });
 }
 
 export function checkReason(reason: string, comment: string | undefined): void {
@@ -93,12 +93,12 @@ export function checkRequester(device: Device, intune: IntuneRecord | null, requ
 }
 
 /**
- * A requester tied to the device whose account is disabled (a leaver still listed as owner) is
- * refused. Only a matched requester is checked: one not tied to the device was refused (or warned
- * about) already.
+ * A requester whose account is disabled (a leaver still listed as owner or primary user) is
+ * refused, whether or not REQUESTER_CHECK tied them to the device: under `warn` or `off` the
+ * account is still read and still counts. Skipped only when the directory does not know the UPN.
  */
-export function checkRequesterEnabled(requester: RequesterCheckResult, user: DirectoryUser | null, device: Device, mode: DisabledCheck): CheckResult {
-  if (requester.matchedAs === null || user === null || user.accountEnabled === null) return { verdict: 'skipped', warning: null };
+export function checkRequesterEnabled(user: DirectoryUser | null, device: Device, mode: DisabledCheck): CheckResult {
+  if (user === null || user.accountEnabled === null) return { verdict: 'skipped', warning: null };
   if (user.accountEnabled) return { verdict: 'passed', warning: null };
   const facts = { requesterUpn: user.userPrincipalName, deviceName: device.displayName };
   if (mode === 'warn') return { verdict: 'warned', warning: warning('requester_disabled', facts) };

@@ -103,7 +103,7 @@ async function recordRefusal(trail: DisclosureTrail, error: unknown, deps: Discl
   // When the store itself failed, trying it again for the refusal record would fail the same way.
   if (!trail.outcomeRecorded && problem.code !== 'audit_unavailable') {
     try {
-      auditRecordId = (await deps.audit.append(trail.entry('disclosure', outcome, problem.code))).id;
+      auditRecordId = (await deps.audit.append(trail.entry('disclosure', outcome, problem.code, refusalDetails(problem)))).id;
       trail.outcomeRecorded = true;
     } catch (auditError) {
       attempt.log.error({ err: auditError }, 'the disclosure refusal could not be recorded');
@@ -119,6 +119,15 @@ async function recordRefusal(trail: DisclosureTrail, error: unknown, deps: Discl
     checks: { ...trail.checks },
     resolved: trail.resolved,
   };
+}
+
+/**
+ * What a refusal record keeps besides its code: for a body that failed the contract, which members
+ * and why (the messages never quote a value), since its values themselves are not kept.
+ */
+function refusalDetails(problem: KeyDeskProblem): Record<string, unknown> | null {
+  const errors = problem.extensions.errors;
+  return problem.code === 'invalid_request' && Array.isArray(errors) ? { errors } : null;
 }
 
 /** One log line per attempt; never the key, never what the caller typed beyond the ticket. */

@@ -45,7 +45,7 @@ export class DisclosureTrail {
     private readonly namedDeviceId: string | null = null,
   ) {}
 
-  entry(action: AuditEntry['action'], outcome: AuditEntry['outcome'], code: string | null): AuditEntry {
+  entry(action: AuditEntry['action'], outcome: AuditEntry['outcome'], code: string | null, details: AuditEntry['details'] = null): AuditEntry {
     const input = this.input;
     return {
       action,
@@ -67,7 +67,7 @@ export class DisclosureTrail {
       checks: { ...this.checks },
       graphClientRequestId: this.graphClientRequestId,
       graphRequestId: this.graphRequestId,
-      details: null,
+      details,
     };
   }
 

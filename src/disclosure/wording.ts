@@ -19,6 +19,10 @@ export interface RefusalFacts {
   maxAgeSeconds?: number;
   agentUpn?: string;
   tokenUser?: string;
+  /** A rate-limited request of a disclosure route, which is recorded like any attempt. */
+  recorded?: boolean;
+  /** TICKET_PATTERN is not the default, so the default's examples would mislead. */
+  customTicketPattern?: boolean;
 }
 
 type Template = (facts: RefusalFacts) => string;
@@ -32,7 +36,7 @@ const minutes = (seconds: number | undefined) => {
 
 const REFUSALS = {
   invalid_ticket: (f) =>
-    `The ticket reference ${quoted(f.ticket)} is not in an accepted form (for example INC0012345, SD-1234 or 12345). Give the reference of the helpdesk ticket this disclosure is made under.`,
+    `The ticket reference ${quoted(f.ticket)} is not in an accepted form${f.customTicketPattern ? ' (TICKET_PATTERN)' : ' (for example INC0012345, SD-1234 or 12345)'}. Give the reference of the helpdesk ticket this disclosure is made under.`,
   comment_required: () => 'The reason "other" needs a comment that says why the recovery key is needed.',
   device_not_found: (f) => `No device with the ${f.deviceLabel} exists in the directory. Check the spelling with the caller, or search by prefix.`,
   ambiguous_device: (f) => `${f.count} devices are named ${quoted(f.deviceName)}. Ask the caller which one they are at and retry with its deviceId.`,
@@ -47,12 +51,12 @@ const REFUSALS = {
   requester_not_owner: (f) =>
     `${f.requesterUpn} is neither a registered owner nor the Intune primary user of ${f.deviceName}. Confirm the caller's identity and the device; if the device changed hands, have its owner updated first.`,
   requester_disabled: (f) =>
-    `${f.requesterUpn} is tied to ${f.deviceName} but their account is disabled in Entra ID (a leaver, say), so nothing was disclosed. Confirm who is calling; if the device changed hands, have its owner updated first.`,
+    `${f.requesterUpn}'s account is disabled in Entra ID (a leaver, say), so nothing was disclosed for ${f.deviceName}. Confirm who is calling; if the device changed hands, have its owner updated first.`,
   rate_limited: (f) =>
-    `Too many attempts in a minute. Wait ${f.retryAfterSeconds ?? 60} seconds and try again; every attempt is in the audit trail.`,
+    `Too many requests in a minute. Wait ${f.retryAfterSeconds ?? 60} seconds and try again${f.recorded ? '; every attempt is in the audit trail' : ''}.`,
   csrf_invalid: () => 'This form did not come from a KeyDesk page open in this browser, or it has expired. Open the page again and send the form anew.',
   form_already_used: () =>
-    'A recovery password is shown once, in answer to the form that asked for it; reloading or going back does not show it again. To disclose it again, open the device page and fill in the form anew.',
+    'This form was already sent (a reload, or going back and sending it again). Each form is good for one attempt, and a recovery password is shown once, in answer to the form that asked for it. Open the device page and fill in the form anew.',
   reauthentication_required: (f) =>
     `Revealing a recovery password needs a sign-in from the last ${minutes(f.maxAgeSeconds)}. Sign in again with Entra ID; the form comes back as you filled it.`,
   step_up_required: (f) =>

@@ -115,6 +115,7 @@ const KEY_PAGE_SCRIPT = `'use strict';
   var ANNOUNCE_AT = [30, 10];
 
   // Until removal: the countdown's end (or, paused, no end), and never past the hard limit.
+  var copied = false;
   function msLeft(now) {
     var end = pausedLeft === null ? Math.min(deadline, hardDeadline) : hardDeadline;
     return Math.max(0, end - now);
@@ -127,6 +128,10 @@ const KEY_PAGE_SCRIPT = `'use strict';
     removed = true;
     clearTimeout(timer);
     clearTimeout(hardTimer);
+    // A copied password would otherwise wait on the clipboard for the next paste, into a ticket or
+    // a search box: overwrite it when the page lets go of the password (best effort: a browser may
+    // refuse when the page is not focused).
+    if (copied && navigator.clipboard) navigator.clipboard.writeText('').catch(function () {});
     password.remove();
     if (controls) controls.remove();
     var gone = 'The recovery password has been removed from this page. To show it again, make a new disclosure.';
@@ -203,7 +208,7 @@ const KEY_PAGE_SCRIPT = `'use strict';
   }
   function copyPassword() {
     var groups = Array.prototype.map.call(password.querySelectorAll('.group'), function (g) { return g.textContent; });
-    navigator.clipboard.writeText(groups.join('-')).then(function () { copy.textContent = 'Copied'; }, function () { copy.textContent = 'Copy failed: read the groups aloud'; });
+    navigator.clipboard.writeText(groups.join('-')).then(function () { copied = true; copy.textContent = 'Copied (cleared when the password goes)'; }, function () { copy.textContent = 'Copy failed: read the groups aloud'; });
   }
   function offer(button, onClick) {
     if (!button) return;

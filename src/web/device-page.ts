@@ -5,10 +5,11 @@ import type { DeviceRecoveryKeys } from '../disclosure/lookup.js';
 import type { DisclosureChecks } from '../schemas/checks.js';
 import type { RecoveryKeyMetadata } from '../graph/types.js';
 import type { KeyDeskProblem } from '../problem/problem.js';
+import type { DisabledCheck } from '../config/config.js';
 import { VOLUME_TYPES, accountState, breakableUpns, formatDateTime, keyIdAsOnScreen, ownersOf } from './device-text.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, sendPage, viewerOf } from './pages.js';
-import { EMPTY_FORM, disclosureFormHtml, pickForm, type RevealForm } from './reveal-form.js';
+import { EMPTY_FORM, disclosureFormHtml, pickForm, shownForm, type RevealForm } from './reveal-form.js';
 import { newFormToken } from './form-token.js';
 
 /**
@@ -19,27 +20,47 @@ import { newFormToken } from './form-token.js';
  * resolved, so it is rendered without asking Graph again.
  */
 
+/** What the page knows of the device: a null member was not resolved (an attempt stopped first). */
+export interface DeviceFacts {
+  device: DeviceRecoveryKeys['device'] | null;
+  intune: DeviceRecoveryKeys['intune'];
+  recoveryKeys: RecoveryKeyMetadata[] | null;
+}
+
 export interface DevicePageState {
   deviceId: string;
-  /** Null when the attempt stopped before the device was resolved (the form comes back alone). */
-  data: DeviceRecoveryKeys | null;
+  data: DeviceFacts;
+  /** DISABLED_DEVICE_CHECK: under `enforce` a disabled device gets no form, since it can only be refused. */
+  disabledDeviceCheck: DisabledCheck;
   form: RevealForm;
   refusal: KeyDeskProblem | null;
   /** After an attempt: what its checks established, and the key the key ID matched. */
   attempt: { checks: DisclosureChecks; matchedKey: RecoveryKeyMetadata | null } | null;
 }
 
+/** Why the form is not offered, when it is not: nothing KeyDesk would disclose. */
+function formWithheld(state: DevicePageState): SafeHtml | null {
+  const { device, recoveryKeys } = state.data;
+  if (recoveryKeys !== null && recoveryKeys.length === 0) return html``;
+  if (device?.accountEnabled === false && state.disabledDeviceCheck === 'enforce') {
+    return html`<p class="notice">This device is disabled in Entra ID, so KeyDesk refuses to disclose its recovery password (DISABLED_DEVICE_CHECK=enforce). If it was reported lost or stolen, tell the security team; if it was disabled by mistake, have it enabled first.</p>`;
+  }
+  return null;
+}
+
 export function renderDevicePage(request: FastifyRequest, reply: FastifyReply, state: DevicePageState): FastifyReply {
-  const staff = request.staff!;
-  const title = state.data?.device.displayName ?? (state.refusal ? 'Not disclosed' : 'Device');
-  const canDisclose = staffHasRole(staff, APP_ROLES.disclose);
-  const hasKeys = state.data === null || state.data.recoveryKeys.length > 0;
+  const { device, intune, recoveryKeys } = state.data;
+  const title = device?.displayName ?? (state.refusal ? 'Not disclosed' : 'Device');
+  const canDisclose = staffHasRole(request.staff!, APP_ROLES.disclose);
+  const withheld = formWithheld(state);
+  const showForm = canDisclose && withheld === null;
   const body = html`<h1>${title}</h1>
 ${state.refusal ? refusalBox(state.refusal) : ''}
-${state.data ? deviceFacts(state.data) : html`<p><a href="/devices/${encodeURIComponent(state.deviceId)}">Open the device page</a> to see the device again.</p>`}
+${device ? deviceFacts(device, intune) : html`<p><a href="/devices/${encodeURIComponent(state.deviceId)}">Open the device page</a> to see the device again.</p>`}
 ${state.attempt ? attemptFacts(state.attempt) : ''}
-${state.data ? keySummary(state.data.recoveryKeys) : ''}
-${disclosureSection(state, canDisclose && hasKeys, canDisclose, reply.generateCsrf(), canDisclose && hasKeys ? newFormToken(request) : '')}`;
+${recoveryKeys ? keySummary(recoveryKeys) : ''}
+${canDisclose && withheld ? html`<h2>Disclose a recovery password</h2>
+${withheld}` : disclosureSection(state, showForm, canDisclose, reply.generateCsrf(), showForm ? newFormToken(request) : '')}`;
   return sendPage(reply, state.refusal?.status ?? 200, layout({ title, staff: viewerOf(request, reply), body }));
 }
 
@@ -48,7 +69,7 @@ function refusalBox(problem: KeyDeskProblem): SafeHtml {
   return html`<div class="refusal" role="alert"><h2>Not disclosed</h2><p>${problem.detail}</p><p class="code">Code: <code>${problem.code}</code>${typeof disclosureId === 'string' ? html` · disclosure <code>${disclosureId}</code>` : ''}</p></div>`;
 }
 
-function deviceFacts({ device, intune }: DeviceRecoveryKeys): SafeHtml {
+function deviceFacts(device: NonNullable<DeviceFacts['device']>, intune: DeviceFacts['intune']): SafeHtml {
   return html`<dl class="facts">
 <dt>Operating system</dt><dd>${[device.operatingSystem, device.operatingSystemVersion].filter(Boolean).join(' ') || 'unknown'}</dd>
 <dt>Last sign-in</dt><dd class="date">${formatDateTime(device.approximateLastSignInDateTime)}</dd>
@@ -88,7 +109,7 @@ const deviceIdParam = { type: 'object', required: ['deviceId'], properties: { de
 
 export { deviceIdParam };
 
-export default async function devicePage(app: FastifyInstance, options: { rateLimit: object }): Promise<void> {
+export default async function devicePage(app: FastifyInstance, options: { rateLimit: object; disabledDeviceCheck: DisabledCheck }): Promise<void> {
   app.get<{ Params: { deviceId: string } }>(
     '/devices/:deviceId',
     { config: { rateLimit: options.rateLimit }, schema: { hide: true, params: deviceIdParam }, preHandler: app.requireStaff(APP_ROLES.lookup) },
@@ -99,10 +120,10 @@ export default async function devicePage(app: FastifyInstance, options: { rateLi
       const draft = request.session.draft;
       let form = EMPTY_FORM;
       if (draft && draft.path === `/devices/${encodeURIComponent(deviceId)}`) {
-        form = pickForm(draft.fields);
+        form = shownForm(pickForm(draft.fields));
         request.session.draft = undefined;
       }
-      return renderDevicePage(request, reply, { deviceId, data, form, refusal: null, attempt: null });
+      return renderDevicePage(request, reply, { deviceId, data, form, refusal: null, attempt: null, disabledDeviceCheck: options.disabledDeviceCheck });
     },
   );
 }

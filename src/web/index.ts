@@ -48,6 +48,8 @@ function pageSecurityPolicy(authorityHost: string): string {
   ].join('; ');
 }
 
+const FORM_BODY_FACTOR = 4;
+
 async function registerSessions(app: FastifyInstance, options: WebUiOptions): Promise<string> {
   const { web, now } = options;
   // The __Host- prefix makes browsers refuse the cookie unless Secure, Path=/ and host-only.
@@ -61,7 +63,9 @@ async function registerSessions(app: FastifyInstance, options: WebUiOptions): Pr
   }
   await app.register(cookie);
   await app.register(session, sessionOptions(web, cookieName, store));
-  await app.register(formbody, { bodyLimit: options.config.bodyLimitBytes });
+  // Percent-encoding takes up to 9 bytes a character (3 for each UTF-8 byte of a non-Latin
+  // script): a full comment that fits BODY_LIMIT_BYTES as JSON needs four times it as a form.
+  await app.register(formbody, { bodyLimit: FORM_BODY_FACTOR * options.config.bodyLimitBytes });
   await app.register(staffSession, { idleMs: web.sessionIdleMs, maxMs: web.sessionMaxMs, now });
   await app.register(csrf, csrfOptions);
   return cookieName;
@@ -108,7 +112,7 @@ export default async function webUi(app: FastifyInstance, options: WebUiOptions)
   });
   await app.register(assets);
   await app.register(searchPage, { rateLimit: searches });
-  await app.register(devicePage, { rateLimit: searches });
-  await app.register(revealRoute, { web, clientId: config.clientId, requiredAuthContext: config.requiredAuthContext, staffDisclosuresPerMinute: config.rateLimits.staffDisclosuresPerMinute, now });
+  await app.register(devicePage, { rateLimit: searches, disabledDeviceCheck: config.policy.disabledDeviceCheck });
+  await app.register(revealRoute, { web, disabledDeviceCheck: config.policy.disabledDeviceCheck, clientId: config.clientId, requiredAuthContext: config.requiredAuthContext, staffDisclosuresPerMinute: config.rateLimits.staffDisclosuresPerMinute, now });
   await app.register(myDisclosuresPage);
 }

@@ -1,5 +1,6 @@
 import type { StaffUser } from '../auth/staff-session.js';
 import { DISCLOSURE_REASONS } from '../disclosure/input.js';
+import { passwordShapedPaths } from '../disclosure/password-shaped.js';
 import { REASONS } from './device-text.js';
 import { html, type SafeHtml } from './html.js';
 
@@ -19,10 +20,17 @@ export interface RevealForm {
 
 export const EMPTY_FORM: RevealForm = { keyId: '', requester: '', ticket: '', reason: '', comment: '' };
 
-/** The form fields of a posted body (anything else in it is ignored). */
+/** The form fields of a posted body, as sent (anything else in it is ignored). */
 export function pickForm(fields: Partial<Record<keyof RevealForm, unknown>> | null | undefined): RevealForm {
   const text = (value: unknown) => (typeof value === 'string' ? value : '');
   return { keyId: text(fields?.keyId), requester: text(fields?.requester), ticket: text(fields?.ticket), reason: text(fields?.reason), comment: text(fields?.comment) };
+}
+
+/** The form as a page shows it again: a field holding something shaped like a recovery password comes back empty, never echoed. */
+export function shownForm(form: RevealForm): RevealForm {
+  const shown = { ...form };
+  for (const name of Object.keys(shown) as (keyof RevealForm)[]) if (passwordShapedPaths(shown[name]).length > 0) shown[name] = '';
+  return shown;
 }
 
 /** The form as the disclosure contract's input: what the API's body would be for the same request. */

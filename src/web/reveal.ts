@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { auditCallerOf } from '../auth/audit-caller.js';
 import { APP_ROLES } from '../auth/roles.js';
 import { checkRevealSignIn } from '../auth/sign-in-freshness.js';
-import type { WebConfig } from '../config/config.js';
+import type { DisabledCheck, WebConfig } from '../config/config.js';
 import type { DisclosureAttempt, RefusedDisclosure } from '../disclosure/service.js';
 import { refusal } from '../disclosure/wording.js';
 import { perMinute, staffDisclosuresKey } from '../plugins/external/rate-limit.js';
@@ -12,7 +12,7 @@ import { deviceIdParam, renderDevicePage } from './device-page.js';
 import { consumeFormToken } from './form-token.js';
 import { keyPage } from './key-page.js';
 import { renderProblemPage, sendPage, viewerOf } from './pages.js';
-import { disclosureInputOf, pickForm, type RevealForm } from './reveal-form.js';
+import { disclosureInputOf, pickForm, shownForm, type RevealForm } from './reveal-form.js';
 
 /**
  * The web UI's door into disclosure: POST /devices/<deviceId>/reveal. It maps the form onto the
@@ -24,6 +24,7 @@ import { disclosureInputOf, pickForm, type RevealForm } from './reveal-form.js';
 
 export interface RevealOptions {
   web: WebConfig;
+  disabledDeviceCheck: DisabledCheck;
   clientId: string;
   requiredAuthContext: string | null;
   staffDisclosuresPerMinute: number;
@@ -59,12 +60,13 @@ function webAttempt(request: RevealRequest, clientId: string): DisclosureAttempt
 }
 
 /** The page of a refused attempt: the device page with what the attempt resolved, the form as typed. */
-function refusedPage(request: RevealRequest, reply: FastifyReply, result: RefusedDisclosure): FastifyReply {
+function refusedPage(request: RevealRequest, reply: FastifyReply, result: RefusedDisclosure, options: RevealOptions): FastifyReply {
   const { device, intune, recoveryKeys, matchedKey } = result.resolved;
   return renderDevicePage(request, reply, {
     deviceId: request.params.deviceId,
-    data: device && recoveryKeys ? { device, intune, recoveryKeys } : null,
-    form: pickForm(request.body),
+    data: { device, intune, recoveryKeys },
+    disabledDeviceCheck: options.disabledDeviceCheck,
+    form: shownForm(pickForm(request.body)),
     refusal: result.problem,
     attempt: { checks: result.checks, matchedKey },
   });
@@ -72,13 +74,13 @@ function refusedPage(request: RevealRequest, reply: FastifyReply, result: Refuse
 
 export default async function revealRoute(app: FastifyInstance, options: RevealOptions): Promise<void> {
   const refuse = async (request: RevealRequest, reply: FastifyReply, problem: KeyDeskProblem) =>
-    refusedPage(request, reply, await app.disclosures.refuse(webAttempt(request, options.clientId), problem));
+    refusedPage(request, reply, await app.disclosures.refuse(webAttempt(request, options.clientId), problem), options);
 
   app.post<{ Params: { deviceId: string }; Body: RevealBody }>(
     '/devices/:deviceId/reveal',
     {
       schema: { hide: true, params: deviceIdParam, body: revealBody },
-      config: { rateLimit: perMinute({ max: () => options.staffDisclosuresPerMinute, key: (request) => staffDisclosuresKey(request.staff?.oid ?? null) }) },
+      config: { recordsRefusals: true, rateLimit: perMinute({ max: () => options.staffDisclosuresPerMinute, key: (request) => staffDisclosuresKey(request.staff?.oid ?? null) }) },
       // Then the reveal rate limit (its hook runs after these).
       preHandler: [app.requireStaff(APP_ROLES.disclose), app.csrfProtection],
       // A signed-in staff member's attempt refused before the handler (role, rate limit, an
@@ -95,7 +97,7 @@ export default async function revealRoute(app: FastifyInstance, options: RevealO
       if (early === 'answered') return reply;
       if (early) return refuse(request, reply, early);
       const result = await app.disclosures.disclose(webAttempt(request, options.clientId));
-      if (result.outcome !== 'granted') return refusedPage(request, reply, result);
+      if (result.outcome !== 'granted') return refusedPage(request, reply, result, options);
       return sendPage(reply, 200, keyPage(viewerOf(request, reply), result, options.web.keyDisplaySeconds));
     },
   );
@@ -117,9 +119,9 @@ async function earlyRefusal(app: FastifyInstance, request: RevealRequest, reply:
   // Recorded before the browser leaves for Entra; if it cannot be, the page says so instead.
   const recorded = await app.disclosures.refuse(webAttempt(request, options.clientId), problem);
   if (recorded.problem.code === 'audit_unavailable') {
-    refusedPage(request, reply, recorded);
+    refusedPage(request, reply, recorded, options);
     return 'answered';
   }
-  await app.sendToEntra(request, reply, { returnTo: `/devices/${encodeURIComponent(request.params.deviceId)}`, verdict, draft: { ...pickForm(request.body) } });
+  await app.sendToEntra(request, reply, { returnTo: `/devices/${encodeURIComponent(request.params.deviceId)}`, verdict, draft: { ...shownForm(pickForm(request.body)) } });
   return 'answered';
 }

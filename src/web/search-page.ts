@@ -1,10 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { APP_ROLES } from '../auth/roles.js';
 import { staffHasRole } from '../auth/staff-session.js';
-import type { DeviceSearchRow, DeviceSearchWithDetails } from '../disclosure/lookup.js';
+import type { DeviceQuery, DeviceSearchRow, DeviceSearchWithDetails } from '../disclosure/lookup.js';
+import { passwordShapedPaths, passwordShapedProblem } from '../disclosure/password-shaped.js';
+import type { KeyDeskProblem } from '../problem/problem.js';
+import { validationProblem } from '../problem/validation.js';
+import { DeviceSearchQuery } from '../schemas/api.js';
 import { breakableUpns, formatDateTime, ownersOf } from './device-text.js';
 import { html, type SafeHtml } from './html.js';
-import { layout, viewerOf, type PageViewer } from './pages.js';
+import { layout, sendPage, viewerOf, type PageViewer } from './pages.js';
 
 /**
  * The page a signed-in staff member lands on: find a device by the name the caller reads off its
@@ -72,8 +76,28 @@ function auditRolePage(viewer: PageViewer | null): string {
   return layout({ title: 'KeyDesk', staff: viewer, body });
 }
 
+/**
+ * The search as the API's `GET /api/v1/devices` would take it: the same query schema (a prefix of
+ * at least 2 characters, no control characters) and the same refusal of a pasted recovery password.
+ */
+function checkSearch(request: FastifyRequest, query: DeviceQuery): KeyDeskProblem | null {
+  const pasted = passwordShapedProblem(query, 'querystring');
+  if (pasted) return pasted;
+  const validate = request.compileValidationSchema(DeviceSearchQuery);
+  return validate(query) ? null : validationProblem(validate.errors ?? [], 'querystring');
+}
+
+function refusalBox(problem: KeyDeskProblem): SafeHtml {
+  return html`<div class="refusal" role="alert"><p>${problem.detail}</p><p class="code">Code: <code>${problem.code}</code></p></div>`;
+}
+
+async function searchResults(app: FastifyInstance, request: FastifyRequest, query: DeviceQuery): Promise<{ status: number; body: SafeHtml; keptName: boolean }> {
+  const problem = checkSearch(request, query);
+  if (problem) return { status: problem.status, body: refusalBox(problem), keptName: passwordShapedPaths(query).length === 0 };
+  return { status: 200, body: resultsTable(await app.deviceLookup.searchWithDetails(query, DETAILED_RESULTS)), keptName: true };
+}
+
 export default async function searchPage(app: FastifyInstance, options: { rateLimit: object }): Promise<void> {
-  const nameOf = (request: FastifyRequest<{ Querystring: SearchQuery }>) => request.query.name?.trim() ?? '';
   app.get<{ Querystring: SearchQuery }>(
     '/',
     {
@@ -83,14 +107,17 @@ export default async function searchPage(app: FastifyInstance, options: { rateLi
     },
     async (request, reply) => {
       const viewer = viewerOf(request, reply);
-      const reply200 = (page: string) => reply.type('text/html; charset=utf-8').send(page);
-      if (!staffHasRole(request.staff!, APP_ROLES.lookup)) return reply200(auditRolePage(viewer));
-      const name = nameOf(request);
-      const results = name === '' ? html`` : resultsTable(await app.deviceLookup.searchWithDetails(request.query.match === 'prefix' ? { prefix: name } : { name }, DETAILED_RESULTS));
+      if (!staffHasRole(request.staff!, APP_ROLES.lookup)) return sendPage(reply, 200, auditRolePage(viewer));
+      const name = request.query.name?.trim() ?? '';
+      const prefix = request.query.match === 'prefix';
+      const found = name === '' ? { status: 200, body: html``, keptName: true } : await searchResults(app, request, prefix ? { prefix: name } : { name });
+      // A pasted recovery password is neither shown again nor put in the page title.
+      const shown = found.keptName ? name : '';
       const body = html`<h1>Find a device</h1>
-${searchForm({ ...request.query, name })}
-${results}`;
-      return reply200(layout({ title: name ? `Devices named ${name}` : 'Find a device', staff: viewer, body }));
+${searchForm({ ...request.query, name: shown })}
+${found.body}`;
+      const title = shown === '' ? 'Find a device' : prefix ? `Devices starting with ${shown}` : `Devices named ${shown}`;
+      return sendPage(reply, found.status, layout({ title, staff: viewer, body }));
     },
   );
 }

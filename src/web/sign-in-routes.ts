@@ -8,7 +8,7 @@ import type { RevealSignInVerdict } from '../auth/sign-in-freshness.js';
 import type { StaffUser } from '../auth/staff-session.js';
 import type { CallbackQuery, SignInOutcome, StaffSignIn } from '../auth/staff-sign-in.js';
 import type { WebConfig } from '../config/config.js';
-import { perMinute } from '../plugins/external/rate-limit.js';
+import { anonymousKey, perMinute } from '../plugins/external/rate-limit.js';
 import { messagePage, sendPage, viewerOf } from './pages.js';
 import { LogOncePerMinute } from './log-once.js';
 
@@ -67,7 +67,7 @@ async function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions):
     // __Secure- makes browsers refuse the cookie unless Secure; Path=/auth keeps it off every page.
     pendingCookie: options.web.secureCookies ? '__Secure-keydesk_sign_in' : 'keydesk_sign_in',
     pendingCookieOptions: { path: '/auth', httpOnly: true, sameSite: 'lax', secure: options.web.secureCookies },
-    rateLimit: perMinute({ max: () => options.signInsPerMinute, key: (request) => `sign-ins:${request.ip}`, hook: 'onRequest' }),
+    rateLimit: perMinute({ max: () => options.signInsPerMinute, key: (request) => anonymousKey('sign-ins', request.ip), hook: 'onRequest' }),
     audit: (request, staff, outcome, code, details = {}, action = 'sign_in') =>
       app.auditTrail.append(
         auditEntry({ action, outcome, code, requestId: request.id, callerRequestId: request.callerRequestId, caller: auditCallerOf({ kind: 'user', appId: options.clientId, ...staff }, request), details: action === 'sign_in' ? details : null }),
@@ -90,8 +90,9 @@ function sendToEntra(context: SignInContext) {
       // A fresh sign-in asks for the authentication context too, or it would come back without it.
       authContext: again ? context.requiredAuthContext : null,
       staff: again ? staff : null,
-      draft: sendOptions.draft ?? null,
     });
+    // Kept in the session (the staff member is signed in): it comes back if the same person does.
+    if (again && sendOptions.draft) request.session.draft = { path: safeReturnTo(sendOptions.returnTo).split('?')[0]!, fields: sendOptions.draft, forOid: staff.oid };
     reply.setCookie(context.pendingCookie, seal.seal(pending), { ...context.pendingCookieOptions, maxAge: PENDING_SIGN_IN_LIFETIME_MS / 1000 });
     return reply.redirect(url, 302);
   };
@@ -122,7 +123,7 @@ function callbackRoute(app: FastifyInstance, context: SignInContext): void {
     reply.clearCookie(context.pendingCookie, context.pendingCookieOptions);
     const outcome = await context.signIn.complete(pending, request.query);
     if (pending === null || (!outcome.ok && outcome.staff === null)) {
-      if (!outcome.ok && strayCallbacks.allow(request.ip)) request.log.info({ code: outcome.code }, 'sign-in not completed');
+      if (!outcome.ok && strayCallbacks.allow(anonymousKey('callbacks', request.ip))) request.log.info({ code: outcome.code }, 'sign-in not completed');
       return sendPage(reply, outcome.ok ? 400 : outcome.status, refusedPage(request, reply, outcome, pending?.returnTo ?? '/'));
     }
     const staff = outcome.ok ? outcome.staff : outcome.staff!;
@@ -134,7 +135,7 @@ function callbackRoute(app: FastifyInstance, context: SignInContext): void {
       return sendPage(reply, 503, messagePage({ title: 'KeyDesk cannot sign you in now', code: 'audit_unavailable', paragraphs: ['The audit trail cannot be written, and KeyDesk signs nobody in without a record of it. Try again later.'] }));
     }
     if (!outcome.ok) return sendPage(reply, outcome.status, refusedPage(request, reply, outcome, pending.returnTo));
-    await startSession(request, staff, pending, context.now);
+    await startSession(request, staff, context.now);
     request.log.info({ staff: { oid: staff.oid, roles: staff.roles } }, 'staff signed in');
     return reply.redirect(pending.returnTo, 302);
   });
@@ -171,16 +172,17 @@ function grantedDetails(staff: StaffUser, pending: { maxAge: number | null; auth
   };
 }
 
-/** A new session under a new id (an id planted before sign-in signs nobody in), with the form kept across Entra. */
-async function startSession(request: FastifyRequest, staff: StaffUser, pending: { returnTo: string; draft: Record<string, string> | null; expectedOid: string | null }, now: () => number): Promise<void> {
+/** A new session under a new id (an id planted before sign-in signs nobody in), keeping a form its owner left before going to Entra. */
+async function startSession(request: FastifyRequest, staff: StaffUser, now: () => number): Promise<void> {
   // Someone else came back from a re-authentication: the draft was not theirs.
-  const keepDraft = pending.draft !== null && (pending.expectedOid === null || pending.expectedOid === staff.oid);
+  const carried = request.session.draft;
+  const keepDraft = carried !== undefined && carried.forOid === staff.oid;
   await request.session.regenerate();
   const at = now();
   request.session.staff = staff;
   request.session.signedInAt = at;
   request.session.lastSeenAt = at;
-  if (keepDraft) request.session.draft = { path: pending.returnTo.split('?')[0]!, fields: pending.draft! };
+  if (keepDraft) request.session.draft = carried;
 }
 
 function refusedPage(request: FastifyRequest, reply: FastifyReply, outcome: SignInOutcome, returnTo: string): string {

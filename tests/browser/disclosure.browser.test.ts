@@ -89,7 +89,7 @@ describe.skipIf(skipBrowserTests)('a disclosure in a real browser', () => {
     await expect(copy.textContent()).resolves.toBe('Copy the recovery password');
     await copy.click();
     // The page's own confirmation, once navigator.clipboard.writeText resolved.
-    await expect.poll(() => copy.textContent(), { timeout: 5_000 }).toBe('Copied');
+    await expect.poll(() => copy.textContent(), { timeout: 5_000 }).toBe('Copied (cleared when the password goes)');
     // A string expression: the tests compile without the DOM lib.
     const clipboard = await page.evaluate<string>('navigator.clipboard.readText()');
     expect(clipboard === key.key).toBe(true);
@@ -100,6 +100,8 @@ describe.skipIf(skipBrowserTests)('a disclosure in a real browser', () => {
     await expect(page.locator('#key-announcer').textContent()).resolves.toContain('The recovery password has been removed from this page');
     expect(await showsPassword()).toBe(false);
     await expect(copy.count()).resolves.toBe(0);
+    // The copied password does not wait on the clipboard for the next paste.
+    await expect.poll(async () => (await page.evaluate<string>('navigator.clipboard.readText()')) === '', { timeout: 5_000 }).toBe(true);
     await screenshot(page, 'walkthrough-5-key-removed');
 
     // A reload re-posts a used form: not shown again.

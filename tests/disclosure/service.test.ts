@@ -233,17 +233,27 @@ describe('the disclosure service (the one intake of both doors)', () => {
 
   it('discloses in warn mode and records the requester mismatch, with a warning', async () => {
     policy.requesterCheck = 'warn';
+    graph.directory.users = [ann, user('mallory@contoso.com')];
     const result = granted(await disclose({ requesterUpn: 'mallory@contoso.com' }));
-    expect(result.checks).toMatchObject({ requester: 'warned', requesterMatchedAs: null, requesterEnabled: 'skipped' });
+    expect(result.checks).toMatchObject({ requester: 'warned', requesterMatchedAs: null, requesterEnabled: 'passed' });
     expect(result.warnings[0]!.detail).toContain('REQUESTER_CHECK=warn');
     expect(audit.records.at(-1)).toMatchObject({ outcome: 'granted', checks: { requester: 'warned' } });
   });
 
-  it('skips the requester checks, and their Graph read, under REQUESTER_CHECK=off', async () => {
+  it('skips the ownership check under REQUESTER_CHECK=off, but still refuses a disabled requester', async () => {
     policy.requesterCheck = 'off';
     const result = granted(await disclose({ requesterUpn: 'mallory@contoso.com' }));
     expect(result.checks).toMatchObject({ requester: 'skipped', requesterEnabled: 'skipped' });
-    expect(graph.calls.some((c) => c.startsWith('findUserByUpn'))).toBe(false);
+    graph.directory.users = [user('mallory@contoso.com', { accountEnabled: false })];
+    const leaver = refused(await disclose({ requesterUpn: 'mallory@contoso.com' }));
+    expect(leaver.problem.code).toBe('requester_disabled');
+    expect(leaver.checks).toMatchObject({ requester: 'skipped', requesterEnabled: 'failed' });
+  });
+
+  it('refuses a disabled requester who does not own the device under REQUESTER_CHECK=warn', async () => {
+    policy.requesterCheck = 'warn';
+    graph.directory.users = [ann, user('leaver@contoso.com', { accountEnabled: false })];
+    expect(refused(await disclose({ requesterUpn: 'leaver@contoso.com' })).problem.code).toBe('requester_disabled');
   });
 
   it('reads no key when the intent cannot be audited', async () => {

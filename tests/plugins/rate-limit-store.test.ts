@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WINDOW_MS, sharedWindowStore } from '../../src/plugins/external/rate-limit.js';
+import { WINDOW_MS, anonymousKey, sharedWindowStore } from '../../src/plugins/external/rate-limit.js';
 
 /** The one store behind every rate limit: fixed one-minute windows, shared by all routes, bounded. */
 
@@ -30,11 +30,23 @@ describe('the rate-limit store', () => {
     expect((await hit('staff-disclosures:oid-1')).current).toBe(2);
   });
 
-  it('holds at most 10,000 keys, whatever anonymous clients send', async () => {
+  it('holds at most 10,000 anonymous keys, whatever anonymous clients send', async () => {
     const { hit } = counter(() => 0);
-    for (let i = 0; i < 25_000; i++) await hit(`sign-ins:198.51.100.${i}`);
+    for (let i = 0; i < 25_000; i++) await hit(anonymousKey('sign-ins', `198.51.${i >> 8}.${i & 255}`));
     // The oldest keys were forgotten to make room (their count starts again); the newest are kept.
-    expect((await hit('sign-ins:198.51.100.0')).current).toBe(1);
-    expect((await hit('sign-ins:198.51.100.24999')).current).toBe(2);
+    expect((await hit(anonymousKey('sign-ins', '198.51.0.0'))).current).toBe(1);
+    expect((await hit(anonymousKey('sign-ins', `198.51.${24_999 >> 8}.${24_999 & 255}`))).current).toBe(2);
+  });
+
+  it("keeps a staff member's count however many anonymous addresses come by", async () => {
+    const { hit } = counter(() => 0);
+    for (let i = 0; i < 5; i++) await hit('staff-disclosures:oid-1');
+    for (let i = 0; i < 20_000; i++) await hit(anonymousKey('sign-ins', `2001:db8:${i.toString(16)}::1`));
+    expect((await hit('staff-disclosures:oid-1')).current).toBe(6);
+  });
+
+  it('counts an IPv6 client by its /64', () => {
+    expect(anonymousKey('sign-ins', '2001:db8:1:2:aaaa::1')).toBe(anonymousKey('sign-ins', '2001:db8:1:2:bbbb::2'));
+    expect(anonymousKey('sign-ins', '2001:db8:1:2::1')).not.toBe(anonymousKey('sign-ins', '2001:db8:1:3::1'));
   });
 });

@@ -156,6 +156,8 @@ describe('device look-up', () => {
     expect(statuses.map((r) => r.statusCode)).toEqual([200, 200, 429]);
     expect(statuses[2]!.json().code).toBe('rate_limited');
     expect(statuses[2]!.headers['retry-after']).toMatch(/^\d+$/);
+    // Look-ups are not recorded, and the answer does not claim they are.
+    expect(statuses[2]!.json().detail).not.toContain('audit trail');
     expect(tenant.requests).toHaveLength(2);
   });
 

@@ -421,4 +421,52 @@ describe('POST /api/v1/disclosures', () => {
       }
     });
   });
+
+  describe('a recovery password pasted into a field by mistake', () => {
+    it.each([
+      ['ticket', (pw: string) => body({ ticket: pw })],
+      ['deviceName', (pw: string) => body({ deviceName: pw })],
+      ['requesterUpn', (pw: string) => body({ requesterUpn: `${pw}@contoso.com` })],
+      ['comment', (pw: string) => body({ reason: 'other', comment: `it was ${pw.replaceAll('-', ' ')}` })],
+      ['a member name', (pw: string) => ({ ...body(), [pw]: 'x' })],
+    ])('in %s is refused as invalid_request, and neither echoed, recorded, logged nor sent to Graph', async (_where, build) => {
+      const pasted = fakeRecoveryPassword();
+      const response = await disclose(build(pasted));
+      expect(response.statusCode).toBe(400);
+      expect(response.json().code).toBe('invalid_request');
+      expect(response.json().errors[0].message).toMatch(/^looks like a BitLocker recovery password/);
+      const digits = pasted.replaceAll('-', '');
+      const seen = (text: string) => text.includes(pasted) || text.replace(/\D/g, '').includes(digits);
+      expect(seen(response.body)).toBe(false);
+      expect(seen(JSON.stringify(harness.auditRecords()))).toBe(false);
+      expect(seen(JSON.stringify(harness.logLines()))).toBe(false);
+      expect(harness.auditRecords()).toEqual([expect.objectContaining({ code: 'invalid_request', ticket: null, details: { errors: [expect.objectContaining({ location: 'body' })] } })]);
+      expect(tenant.requests).toHaveLength(0);
+    });
+
+    it('in a device search is refused before Graph is asked', async () => {
+      const pasted = fakeRecoveryPassword();
+      const token = await issueAppToken(signingKey, { roles: ['BitLocker.Lookup'] });
+      const response = await harness.inject({ method: 'GET', url: `/api/v1/devices?name=${pasted}`, headers: { authorization: `Bearer ${token}` } });
+      expect(response.statusCode).toBe(400);
+      expect(response.body).not.toContain(pasted);
+      expect(tenant.requests).toHaveLength(0);
+    });
+  });
+
+  it('keeps which members failed the contract in the refusal record, without their values', async () => {
+    await disclose(body({ reason: 'bored', keyId: '12' }));
+    const record = harness.auditRecords()[0]!;
+    expect(record.details).toEqual({ errors: expect.arrayContaining([expect.objectContaining({ path: '/reason' }), expect.objectContaining({ path: '/keyId' })]) });
+    expect(JSON.stringify(record)).not.toContain('bored');
+  });
+
+  it('words invalid_ticket without the default examples when TICKET_PATTERN is custom', async () => {
+    await harness.close();
+    harness = await buildHarness('disclosures-ticket', { env: { TICKET_PATTERN: '^HD-\\d{6}$' } });
+    const response = await disclose(body({ ticket: 'INC0012345' }));
+    expect(response.json().code).toBe('invalid_ticket');
+    expect(response.json().detail).toContain('TICKET_PATTERN');
+    expect(response.json().detail).not.toContain('SD-1234');
+  });
 });

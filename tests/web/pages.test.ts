@@ -7,6 +7,7 @@ import { auditEntry } from '../../src/audit/entry.js';
 import { buildHarness, type Harness } from '../helpers/app-harness.js';
 import { SIMULATOR_DIR } from '../global-setup.js';
 import { WebClient, pathOf } from './web-client.js';
+import { fakeRecoveryPassword } from '../helpers/recovery-password.js';
 
 /** The staff pages: search, device, reveal and key page, against the simulated tenant. */
 
@@ -249,7 +250,9 @@ describe('staff pages', () => {
     const device = tenant.directory.notable.typical;
     const { _csrf, formToken } = await openForm(client, device);
     vi.setSystemTime(Date.now() + 16 * 60_000);
-    const reveal = await client.post(`/devices/${device.deviceId}/reveal`, { ...revealFields(device, { ticket: 'SD-4242', comment: 'caller on the phone' }), _csrf, formToken });
+    // A long comment in a script of 3 bytes a character: more than a cookie could carry (the form waits in the session).
+    const comment = `caller on the phone ${'漢'.repeat(900)}`;
+    const reveal = await client.post(`/devices/${device.deviceId}/reveal`, { ...revealFields(device, { ticket: 'SD-4242', comment }), _csrf, formToken });
     expect(reveal.statusCode).toBe(302);
     // Recorded before the browser left for Entra.
     expect(harness.auditRecords().at(-1)).toMatchObject({ code: 'reauthentication_required', door: 'web', outcome: 'refused', ticket: 'SD-4242' });
@@ -260,7 +263,9 @@ describe('staff pages', () => {
     expect(callback.headers.location).toBe(`/devices/${device.deviceId}`);
     const restored = await client.get(`/devices/${device.deviceId}`);
     expect(restored.body).toContain('value="SD-4242"');
-    expect(restored.body).toContain('>caller on the phone</textarea>');
+    expect(restored.body).toContain(`>${comment}</textarea>`);
+    // Once: the next visit shows an empty form.
+    expect((await client.get(`/devices/${device.deviceId}`)).body).not.toContain('SD-4242');
     expect(restored.body).toContain('<option value="forgotten_pin" selected>');
   });
 
@@ -401,5 +406,68 @@ describe('staff pages', () => {
     const icon = await client.get('/favicon.ico');
     expect(icon.statusCode).toBe(200);
     expect(icon.headers['content-type']).toBe('image/x-icon');
+  });
+
+  describe('a recovery password pasted into the web UI by mistake', () => {
+    it('in the search box is refused without being searched, shown again or put in the title', async () => {
+      const { client } = await signIn(discloser);
+      const pasted = fakeRecoveryPassword();
+      tenant.clearLogs();
+      const page = await client.get(`/?name=${pasted}`);
+      expect(page.statusCode).toBe(400);
+      expect(page.body).toContain('looks like a BitLocker recovery password');
+      expect(page.body).not.toContain(pasted);
+      expect(tenant.graphRequests).toHaveLength(0);
+    });
+
+    it('in a reveal form field is refused, recorded without it, and the field comes back empty', async () => {
+      const { client } = await signIn(discloser);
+      const device = tenant.directory.notable.typical;
+      const { _csrf, formToken } = await openForm(client, device);
+      const pasted = fakeRecoveryPassword();
+      const refused = await client.post(`/devices/${device.deviceId}/reveal`, { ...revealFields(device, { ticket: pasted }), _csrf, formToken });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.body).toContain('looks like a BitLocker recovery password');
+      expect(refused.body).not.toContain(pasted);
+      expect(refused.body).toMatch(/<input id="ticket" name="ticket"[^>]* value="">/);
+      expect(JSON.stringify(harness.auditRecords())).not.toContain(pasted);
+    });
+  });
+
+  it('searches by the same rules as the API: a one-character prefix is refused', async () => {
+    const { client } = await signIn(discloser);
+    tenant.clearLogs();
+    const page = await client.get('/?name=C&match=prefix');
+    expect(page.statusCode).toBe(400);
+    expect(page.body).toContain('prefix must be at least 2 characters long');
+    expect(tenant.graphRequests).toHaveLength(0);
+    const title = await client.get('/?name=CO&match=prefix');
+    expect(title.body).toContain('<title>Devices starting with CO · KeyDesk</title>');
+  });
+
+  it('offers no disclosure form for a disabled device under DISABLED_DEVICE_CHECK=enforce, but does under warn', async () => {
+    const { client } = await signIn(discloser);
+    const device = tenant.directory.notable.disabled;
+    const page = await client.get(`/devices/${device.deviceId}`);
+    expect(page.body).toContain('KeyDesk refuses to disclose its recovery password (DISABLED_DEVICE_CHECK=enforce)');
+    expect(page.body).not.toContain('action="/devices/');
+    await harness.close();
+    harness = await keydesk({ DISABLED_DEVICE_CHECK: 'warn' });
+    const warned = await signIn(discloser);
+    expect((await warned.client.get(`/devices/${device.deviceId}`)).body).toContain('action="/devices/');
+  });
+
+  it('shows what it resolved of a disabled device on the refusal page, and no form', async () => {
+    const { client } = await signIn(discloser);
+    // A form token belongs to the session, not to a device: one from another device's page gets the
+    // reveal as far as the rules, which refuse it.
+    const { _csrf, formToken } = await openForm(client, tenant.directory.notable.typical);
+    const stolen = tenant.directory.notable.disabled;
+    const refused = await client.post(`/devices/${stolen.deviceId}/reveal`, { ...revealFields(stolen), _csrf, formToken });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.body).toContain('<code>device_disabled</code>');
+    expect(refused.body).toContain(`<h1>${stolen.displayName}</h1>`);
+    expect(refused.body).toMatch(/<dd class="device-account warn">disabled/);
+    expect(refused.body).not.toContain('action="/devices/');
   });
 });

@@ -37,7 +37,8 @@ export interface AuthenticationOptions {
   userTokenClients: readonly string[];
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*\.[A-Za-z0-9\-_]*)$/;
+// The scheme name is case-insensitive (RFC 9110); the token's characters are base64url.
+const BEARER = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*\.[A-Za-z0-9\-_]*)$/i;
 
 async function authentication(app: FastifyInstance, options: AuthenticationOptions): Promise<void> {
   app.decorateRequest('caller', null);

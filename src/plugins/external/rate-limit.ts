@@ -7,9 +7,18 @@ import { refusal } from '../../disclosure/wording.js';
  * Rate limits, fixed one-minute windows (@fastify/rate-limit). Routes opt in with
  * `config.rateLimit` (see `perMinute`). One store serves every route, so one key counts across
  * doors: a staff member's reveals in the web UI and through a delegated API client share
- * `staff-disclosures:<oid>`. The store holds at most MAX_KEYS keys (oldest dropped first), so no
- * client, anonymous or not, can grow it without bound.
+ * `staff-disclosures:<oid>`. It keeps two pools of at most MAX_KEYS windows each (oldest dropped
+ * first): one for anonymous client addresses, one for callers who signed in or presented a
+ * token, so that no one grows it without bound and a flood of addresses cannot push a staff
+ * member's or an app's count out.
  */
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route records every attempt of a known caller, refusals included (the disclosure doors). */
+    recordsRefusals?: boolean;
+  }
+}
 
 export const WINDOW_MS = 60_000;
 
@@ -17,7 +26,35 @@ export const WINDOW_MS = 60_000;
 export function staffDisclosuresKey(oid: string | null): string {
   return `staff-disclosures:${oid ?? 'unknown'}`;
 }
+
+const ANONYMOUS = 'anonymous:';
+
+/**
+ * One count per client address for anonymous traffic; an IPv6 address counts by its /64, since one
+ * client usually holds a whole /64.
+ */
+export function anonymousKey(name: string, address: string): string {
+  const v6 = address.includes(':') ? address.split(':').slice(0, 4).join(':') : address;
+  return `${ANONYMOUS}${name}:${v6}`;
+}
+
 const MAX_KEYS = 10_000;
+
+class WindowPool {
+  readonly #windows = new Map<string, Window>();
+
+  hit(key: string, at: number, timeWindow: number): Window {
+    let window = this.#windows.get(key);
+    if (window === undefined || at - window.startedAt >= timeWindow) {
+      window = { current: 0, startedAt: at };
+      this.#windows.delete(key);
+      if (this.#windows.size >= MAX_KEYS) this.#windows.delete(this.#windows.keys().next().value!);
+    }
+    window.current += 1;
+    this.#windows.set(key, window);
+    return window;
+  }
+}
 
 interface Window {
   current: number;
@@ -29,19 +66,13 @@ type IncrCallback = (error: Error | null, result?: { current: number; ttl: numbe
 /** A store class for @fastify/rate-limit whose children are itself: one count per key for all routes. */
 export function sharedWindowStore(now: () => number) {
   return class SharedWindowStore {
-    readonly #windows = new Map<string, Window>();
+    readonly #anonymous = new WindowPool();
+    readonly #accountable = new WindowPool();
 
     // @fastify/rate-limit passes the route's window too; its type declarations leave it out.
     incr(key: string, callback: IncrCallback, timeWindow: number = WINDOW_MS): void {
       const at = now();
-      let window = this.#windows.get(key);
-      if (window === undefined || at - window.startedAt >= timeWindow) {
-        window = { current: 0, startedAt: at };
-        this.#windows.delete(key);
-        if (this.#windows.size >= MAX_KEYS) this.#windows.delete(this.#windows.keys().next().value!);
-      }
-      window.current += 1;
-      this.#windows.set(key, window);
+      const window = (key.startsWith(ANONYMOUS) ? this.#anonymous : this.#accountable).hit(key, at, timeWindow);
       callback(null, { current: window.current, ttl: timeWindow - (at - window.startedAt) });
     }
 
@@ -75,9 +106,10 @@ async function rateLimits(app: FastifyInstance, options: { now: () => number }):
   await app.register(rateLimit, {
     global: false,
     store: sharedWindowStore(options.now),
-    errorResponseBuilder: (_request, context) => {
+    errorResponseBuilder: (request, context) => {
       const retryAfterSeconds = Math.max(1, Math.ceil(context.ttl / 1000));
-      return refusal('rate_limited', { retryAfterSeconds }, { headers: { 'retry-after': String(retryAfterSeconds) } });
+      const recorded = request.routeOptions.config.recordsRefusals === true;
+      return refusal('rate_limited', { retryAfterSeconds, recorded }, { headers: { 'retry-after': String(retryAfterSeconds) } });
     },
   });
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { APP_ROLES } from '../../../../auth/roles.js';
 import { perMinute } from '../../../../plugins/external/rate-limit.js';
+import { passwordShapedProblem } from '../../../../disclosure/password-shaped.js';
 import { COMMON_API_PROBLEMS, DeviceIdParams, DeviceRecoveryKeysResponse, DeviceSearchQuery, DeviceSearchResponse, problemResponses } from '../../../../schemas/api.js';
 import { EXAMPLE } from '../../../../schemas/examples.js';
 import { inputProblem } from '../../../../schemas/problem-examples.js';
@@ -23,6 +24,12 @@ const keyListProblems = problemResponses(
   'device_not_found',
 );
 
+/** A name or prefix that looks like a recovery password is refused before it reaches Graph. */
+async function refusePastedPassword(request: FastifyRequest): Promise<void> {
+  const problem = passwordShapedProblem(request.query, 'querystring');
+  if (problem) throw problem;
+}
+
 /** An app counts as one searcher; a person through a listed delegated client counts alone. */
 function searcherOf(request: FastifyRequest): string {
   const caller = request.caller;
@@ -36,6 +43,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox<DeviceRoutesOptions> = async (app,
     '/devices',
     {
       config: { requiredRole: APP_ROLES.lookup, rateLimit },
+      preHandler: refusePastedPassword,
       schema: {
         operationId: 'findDevices',
         summary: 'Find devices by exact name or by name prefix',

@@ -106,6 +106,7 @@ const disclosureRoutes: FastifyPluginAsyncTypebox<DisclosureRoutesOptions> = asy
     {
       config: {
         requiredRole: APP_ROLES.disclose,
+        recordsRefusals: true,
         rateLimit: perMinute({
           max: (request) => (request.caller?.kind === 'user' ? rateLimits.staffDisclosuresPerMinute : rateLimits.disclosuresPerMinute),
           key: (request) => (request.caller?.kind === 'user' ? staffDisclosuresKey(request.caller.oid) : `disclosures:${request.caller?.appId ?? request.ip}`),
