@@ -89,7 +89,7 @@ const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
  * request, takes the costliest step off the hot path. Entries live at most five minutes (a
  * retired signing key stops being honoured soon after) and never past the token's expiry.
  */
-function verifiedTokenCache() {
+export function verifiedTokenCache(maxEntries = VERIFIED_TOKEN_CACHE_SIZE) {
   const entries = new Map<string, { caller: VerifiedCaller; until: number }>();
   return {
     get(token: string): VerifiedCaller | null {
@@ -100,7 +100,7 @@ function verifiedTokenCache() {
     },
     set(token: string, caller: VerifiedCaller, expSeconds: number): void {
       const expiresAt = (expSeconds + CLOCK_TOLERANCE_SECONDS) * 1000;
-      if (entries.size >= VERIFIED_TOKEN_CACHE_SIZE) entries.delete(entries.keys().next().value!);
+      if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
       entries.set(token, { caller, until: Math.min(expiresAt, Date.now() + VERIFIED_TOKEN_TTL_MS) });
     },
   };

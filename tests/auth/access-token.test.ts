@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import nock from 'nock';
 import { SignJWT } from 'jose';
-import { createEntraTokenVerifier } from '../../src/auth/access-token.js';
+import { createEntraTokenVerifier, verifiedTokenCache } from '../../src/auth/access-token.js';
 import { holdsRole } from '../../src/auth/roles.js';
 import {
   AUTHORITY,
@@ -250,5 +250,26 @@ describe('Entra access token verification', () => {
       expect(await rejection(await tokenWith(tenantKey, { iat, nbf: iat, exp: iat + 28 * 3600 + 1 }))).toMatch(/valid for more than 28 hours/);
       expect(await rejection(await tokenWith(tenantKey, { iat, nbf: iat, exp: iat + 28 * 3600 }))).toBe('accepted');
     });
+  });
+});
+
+describe('the verified-token cache', () => {
+  const caller = (oid: string) => ({ kind: 'app' as const, appId: 'a', oid, upn: null, name: null, roles: [], scopes: [], acrs: [], tenantId: TENANT_ID, tokenVersion: '2.0' as const });
+
+  it('holds at most its bound, forgetting the oldest token first', () => {
+    const cache = verifiedTokenCache(2);
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    cache.set('t1', caller('1'), exp);
+    cache.set('t2', caller('2'), exp);
+    cache.set('t3', caller('3'), exp);
+    expect(cache.get('t1')).toBeNull();
+    expect(cache.get('t2')?.oid).toBe('2');
+    expect(cache.get('t3')?.oid).toBe('3');
+  });
+
+  it('never trusts a token past its expiry', () => {
+    const cache = verifiedTokenCache();
+    cache.set('old', caller('1'), Math.floor(Date.now() / 1000) - 120);
+    expect(cache.get('old')).toBeNull();
   });
 });

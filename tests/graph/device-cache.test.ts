@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { withDeviceCache } from '../../src/graph/device-cache.js';
 import { KeyDeskProblem } from '../../src/problem/problem.js';
-import { FakeGraph, device, recoveryKey } from '../helpers/fakes.js';
+import { FakeGraph, device, recoveryKey, user } from '../helpers/fakes.js';
 import { fakeRecoveryPassword } from '../helpers/recovery-password.js';
 
 function setup(ttlMs = 30_000) {
@@ -66,5 +66,25 @@ describe('device resolution cache', () => {
     await cached.findDevicesByName('LAPTOP-ANN');
     await cached.findDevicesByName('LAPTOP-ANN');
     expect(graph.calls).toHaveLength(2);
+  });
+});
+
+describe('device resolution cache bounds', () => {
+  it('remembers at most maxEntries answers of a kind, forgetting the oldest first', async () => {
+    const devices = ['PC-1', 'PC-2', 'PC-3'].map((name) => device({ displayName: name }));
+    const graph = new FakeGraph({ devices, intune: {}, keys: [], passwords: {} });
+    const cached = withDeviceCache(graph, { ttlMs: 60_000, maxEntries: 2, now: () => 0 });
+    for (const name of ['PC-1', 'PC-2', 'PC-3', 'PC-3', 'PC-1']) await cached.findDevicesByName(name);
+    expect(graph.calls).toEqual(['findDevicesByName PC-1', 'findDevicesByName PC-2', 'findDevicesByName PC-3', 'findDevicesByName PC-1']);
+  });
+
+  it("remembers a requester's account, but not one the directory does not know", async () => {
+    const graph = new FakeGraph({ devices: [], users: [user('ann@contoso.com')], intune: {}, keys: [], passwords: {} });
+    const cached = withDeviceCache(graph, { ttlMs: 60_000, now: () => 0 });
+    await cached.findUserByUpn('ann@contoso.com');
+    await cached.findUserByUpn('ANN@contoso.com');
+    await cached.findUserByUpn('nobody@contoso.com');
+    await cached.findUserByUpn('nobody@contoso.com');
+    expect(graph.calls).toEqual(['findUserByUpn ann@contoso.com', 'findUserByUpn nobody@contoso.com', 'findUserByUpn nobody@contoso.com']);
   });
 });
