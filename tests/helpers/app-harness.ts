@@ -60,7 +60,9 @@ export async function buildHarness(
         (response.statusCode === 200 && injectOptions.method === 'POST' && /^\/devices\/[^/?]+\/reveal$/.test(url));
       appendFileSync(
         responsesFile,
-        JSON.stringify({ url: injectOptions.url, status: response.statusCode, body: isDisclosure ? '[disclosure: not recorded]' : response.body }) + '\n',
+        // The path only: a query is the test's own input (some tests paste a password-shaped value
+        // on purpose, to see it refused); what KeyDesk answers is the body.
+        JSON.stringify({ url: url.split('?')[0], status: response.statusCode, body: isDisclosure ? '[disclosure: not recorded]' : response.body }) + '\n',
       );
       return response;
     },
