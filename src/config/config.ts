@@ -49,11 +49,13 @@ export interface KeyDeskConfig {
   host: string;
   port: number;
   logLevel: LogLevel;
-  audit: {
-    file: string;
-    /** When set, the chain is HMAC-SHA-256 under this key instead of plain SHA-256. */
-    hmacKey: Buffer | null;
-  };
+  audit: AuditConfig;
+  /** PostgreSQL: the audit trail's system of record when `audit.store` is `postgres`; else null. */
+  database: DatabaseConfig | null;
+  /** Redis: what several instances share (staff sessions, rate limits, form tokens); null keeps them in memory. */
+  redis: RedisConfig | null;
+  /** Worker processes on this host (node:cluster); more than 1 needs PostgreSQL (and Redis with the web UI). */
+  workers: number;
   graph: {
     retryBudgetMs: number;
     requestTimeoutMs: number;
@@ -75,6 +77,38 @@ export interface KeyDeskConfig {
   trustProxyHops: number;
   /** The helpdesk web UI; null when PUBLIC_BASE_URL is not set (the API alone). */
   web: WebConfig | null;
+}
+
+export type AuditStore = 'file' | 'postgres';
+
+export interface AuditConfig {
+  /** `file` (the default: one JSON Lines file, one instance) or `postgres` (any number of instances). */
+  store: AuditStore;
+  file: string;
+  /** When set, the chain is HMAC-SHA-256 under this key instead of plain SHA-256. */
+  hmacKey: Buffer | null;
+  /** How long a second process waits for the file trail's lock before giving up (exit 78). */
+  fileLockWaitSeconds: number;
+  /** How often the signed checkpoint of the chain head is written. */
+  checkpointSeconds: number;
+  /** The Ed25519 key checkpoints are signed with; null: no checkpoints (a start-up warning says so). */
+  signingKey: { path: string; pem: string } | null;
+  /** Where checkpoints are also sent: an https URL (JSON POST) or an absolute file path (appended); null: nowhere. */
+  checkpointTarget: { kind: 'url'; url: string } | { kind: 'file'; path: string } | null;
+}
+
+export interface DatabaseConfig {
+  /** The runtime role's connection (postgres:// or postgresql://; TLS through sslmode / sslrootcert). */
+  url: string;
+  /** The schema owner's connection, for migrations; DATABASE_URL when unset. */
+  migrationUrl: string;
+  poolMax: number;
+}
+
+export interface RedisConfig {
+  /** redis:// or rediss:// (TLS). */
+  url: string;
+  keyPrefix: string;
 }
 
 /** Requests allowed per fixed one-minute window; 0 turns that limit off. */
@@ -223,12 +257,14 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     requiredAuthContext: readRequiredAuthContext(reader),
     ...server,
     audit: readAudit(reader, env),
+    ...readSharedState(reader),
     graph: readGraphResilience(reader),
     deviceCacheTtlMs: reader.integer('DEVICE_CACHE_TTL_MS', 30_000, 0, 600_000, 'set how long a resolved device and its owners are remembered, in milliseconds (0 turns the cache off)'),
     policy: readPolicy(reader),
     rateLimits: readRateLimits(reader),
     web: readWebConfig(reader, server.trustProxyHops),
   };
+  checkScaleOut(reader, config);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return config;
 }
@@ -331,10 +367,105 @@ function readServer(reader: EnvReader): Pick<KeyDeskConfig, 'host' | 'port' | 'l
   };
 }
 
-function readAudit(reader: EnvReader, env: Env): KeyDeskConfig['audit'] {
+function readAudit(reader: EnvReader, env: Env): AuditConfig {
   const hmac = readAuditHmacKey(env);
   if (typeof hmac === 'string') reader.problem(hmac);
-  return { file: reader.text('AUDIT_FILE') ?? './data/audit.jsonl', hmacKey: typeof hmac === 'string' ? null : hmac };
+  return {
+    store: reader.oneOf('AUDIT_STORE', AUDIT_STORES, 'file', 'file keeps the trail in AUDIT_FILE, for one instance; postgres keeps it in DATABASE_URL, for any number'),
+    file: reader.text('AUDIT_FILE') ?? './data/audit.jsonl',
+    hmacKey: typeof hmac === 'string' ? null : hmac,
+    fileLockWaitSeconds: reader.integer('AUDIT_FILE_LOCK_WAIT_SECONDS', 30, 0, 600, 'set how many seconds KeyDesk waits for another process to release the audit file'),
+    checkpointSeconds: reader.integer('AUDIT_CHECKPOINT_SECONDS', 60, 1, 3_600, 'set how often, in seconds, the signed checkpoint of the audit chain is written'),
+    signingKey: readSigningKey(reader),
+    checkpointTarget: readCheckpointTarget(reader),
+  };
+}
+
+const AUDIT_STORES: readonly AuditStore[] = ['file', 'postgres'];
+
+/** An Ed25519 private key (PEM, PKCS#8), checked for what it is. */
+function readSigningKey(reader: EnvReader): AuditConfig['signingKey'] {
+  const path = reader.text('AUDIT_SIGNING_KEY_PATH');
+  if (path === undefined) return null;
+  const how = 'make one with `openssl genpkey -algorithm ed25519 -out audit-signing-key.pem` and point AUDIT_SIGNING_KEY_PATH at it';
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    reader.problem(`AUDIT_SIGNING_KEY_PATH=${JSON.stringify(path)} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${how}`);
+    return null;
+  }
+  try {
+    if (createPrivateKey(pem).asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key');
+  } catch {
+    reader.problem(`AUDIT_SIGNING_KEY_PATH=${JSON.stringify(path)} is not an Ed25519 private key in PEM: ${how}`);
+    return null;
+  }
+  return { path, pem };
+}
+
+function readCheckpointTarget(reader: EnvReader): AuditConfig['checkpointTarget'] {
+  const raw = reader.text('AUDIT_CHECKPOINT_URL');
+  if (raw === undefined) return null;
+  if (raw.startsWith('/')) return { kind: 'file', path: raw };
+  try {
+    const url = new URL(raw);
+    if (url.protocol !== 'https:') throw new Error('not https');
+    return { kind: 'url', url: url.toString() };
+  } catch {
+    reader.problem(`AUDIT_CHECKPOINT_URL=${JSON.stringify(raw)} is not valid: use an https:// URL checkpoints are POSTed to, or an absolute path of a file they are appended to`);
+    return null;
+  }
+}
+
+/** A URL without its password, for messages and logs. */
+export function withoutPassword(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '<not a URL>';
+  }
+}
+
+function readUrl(reader: EnvReader, name: string, schemes: readonly string[], how: string): string | undefined {
+  const raw = reader.text(name);
+  if (raw === undefined) return undefined;
+  try {
+    if (!schemes.includes(new URL(raw).protocol)) throw new Error('scheme');
+    return raw;
+  } catch {
+    reader.problem(`${name}=${JSON.stringify(withoutPassword(raw))} is not valid: ${how}`);
+    return undefined;
+  }
+}
+
+function readSharedState(reader: EnvReader): Pick<KeyDeskConfig, 'database' | 'redis' | 'workers'> {
+  const pgHow = 'use a PostgreSQL connection URL, e.g. postgres://keydesk@db.contoso.com:5432/keydesk?sslmode=verify-full';
+  const url = readUrl(reader, 'DATABASE_URL', ['postgres:', 'postgresql:'], pgHow);
+  const migrationUrl = readUrl(reader, 'DATABASE_MIGRATION_URL', ['postgres:', 'postgresql:'], pgHow);
+  const poolMax = reader.integer('DATABASE_POOL_MAX', 10, 1, 100, 'set how many connections each KeyDesk process keeps to PostgreSQL');
+  const redisUrl = readUrl(reader, 'REDIS_URL', ['redis:', 'rediss:'], 'use a Redis URL, e.g. rediss://:password@redis.contoso.com:6380/0 (rediss:// for TLS)');
+  const keyPrefix = reader.text('REDIS_KEY_PREFIX') ?? 'keydesk:';
+  return {
+    database: url === undefined ? null : { url, migrationUrl: migrationUrl ?? url, poolMax },
+    redis: redisUrl === undefined ? null : { url: redisUrl, keyPrefix },
+    workers: reader.integer('WORKERS', 1, 1, 16, 'set how many worker processes KeyDesk runs on this host'),
+  };
+}
+
+/** What the store and the process count need of each other. */
+function checkScaleOut(reader: EnvReader, config: KeyDeskConfig): void {
+  if (config.audit.store === 'postgres' && config.database === null) {
+    reader.problem('DATABASE_URL is missing: AUDIT_STORE=postgres keeps the audit trail in PostgreSQL; set DATABASE_URL to its connection URL, e.g. postgres://keydesk@db.contoso.com:5432/keydesk');
+  }
+  if (config.workers > 1 && config.audit.store !== 'postgres') {
+    reader.problem(`WORKERS=${config.workers} needs AUDIT_STORE=postgres: one audit file cannot be written by several processes`);
+  }
+  if (config.workers > 1 && config.web !== null && config.redis === null) {
+    reader.problem(`WORKERS=${config.workers} with the web UI (PUBLIC_BASE_URL) needs REDIS_URL: staff sessions and one-time forms must be shared by the workers`);
+  }
 }
 
 function readGraphResilience(reader: EnvReader): KeyDeskConfig['graph'] {
