@@ -1,6 +1,8 @@
 import type { AuditRecord, AuditTrail } from '../audit/types.js';
 import type { DisabledCheck, RequesterCheck } from '../config/config.js';
-import type { Device, GraphGateway, RecoveryKeyWithPassword } from '../graph/types.js';
+import type { Device, GraphGateway, RecoveryKeyMetadata, RecoveryKeyWithPassword } from '../graph/types.js';
+import { isProblem } from '../problem/problem.js';
+import { refusal } from './wording.js';
 import { GRAPH_REQUESTS_PER_REQUEST, GraphBudget } from '../graph/request-budget.js';
 import type { DisclosureInput } from './input.js';
 import { checkDeviceEnabled, checkReason, checkRequester, checkRequesterEnabled, checkTicket, matchKeyId, pickDevice, type CheckResult } from './rules.js';
@@ -43,7 +45,7 @@ export async function discloseRecoveryKey(input: DisclosureInput, trail: Disclos
   // Intent first, durably: Entra logs the read below, and our trail must have it even if we die.
   trail.graphClientRequestId = deps.newId();
   await deps.audit.append(trail.entry('disclosure_intent', 'pending', null));
-  const read = await deps.graph.readRecoveryPassword(key.id, trail.graphClientRequestId, budget);
+  const read = await readKeyOf(device, key, trail, deps, budget);
   trail.graphRequestId = read.graphRequestId;
   const record = await deps.audit.append(trail.entry('disclosure', 'granted', null));
   trail.outcomeRecorded = true;
@@ -84,7 +86,7 @@ async function checkKeyAndRequester(input: DisclosureInput, device: Device, trai
   Object.assign(trail.resolved, { recoveryKeys: keys, intune, requester: user });
 
   trail.checks.keyIdMatched = false;
-  const key = matchKeyId(keys, input.keyId, device);
+  const key = await matchKeyIdOnce(keys, input.keyId, device, trail, { graph, budget });
   trail.resolved.matchedKey = key;
   trail.checks.keyIdMatched = true;
 
@@ -95,6 +97,43 @@ async function checkKeyAndRequester(input: DisclosureInput, device: Device, trai
   trail.checks.requesterEnabled = 'failed';
   note(trail, checkRequesterEnabled(user, device, policy.disabledRequesterCheck), 'requesterEnabled');
   return key;
+}
+
+/**
+ * The key the key ID names. A key list from the device cache may miss a key escrowed since (a
+ * rotation, a reinstall): before refusing, the list is asked of Graph once more.
+ */
+async function matchKeyIdOnce(keys: RecoveryKeyMetadata[], keyIdInput: string, device: Device, trail: DisclosureTrail, { graph, budget }: { graph: GraphGateway; budget: GraphBudget }): Promise<RecoveryKeyMetadata> {
+  try {
+    return matchKeyId(keys, keyIdInput, device);
+  } catch (error) {
+    if (!graph.cachesRecoveryKeys || !isProblem(error) || (error.code !== 'key_id_mismatch' && error.code !== 'key_not_found')) throw error;
+    const fresh = await graph.listRecoveryKeys(device.deviceId, budget, { fresh: true });
+    trail.resolved.recoveryKeys = fresh;
+    return matchKeyId(fresh, keyIdInput, device);
+  }
+}
+
+/**
+ * The one key read. A key that Graph no longer has (404), or that belongs to another device, means
+ * what KeyDesk remembered of this device is stale: it is forgotten, and the read refused as a
+ * key ID that matches no key of the device (the password of another device's key never leaves).
+ */
+async function readKeyOf(device: Device, key: RecoveryKeyMetadata, trail: DisclosureTrail, { graph }: DisclosureDeps, budget: GraphBudget) {
+  const stale = () => {
+    graph.forgetDevice?.(device.deviceId);
+    return refusal('key_id_mismatch', { keyIdInput: trail.input?.keyId ?? key.id, deviceName: device.displayName });
+  };
+  let read;
+  try {
+    read = await graph.readRecoveryPassword(key.id, trail.graphClientRequestId!, budget);
+  } catch (error) {
+    if (isProblem(error) && error.code === 'key_not_found') throw stale();
+    throw error;
+  }
+  const owner = read.recoveryKey.deviceId;
+  if (owner !== '' && owner.toLowerCase() !== device.deviceId.toLowerCase()) throw stale();
+  return read;
 }
 
 function note(trail: DisclosureTrail, result: CheckResult, check: 'deviceEnabled' | 'requester' | 'requesterEnabled'): void {

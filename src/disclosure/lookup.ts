@@ -70,7 +70,8 @@ export function createDeviceLookup(graph: GraphGateway) {
 
     async recoveryKeysOf(deviceId: string): Promise<DeviceRecoveryKeys> {
       const budget = new GraphBudget(GRAPH_REQUESTS_PER_REQUEST);
-      const [device, recoveryKeys, intune] = await Promise.all([graph.getDevice(deviceId, budget), graph.listRecoveryKeys(deviceId, budget), graph.getIntuneRecord(deviceId, budget)]);
+      // The key list fresh from Graph (an agent is looking at it), and kept for the disclosure that follows.
+      const [device, recoveryKeys, intune] = await Promise.all([graph.getDevice(deviceId, budget), graph.listRecoveryKeys(deviceId, budget, { fresh: true }), graph.getIntuneRecord(deviceId, budget)]);
       if (!device) throw new KeyDeskProblem('device_not_found', `No device with the device ID ${deviceId} exists in the directory.`);
       return { device, intune, recoveryKeys: newestFirst(recoveryKeys) };
     },

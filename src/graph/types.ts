@@ -37,12 +37,19 @@ export interface GraphGateway {
   getIntuneRecord(deviceId: string, budget?: GraphBudget): Promise<IntuneRecord | null>;
   /** The user with this user principal name (its account state included), or null. */
   findUserByUpn(upn: string, budget?: GraphBudget): Promise<DirectoryUser | null>;
-  /** Metadata of every recovery key escrowed for the device (Entra device ID). */
-  listRecoveryKeys(deviceId: string, budget?: GraphBudget): Promise<RecoveryKeyMetadata[]>;
+  /**
+   * Metadata of every recovery key escrowed for the device (Entra device ID). A cache in front may
+   * answer from memory; `fresh` makes it ask Graph.
+   */
+  listRecoveryKeys(deviceId: string, budget?: GraphBudget, options?: { fresh?: boolean }): Promise<RecoveryKeyMetadata[]>;
   /**
    * Reads the recovery password of exactly one key (`$select=key`). Each call is written to the
    * tenant's Entra audit log, so it must only be made for the key being disclosed.
    * `clientRequestId` is sent as `client-request-id` so both audit trails can be joined.
    */
   readRecoveryPassword(keyId: string, clientRequestId: string, budget?: GraphBudget): Promise<RecoveryPasswordRead>;
+  /** True when key lists may come from a cache, so a key ID that matches none is worth one fresh list. */
+  readonly cachesRecoveryKeys?: boolean;
+  /** Drops what a cache remembers of the device (its cached keys turned out stale). */
+  forgetDevice?(deviceId: string): void;
 }

@@ -33,14 +33,41 @@ describe('device resolution cache', () => {
     expect(graph.calls.filter((c) => c.startsWith('findDevicesByName'))).toHaveLength(2);
   });
 
-  it('never caches recovery keys or passwords', async () => {
-    const { graph, cached, laptop, key } = setup();
+  it('keeps key metadata with the device, but reads every recovery password from Graph', async () => {
+    const { graph, cached, laptop, key, advance } = setup();
     for (let i = 0; i < 2; i += 1) {
-      await cached.listRecoveryKeys(laptop.deviceId);
+      const keys = await cached.listRecoveryKeys(laptop.deviceId);
+      expect(keys.map((k) => k.id)).toEqual([key.id]);
+      expect(JSON.stringify(keys)).not.toMatch(/\d{6}-\d{6}/);
       await cached.readRecoveryPassword(key.id, 'c0ffee00-0000-4000-8000-000000000000');
     }
-    expect(graph.calls.filter((c) => c.startsWith('listRecoveryKeys'))).toHaveLength(2);
+    expect(graph.calls.filter((c) => c.startsWith('listRecoveryKeys'))).toHaveLength(1);
     expect(graph.calls.filter((c) => c.startsWith('readRecoveryPassword'))).toHaveLength(2);
+    advance(30_001);
+    await cached.listRecoveryKeys(laptop.deviceId);
+    expect(graph.calls.filter((c) => c.startsWith('listRecoveryKeys'))).toHaveLength(2);
+  });
+
+  it('asks Graph for a fresh key list when told to, and keeps that answer for the next caller', async () => {
+    const { graph, cached, laptop, key } = setup();
+    await cached.listRecoveryKeys(laptop.deviceId);
+    const rotated = recoveryKey(laptop.deviceId);
+    graph.directory.keys.push(rotated);
+    expect((await cached.listRecoveryKeys(laptop.deviceId)).map((k) => k.id)).toEqual([key.id]);
+    expect((await cached.listRecoveryKeys(laptop.deviceId, undefined, { fresh: true })).map((k) => k.id)).toEqual([key.id, rotated.id]);
+    expect((await cached.listRecoveryKeys(laptop.deviceId)).map((k) => k.id)).toEqual([key.id, rotated.id]);
+    expect(graph.calls.filter((c) => c.startsWith('listRecoveryKeys'))).toHaveLength(2);
+  });
+
+  it('forgets everything it holds of a device it is told is stale, including name look-ups that found it', async () => {
+    const { graph, cached, laptop } = setup();
+    const warm = () => Promise.all([cached.findDevicesByName('LAPTOP-ANN'), cached.getDevice(laptop.deviceId), cached.getIntuneRecord(laptop.deviceId), cached.listRecoveryKeys(laptop.deviceId)]);
+    await warm();
+    expect(graph.calls).toHaveLength(4);
+    cached.forgetDevice?.(laptop.deviceId.toUpperCase());
+    await new Promise((resolve) => setImmediate(resolve));
+    await warm();
+    expect(graph.calls).toHaveLength(8);
   });
 
   it('shares one Graph request between concurrent look-ups of the same device', async () => {

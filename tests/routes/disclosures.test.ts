@@ -112,14 +112,58 @@ describe('POST /api/v1/disclosures', () => {
     expect(tenant.requests[3]!.query.get('$select')).toBe('id,userPrincipalName,displayName,accountEnabled');
   });
 
-  it('needs only the key list and the key read for a second disclosure of the same device', async () => {
+  it('needs only the key read for a second disclosure of the same device', async () => {
     await disclose(body());
     tenant.requests.length = 0;
     expect((await disclose(body())).statusCode).toBe(201);
-    expect(tenant.requests.map((r) => r.path)).toEqual([
-      '/v1.0/informationProtection/bitlocker/recoveryKeys',
-      `/v1.0/informationProtection/bitlocker/recoveryKeys/${osKey.id}`,
-    ]);
+    expect(tenant.requests.map((r) => r.path)).toEqual([`/v1.0/informationProtection/bitlocker/recoveryKeys/${osKey.id}`]);
+  });
+
+  describe('with key metadata cached from an earlier disclosure', () => {
+    const keyList = '/v1.0/informationProtection/bitlocker/recoveryKeys';
+
+    it('finds a key escrowed since by asking Graph for the key list once more', async () => {
+      await disclose(body());
+      const rotated: TenantKey = { id: '5e5e5e5e-3333-4eee-8fff-0123456789ab', deviceId: laptop.deviceId, volumeType: '1', createdDateTime: '2026-11-30T10:00:00Z', key: fakeRecoveryPassword() };
+      tenant.keys.push(rotated);
+      tenant.requests.length = 0;
+      const response = await disclose(body({ keyId: '5E5E5E5E' }));
+      expect(response.statusCode).toBe(201);
+      expect(response.json().recoveryKey.id).toBe(rotated.id);
+      expect(tenant.requests.map((r) => r.path)).toEqual([keyList, `${keyList}/${rotated.id}`]);
+    });
+
+    it('refuses a key ID that matches no key after one fresh list, reading no password', async () => {
+      await disclose(body());
+      tenant.requests.length = 0;
+      const response = await disclose(body({ keyId: 'FFFFFFFF' }));
+      expect(response.json().code).toBe('key_id_mismatch');
+      expect(tenant.requests.map((r) => r.path)).toEqual([keyList]);
+    });
+
+    it('answers key_id_mismatch when the cached key is gone from Graph (404), and looks the device up afresh next time', async () => {
+      await disclose(body());
+      tenant.keys.splice(tenant.keys.indexOf(osKey), 1);
+      const response = await disclose(body());
+      expect(response.statusCode).toBe(422);
+      expect(response.json().code).toBe('key_id_mismatch');
+      expect(harness.auditRecords().slice(2).map((r) => `${r.action}:${r.outcome}`)).toEqual(['disclosure_intent:pending', 'disclosure:refused']);
+      tenant.requests.length = 0;
+      await disclose(body({ keyId: '9F8E7D6C' }));
+      expect(tenant.requests.map((r) => r.path)).toEqual(['/v1.0/devices', keyList, '/v1.0/deviceManagement/managedDevices', `${keyList}/${dataKey.id}`]);
+    });
+
+    it("never hands out a password whose read names another device, and forgets the device", async () => {
+      await disclose(body());
+      const other = tenantDevice('LAPTOP-OTHER', [bob]);
+      osKey.deviceId = other.deviceId;
+      const response = await disclose(body());
+      expect(response.json().code).toBe('key_id_mismatch');
+      expect(response.body).not.toContain(osKey.key);
+      tenant.requests.length = 0;
+      await disclose(body());
+      expect(tenant.requests[0]!.path).toBe('/v1.0/devices');
+    });
   });
 
   it("answers with KeyDesk's own request id, keeping the caller's as callerRequestId", async () => {

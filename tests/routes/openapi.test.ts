@@ -283,7 +283,7 @@ describe('the answers and the document agree', () => {
   it.each([
     ['findDevices', 'unauthorized', () => harness.inject({ method: 'GET', url: '/api/v1/devices?name=LAPTOP-ANN' })],
     ['findDevices', 'invalid_request', () => harness.inject({ method: 'GET', url: '/api/v1/devices?prefix=L', headers: { authorization: `Bearer ${token}` } })],
-    ['listRecoveryKeys', 'device_not_found', () => harness.inject({ method: 'GET', url: `/api/v1/devices/${twins[0]!.deviceId.replace(/^./, '0')}/recovery-keys`, headers: { authorization: `Bearer ${token}` } })],
+    ['listRecoveryKeys', 'device_not_found', () => harness.inject({ method: 'GET', url: '/api/v1/devices/00000000-0000-4000-8000-000000000000/recovery-keys', headers: { authorization: `Bearer ${token}` } })],
     ['discloseRecoveryKey', 'invalid_request', () => disclose({ ...request, reason: 'lost' })],
     ['discloseRecoveryKey', 'unsupported_media_type', () => disclose('deviceName=LAPTOP-ANN', { 'content-type': 'text/plain' })],
     ['discloseRecoveryKey', 'payload_too_large', () => disclose({ ...request, comment: 'x'.repeat(9000) })],
