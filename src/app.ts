@@ -30,6 +30,8 @@ import requestIds from './plugins/app/request-ids.js';
 import healthRoutes from './routes/health/index.js';
 import deviceRoutes from './routes/api/v1/devices/index.js';
 import disclosureRoutes from './routes/api/v1/disclosures/index.js';
+import auditRoutes from './routes/api/v1/audit/index.js';
+import { createCheckpointSigner } from './audit/checkpoints/checkpoint.js';
 import webUi from './web/index.js';
 
 export interface AppDeps {
@@ -116,6 +118,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
     async (api) => {
       await api.register(deviceRoutes, { searchesPerMinute: config.rateLimits.searchesPerMinute });
       await api.register(disclosureRoutes, { rateLimits: config.rateLimits, requiredAuthContext: config.requiredAuthContext });
+      await api.register(auditRoutes, { signingKey: config.audit.signingKey ? createCheckpointSigner(config.audit.signingKey.pem) : null });
     },
     { prefix: '/api/v1' },
   );

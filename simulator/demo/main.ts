@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,6 +24,7 @@ const dataDir = resolve(process.env.KEYDESK_DEMO_DIR ?? join(root, 'data', 'demo
 const auditFile = join(dataDir, 'audit.jsonl');
 const logFile = join(dataDir, 'keydesk.log');
 const hmacKeyFile = join(dataDir, 'audit-hmac.key');
+const signingKeyFile = join(dataDir, 'audit-signing-key.pem');
 const port = Number(process.env.PORT ?? 8080);
 
 prepareDataDir();
@@ -31,6 +32,11 @@ prepareDataDir();
 if (!existsSync(hmacKeyFile)) writeFileSync(hmacKeyFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
 keepPrivate(hmacKeyFile);
 const hmacKey = readFileSync(hmacKeyFile, 'utf8').trim();
+// And an Ed25519 key for its signed checkpoints (<audit file>.checkpoints.jsonl), kept likewise.
+if (!existsSync(signingKeyFile)) {
+  writeFileSync(signingKeyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+}
+keepPrivate(signingKeyFile);
 
 const tenant = await startTenant();
 const keydesk = startKeyDesk(tenant);
@@ -103,6 +109,7 @@ function startKeyDesk(sim: SimulatedTenant): ChildProcess {
       SESSION_SECRET: randomBytes(33).toString('base64url'),
       AUDIT_FILE: auditFile,
       AUDIT_HMAC_KEY: hmacKey,
+      AUDIT_SIGNING_KEY_PATH: signingKeyFile,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     },
     // The IPC channel lets KeyDesk notice if this process dies without stopping it.
@@ -191,7 +198,9 @@ function printWelcome(): void {
     `    "deviceName": "${device.displayName}", "keyId": "${key.id.slice(0, 8).toUpperCase()}", "ticket": "INC0012345",`,
     `    "reason": "forgotten_pin", "requesterUpn": "${requester?.userPrincipalName ?? 'someone@contoso.example'}" }'`,
     '',
-    `Then check the audit trail:  AUDIT_HMAC_KEY=$(cat ${shellQuoted(hmacKeyFile)}) npm run audit:verify -- ${shellQuoted(auditFile)}`,
+    `Then check the audit trail:  AUDIT_HMAC_KEY=$(cat ${shellQuoted(hmacKeyFile)}) npm run audit:verify -- ${shellQuoted(auditFile)} \\`,
+    `    --checkpoint ${shellQuoted(`${auditFile}.checkpoints.jsonl`)} --public-key ${shellQuoted(signingKeyFile)}`,
+    '  (a checkpoint is signed every minute while records are added, and when KeyDesk stops)',
     '',
     'Disclosures appear below as they happen. Ctrl+C stops the demo.',
     '',

@@ -12,6 +12,7 @@ export const PROBLEM_CODES = {
   csrf_invalid: { status: 403, title: 'The form did not come from a KeyDesk page' },
   not_found: { status: 404, title: 'No such resource' },
   device_not_found: { status: 404, title: 'No device matches' },
+  signing_key_not_configured: { status: 404, title: 'No audit signing key is configured' },
   key_not_found: { status: 404, title: 'The device has no escrowed recovery key' },
   ambiguous_device: { status: 409, title: 'Several devices have that name' },
   ambiguous_key_id: { status: 409, title: 'The key ID matches more than one recovery key' },

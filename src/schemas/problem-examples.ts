@@ -77,6 +77,8 @@ const EXAMPLES: Record<ApiProblemCode, () => KeyDeskProblem> = {
   app_token_required: () => refusal('app_token_required'),
   device_not_found: () => refusal('device_not_found', FACTS),
   key_not_found: () => refusal('key_not_found', FACTS),
+  signing_key_not_configured: () =>
+    new KeyDeskProblem('signing_key_not_configured', 'This KeyDesk signs no audit checkpoints: its operators have not set AUDIT_SIGNING_KEY_PATH.'),
   ambiguous_device: () => refusal('ambiguous_device', FACTS, { extensions: { candidates: CANDIDATES } }),
   ambiguous_key_id: () => refusal('ambiguous_key_id', FACTS),
   payload_too_large: () => new KeyDeskProblem('payload_too_large', 'The request body is larger than KeyDesk accepts (BODY_LIMIT_BYTES).'),

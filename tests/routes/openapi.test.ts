@@ -38,7 +38,7 @@ interface OpenApiDocument {
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const ann = user('ann.lee@contoso.com');
-const API_OPERATIONS = ['findDevices', 'listRecoveryKeys', 'discloseRecoveryKey'];
+const API_OPERATIONS = ['findDevices', 'listRecoveryKeys', 'discloseRecoveryKey', 'getAuditSigningKey'];
 
 function operations(doc: OpenApiDocument): { path: string; method: string; operation: Operation }[] {
   return Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })));
@@ -126,7 +126,7 @@ describe('the OpenAPI document', () => {
   it('names every operation with a unique operationId', async () => {
     harness = await buildHarness('openapi-ids');
     const ids = operations(await documentOf(harness)).map(({ operation }) => operation.operationId);
-    expect(ids.sort()).toEqual(['discloseRecoveryKey', 'findDevices', 'listRecoveryKeys', 'liveness', 'readiness']);
+    expect(ids.sort()).toEqual(['discloseRecoveryKey', 'findDevices', 'getAuditSigningKey', 'listRecoveryKeys', 'liveness', 'readiness']);
   });
 
   it('asks for a client-credentials token from the configured authority and tenant, scoped to the first API audience', async () => {
@@ -151,6 +151,7 @@ describe('the OpenAPI document', () => {
       findDevices: ['BitLocker.Disclose', 'BitLocker.Lookup'],
       listRecoveryKeys: ['BitLocker.Disclose', 'BitLocker.Lookup'],
       discloseRecoveryKey: ['BitLocker.Disclose'],
+      getAuditSigningKey: ['BitLocker.Audit'],
     });
     expect(operationById(doc, 'liveness')['x-keydesk-app-roles']).toBeUndefined();
 
@@ -159,6 +160,7 @@ describe('the OpenAPI document', () => {
     const laptop = tenantDevice('LAPTOP-ANN', [ann]);
     mockGraphTenant([laptop], [{ id: '1a2b3c4d-1111-4aaa-8bbb-0123456789ab', deviceId: laptop.deviceId, volumeType: '1', createdDateTime: '2026-01-11T10:00:00Z', key: fakeRecoveryPassword() }]);
     const requests: Record<string, { method: 'GET' | 'POST'; url: string; payload?: object }> = {
+      getAuditSigningKey: { method: 'GET', url: '/api/v1/audit/signing-key' },
       findDevices: { method: 'GET', url: '/api/v1/devices?name=LAPTOP-ANN' },
       listRecoveryKeys: { method: 'GET', url: `/api/v1/devices/${laptop.deviceId}/recovery-keys` },
       discloseRecoveryKey: {
@@ -196,7 +198,9 @@ describe('the OpenAPI document', () => {
       expect(successTypes).toEqual(['application/json']);
     }
     const statuses = (id: string) => Object.keys(operationById(doc, id).responses);
-    for (const id of API_OPERATIONS) expect(statuses(id)).toEqual(expect.arrayContaining(['400', '401', '403', '429', '500', '502', '503']));
+    for (const id of ['findDevices', 'listRecoveryKeys', 'discloseRecoveryKey']) expect(statuses(id)).toEqual(expect.arrayContaining(['400', '401', '403', '429', '500', '502', '503']));
+    // No input, no Graph, no rate limit: what it can answer is the token, the role, and whether a key is set.
+    expect(statuses('getAuditSigningKey')).toEqual(['200', '401', '403', '404', '500', '503']);
     expect(statuses('discloseRecoveryKey')).toEqual(expect.arrayContaining(['404', '409', '413', '415', '422']));
     expect(statuses('liveness')).toEqual(['200', '503']);
   });

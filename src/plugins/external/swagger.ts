@@ -88,6 +88,7 @@ function openapiDocument(options: ApiDocsOptions): FastifyDynamicSwaggerOptions[
     tags: [
       { name: 'devices', description: 'Finding a device and listing its recovery key IDs (BitLocker.Lookup)' },
       { name: 'disclosures', description: 'Disclosing one recovery password, audited (BitLocker.Disclose)' },
+      { name: 'audit', description: 'The audit trail and what verifies it (BitLocker.Audit)' },
       { name: 'health', description: 'Probes for the orchestrator; no token' },
     ],
     components: { securitySchemes: securitySchemes(config) },

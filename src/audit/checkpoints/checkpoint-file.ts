@@ -1,0 +1,60 @@
+import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { PRIVATE_FILE_MODE } from '../file/permissions.js';
+import { nodeFileSystem, readAt, syncDirectory, writeAll } from '../file/file-system.js';
+import { checkpointLine, parseCheckpoint, type Checkpoint } from './checkpoint.js';
+
+/**
+ * A file of checkpoints, one JSON line each, appended and fsynced: the file store's
+ * `<AUDIT_FILE>.checkpoints.jsonl`, or `AUDIT_CHECKPOINT_URL` when it names a file. Only the last
+ * line is ever read back, so the file can grow for years without slowing start-up.
+ */
+
+/** Where the file store keeps its checkpoints. */
+export function checkpointFileOf(auditFile: string): string {
+  return `${auditFile}.checkpoints.jsonl`;
+}
+
+/** Appends one checkpoint and resolves once it is on disk. The file is created 0600. */
+export async function appendCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
+  const handle = await open(path, 'a', PRIVATE_FILE_MODE);
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) await handle.chmod(PRIVATE_FILE_MODE);
+    await writeAll(handle, Buffer.from(checkpointLine(checkpoint), 'utf8'));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await syncDirectory(nodeFileSystem, dirname(path));
+}
+
+const LAST_LINE_WINDOW = 4096;
+
+/**
+ * The file's last checkpoint; null for a missing or empty file. Throws an Error saying what is
+ * wrong when the last line is not a checkpoint (a torn write, an edit).
+ */
+export async function readLastCheckpoint(path: string): Promise<Checkpoint | null> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  try {
+    const { size } = await handle.stat();
+    const start = Math.max(0, size - LAST_LINE_WINDOW);
+    const text = (await readAt(handle, start, size - start)).toString('utf8').replace(/\n$/, '');
+    if (text.trim() === '') return null;
+    const line = text.slice(text.lastIndexOf('\n') + 1);
+    try {
+      return parseCheckpoint(line);
+    } catch (error) {
+      throw new Error(`the last line of ${path} is not a checkpoint: ${(error as Error).message}`);
+    }
+  } finally {
+    await handle.close();
+  }
+}
