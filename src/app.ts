@@ -9,6 +9,7 @@ import type { GraphGateway } from './graph/types.js';
 import { createEntraTokenVerifier, type AccessTokenVerifier } from './auth/access-token.js';
 import { createMsalClient, type MsalClient } from './graph/msal-client.js';
 import type { SessionStore } from './auth/session-store.js';
+import { createRedisClient, type Redis, type SharedRedis } from './redis/client.js';
 import { createGraphGateway } from './graph/graph-gateway.js';
 import { GraphTokenProvider } from './graph/token-provider.js';
 import { withDeviceCache } from './graph/device-cache.js';
@@ -49,8 +50,13 @@ export interface AppDeps {
   demo?: boolean;
   /** The clock staff sessions and rate limits are timed by. */
   now?: () => number;
-  /** Where staff sessions live; defaults to memory (one instance only). */
+  /** Where staff sessions live; defaults to Redis with REDIS_URL, else memory (one instance only). */
   sessionStore?: SessionStore;
+  /**
+   * The Redis client for shared state (sessions, rate limits, form tokens) when REDIS_URL is set;
+   * by default buildApp makes one and closes it with the app. One given here is the caller's to close.
+   */
+  redis?: Redis;
   /** The background readiness checks; default: the token verifier's OpenID check and a Graph token held. */
   readinessChecks?: { identityProvider(): Promise<void>; graphToken(): Promise<void> };
 }
@@ -84,6 +90,17 @@ function createFastify(config: KeyDeskConfig, logger: Logger): FastifyInstance {
   });
 }
 
+/** The process's one Redis client and key prefix, or null without REDIS_URL. */
+function sharedRedisOf(config: KeyDeskConfig, deps: AppDeps, app: FastifyInstance): SharedRedis | null {
+  if (!config.redis) return null;
+  if (deps.redis) return { redis: deps.redis, keyPrefix: config.redis.keyPrefix };
+  const redis = createRedisClient(config.redis, deps.logger);
+  app.addHook('onClose', async () => {
+    await redis.quit().catch(() => redis.disconnect());
+  });
+  return { redis, keyPrefix: config.redis.keyPrefix };
+}
+
 export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<FastifyInstance> {
   const now = deps.now ?? Date.now;
   const newId = deps.newId ?? randomUUID;
@@ -94,6 +111,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   const verifier = deps.tokenVerifier ?? createEntraTokenVerifier({ authorityHost: config.authorityHost, tenantId: config.tenantId, audiences: config.apiAudiences });
   const checks = deps.readinessChecks ?? { identityProvider: () => verifier.checkIdentityProvider(), graphToken: () => graphTokens.ensureTokenValidFor(GRAPH_TOKEN_MIN_VALIDITY_MS) };
   const app = createFastify(config, deps.logger);
+  const shared = sharedRedisOf(config, deps, app);
 
   // The API speaks JSON only; a text/plain body is refused (415) rather than half-understood.
   app.removeContentTypeParser('text/plain');
@@ -105,7 +123,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   await app.register(helmet);
   await app.register(noStore);
   await app.register(swagger, { version: KEYDESK_VERSION, demo: deps.demo ?? false, config });
-  await app.register(rateLimit, { now });
+  await app.register(rateLimit, { now, shared });
   await app.register(auditTrail, { trail: deps.audit });
   await app.register(disclosures, { graph, audit: deps.audit, policy: config.policy, newId });
   await app.register(deviceLookup, { graph });
@@ -123,7 +141,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
     { prefix: '/api/v1' },
   );
   if (config.web) {
-    await app.register(webUi, { config, web: config.web, msal, now, ...(deps.sessionStore ? { sessionStore: deps.sessionStore } : {}) });
+    await app.register(webUi, { config, web: config.web, msal, now, shared, ...(deps.sessionStore ? { sessionStore: deps.sessionStore } : {}) });
   }
   return app;
 }

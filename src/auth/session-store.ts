@@ -3,9 +3,9 @@ import type { Session } from 'fastify';
 
 /**
  * Where staff sessions live. Any express-session compatible store fits (`get`, `set`, `destroy`
- * with callbacks), so a shared one (Redis, PostgreSQL) can replace the default for several
- * instances. The default keeps them in this process's memory: one instance only, and a restart
- * signs everybody out.
+ * with callbacks). With REDIS_URL they live in Redis, shared by every instance
+ * (./redis-session-store.ts); without it, in this process's memory: one instance only, and a
+ * restart signs everybody out.
  */
 export type { SessionStore };
 

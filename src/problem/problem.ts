@@ -34,6 +34,8 @@ export const PROBLEM_CODES = {
   identity_provider_unavailable: { status: 503, title: 'Entra ID could not be reached' },
   audit_unavailable: { status: 503, title: 'The audit trail cannot be written' },
   shutting_down: { status: 503, title: 'KeyDesk is shutting down' },
+  // Pages only: the API never reads a staff session.
+  session_store_unavailable: { status: 503, title: 'The staff session store cannot be reached' },
   // The web UI's sign-in (pages only; never an API answer).
   sign_in_state_mismatch: { status: 400, title: 'This sign-in answer does not belong to this browser' },
   sign_in_refused_by_entra: { status: 401, title: 'Entra ID did not sign you in' },

@@ -54,7 +54,8 @@ type PageOnlyCode =
   | 'sign_in_refused_by_entra'
   | 'sign_in_code_rejected'
   | 'sign_in_not_fresh'
-  | 'step_up_not_satisfied';
+  | 'step_up_not_satisfied'
+  | 'session_store_unavailable';
 
 /** A code an API operation (or a probe) can answer. */
 export type ApiProblemCode = Exclude<ProblemCode, PageOnlyCode>;

@@ -2,18 +2,21 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { MsalClient } from '../graph/msal-client.js';
 import { PendingSignInSeal } from '../auth/pending-sign-in.js';
 import { createMemorySessionStore, type SessionStore } from '../auth/session-store.js';
+import { createRedisSessionStore } from '../auth/redis-session-store.js';
 import staffSession from '../auth/staff-session.js';
 import { StaffSignIn } from '../auth/staff-sign-in.js';
 import type { KeyDeskConfig, WebConfig } from '../config/config.js';
 import cookie from '../plugins/external/cookie.js';
 import csrf, { csrfOptions } from '../plugins/external/csrf.js';
 import formbody from '../plugins/external/formbody.js';
-import session, { sessionOptions } from '../plugins/external/session.js';
+import session, { dropSessionOnStoreFailure, sessionOptions } from '../plugins/external/session.js';
 import { perMinute } from '../plugins/external/rate-limit.js';
 import { isApiPath, logProblem, notFoundProblem, sendProblem, toProblem } from '../plugins/app/problem-details.js';
 import { KeyDeskProblem } from '../problem/problem.js';
+import type { SharedRedis } from '../redis/client.js';
 import assets from './assets.js';
 import devicePage from './device-page.js';
+import formTokens from './form-token.js';
 import myDisclosuresPage from './my-disclosures-page.js';
 import { renderProblemPage, sendPage } from './pages.js';
 import revealRoute from './reveal.js';
@@ -31,8 +34,10 @@ export interface WebUiOptions {
   web: WebConfig;
   msal: MsalClient;
   now: () => number;
-  /** Defaults to the in-memory store (one instance only). */
+  /** Defaults to Redis when `shared` is set, else to the in-memory store (one instance only). */
   sessionStore?: SessionStore;
+  /** Redis (REDIS_URL): staff sessions and one-time form tokens shared by every instance; null keeps them in memory. */
+  shared: SharedRedis | null;
 }
 
 /** Pages get their own CSP (the API keeps its own): stylesheet, script and icon come from KeyDesk; forms post to KeyDesk, which may redirect them to Entra. */
@@ -50,19 +55,30 @@ function pageSecurityPolicy(authorityHost: string): string {
 
 const FORM_BODY_FACTOR = 4;
 
+/** Where staff sessions live: the store given, else Redis when configured, else this process's memory. */
+function chooseSessionStore(app: FastifyInstance, options: WebUiOptions): SessionStore {
+  const { web, shared, config } = options;
+  if (options.sessionStore) return options.sessionStore;
+  if (shared) return createRedisSessionStore({ ...shared, sessionSecret: web.sessionSecret, idleMs: web.sessionIdleMs, log: app.log });
+  app.log.warn(
+    'staff sessions are kept in memory: this suits one KeyDesk instance only, and a restart signs every staff member out. Several instances need a shared session store.',
+  );
+  if (config.audit.store === 'postgres') {
+    app.log.warn(
+      'AUDIT_STORE=postgres without REDIS_URL: staff sessions and one-time forms are this instance\'s own, so they will not follow a staff member to another instance behind the load balancer. Set REDIS_URL to share them.',
+    );
+  }
+  return createMemorySessionStore({ idleMs: web.sessionIdleMs, now: options.now });
+}
+
 async function registerSessions(app: FastifyInstance, options: WebUiOptions): Promise<string> {
   const { web, now } = options;
   // The __Host- prefix makes browsers refuse the cookie unless Secure, Path=/ and host-only.
   const cookieName = web.secureCookies ? '__Host-keydesk_session' : 'keydesk_session';
-  let store = options.sessionStore;
-  if (!store) {
-    app.log.warn(
-      'staff sessions are kept in memory: this suits one KeyDesk instance only, and a restart signs every staff member out. Several instances need a shared session store.',
-    );
-    store = createMemorySessionStore({ idleMs: web.sessionIdleMs, now });
-  }
   await app.register(cookie);
-  await app.register(session, sessionOptions(web, cookieName, store));
+  await app.register(session, sessionOptions(web, cookieName, chooseSessionStore(app, options)));
+  app.addHook('onError', dropSessionOnStoreFailure);
+  await app.register(formTokens, { shared: options.shared, idleMs: web.sessionIdleMs });
   // Percent-encoding takes up to 9 bytes a character (3 for each UTF-8 byte of a non-Latin
   // script): a full comment that fits BODY_LIMIT_BYTES as JSON needs four times it as a form.
   await app.register(formbody, { bodyLimit: FORM_BODY_FACTOR * options.config.bodyLimitBytes });

@@ -108,7 +108,7 @@ export default async function revealRoute(app: FastifyInstance, options: RevealO
  * enough (else, once the refusal is recorded, back through Entra with the form kept).
  */
 async function earlyRefusal(app: FastifyInstance, request: RevealRequest, reply: FastifyReply, options: RevealOptions): Promise<KeyDeskProblem | 'answered' | null> {
-  if (!consumeFormToken(request, request.body?.formToken)) return refusal('form_already_used');
+  if (!(await consumeFormToken(request, request.body?.formToken))) return refusal('form_already_used');
   const { web } = options;
   const verdict = checkRevealSignIn(request.staff!, { reauthMaxAgeSeconds: web.reauthMaxAgeSeconds, requiredAuthContext: options.requiredAuthContext }, options.now());
   if (verdict === 'ok') return null;

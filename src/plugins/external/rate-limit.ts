@@ -1,7 +1,9 @@
+import { createRequire } from 'node:module';
 import fp from 'fastify-plugin';
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { refusal } from '../../disclosure/wording.js';
+import { isRedisDown, type Redis, type SharedRedis } from '../../redis/client.js';
 
 /**
  * Rate limits, fixed one-minute windows (@fastify/rate-limit). Routes opt in with
@@ -10,7 +12,9 @@ import { refusal } from '../../disclosure/wording.js';
  * `staff-disclosures:<oid>`. It keeps two pools of at most MAX_KEYS windows each (oldest dropped
  * first): one for anonymous client addresses, one for callers who signed in or presented a
  * token, so that no one grows it without bound and a flood of addresses cannot push a staff
- * member's or an app's count out.
+ * member's or an app's count out. With Redis (REDIS_URL) the counts live there, shared by every
+ * instance; while Redis does not answer, each instance counts in that same memory store instead:
+ * the limits never fail open.
  */
 
 declare module 'fastify' {
@@ -82,6 +86,72 @@ export function sharedWindowStore(now: () => number) {
   };
 }
 
+interface RedisStoreInstance {
+  incr(key: string, callback: IncrCallback, timeWindow: number, max: number): void;
+}
+type RedisStoreClass = new (continueExceeding: boolean, exponentialBackoff: boolean, redis: Redis, key: string) => RedisStoreInstance;
+
+// The plugin's own Redis store (INCR, and PEXPIRE on a window's first hit, in one Lua script),
+// taken directly: through the plugin's `redis` option each route would get its own key (its
+// child() adds the route), and KeyDesk counts one key across doors.
+const RedisStore = createRequire(import.meta.url)('@fastify/rate-limit/store/RedisStore.js') as RedisStoreClass;
+
+/** Says once that the counts moved to memory, and once that they are back in Redis. */
+class CounterPlace {
+  #inMemory = false;
+
+  constructor(private readonly log: FastifyBaseLogger) {}
+
+  memory(reason: string): void {
+    if (this.#inMemory) return;
+    this.#inMemory = true;
+    this.log.warn({ reason }, "rate limits are counted in this instance's memory while Redis does not answer (the same limits, per instance)");
+  }
+
+  redis(): void {
+    if (!this.#inMemory) return;
+    this.#inMemory = false;
+    this.log.info('rate limits are counted in Redis again');
+  }
+}
+
+/**
+ * A store class for @fastify/rate-limit over Redis (`<prefix>rate-limit:<key>`), fixed windows as
+ * in memory, one count per key for all routes; the in-memory store stands in while Redis is down.
+ */
+export function redisWindowStore(shared: SharedRedis, now: () => number, log: FastifyBaseLogger) {
+  const MemoryStore = sharedWindowStore(now);
+  return class RedisWindowStore {
+    readonly #redis = new RedisStore(false, false, shared.redis, `${shared.keyPrefix}rate-limit:`);
+    readonly #memory = new MemoryStore();
+    readonly #place = new CounterPlace(log);
+
+    incr(key: string, callback: IncrCallback, timeWindow: number = WINDOW_MS, max: number = 0): void {
+      if (isRedisDown(shared.redis)) {
+        this.#place.memory(`the Redis client is ${shared.redis.status}`);
+        return this.#memory.incr(key, callback, timeWindow);
+      }
+      this.#redis.incr(
+        key,
+        (error, result) => {
+          if (error || !result) {
+            this.#place.memory(error?.message ?? 'no answer');
+            return this.#memory.incr(key, callback, timeWindow);
+          }
+          this.#place.redis();
+          callback(null, result);
+        },
+        timeWindow,
+        max,
+      );
+    }
+
+    child(): this {
+      return this;
+    }
+  };
+}
+
 /**
  * A route's `config.rateLimit`: at most `max(request)` requests per minute per `key(request)`;
  * a max of 0 means no limit (RATE_LIMIT_*=0).
@@ -102,10 +172,16 @@ export function perMinute(options: {
   };
 }
 
-async function rateLimits(app: FastifyInstance, options: { now: () => number }): Promise<void> {
+export interface RateLimitPluginOptions {
+  now: () => number;
+  /** Where the counts live when several instances share them; null: this instance's memory. */
+  shared: SharedRedis | null;
+}
+
+async function rateLimits(app: FastifyInstance, options: RateLimitPluginOptions): Promise<void> {
   await app.register(rateLimit, {
     global: false,
-    store: sharedWindowStore(options.now),
+    store: options.shared ? redisWindowStore(options.shared, options.now, app.log) : sharedWindowStore(options.now),
     errorResponseBuilder: (request, context) => {
       const retryAfterSeconds = Math.max(1, Math.ceil(context.ttl / 1000));
       const recorded = request.routeOptions.config.recordsRefusals === true;
