@@ -1,0 +1,130 @@
+import { GENESIS_HASH } from '../chain.js';
+
+/**
+ * The PostgreSQL schema of the audit trail, as numbered migrations applied in order by the schema
+ * owner (`npm run db:migrate`, or KeyDesk at start-up when its role owns the schema). Each
+ * migration runs in one transaction with its row in `keydesk.schema_migrations`.
+ *
+ * The trail is append-only by construction: the runtime role is granted INSERT and SELECT on it
+ * and UPDATE only on the one-row chain head (see `runtimeGrants`), and triggers refuse UPDATE,
+ * DELETE and TRUNCATE on the trail and its checkpoints even for the owner. `line` holds exactly
+ * the bytes the file store writes for the record (without the newline), so an export is
+ * byte-identical to a file trail; the other columns exist only to be indexed for `query`.
+ * Columns compared case-insensitively hold lower-cased values.
+ */
+
+export const AUDIT_SCHEMA = 'keydesk';
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/** Created before any migration runs, so the version can be read and recorded. */
+export const BOOKKEEPING_SQL = `
+CREATE SCHEMA IF NOT EXISTS keydesk;
+CREATE TABLE IF NOT EXISTS keydesk.schema_migrations (
+  version integer PRIMARY KEY,
+  description text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+);`;
+
+const APPEND_ONLY = `
+CREATE FUNCTION keydesk.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'keydesk: % on %.% is refused: the audit trail is append-only', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+    USING ERRCODE = 'insufficient_privilege';
+END $$;`;
+
+function appendOnly(table: string): string {
+  return `
+CREATE TRIGGER ${table}_no_update_delete BEFORE UPDATE OR DELETE ON keydesk.${table}
+  FOR EACH ROW EXECUTE FUNCTION keydesk.refuse_change();
+CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON keydesk.${table}
+  FOR EACH STATEMENT EXECUTE FUNCTION keydesk.refuse_change();`;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'audit trail, chain head, checkpoints',
+    sql: `
+CREATE TABLE keydesk.chain_head (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  seq bigint NOT NULL CHECK (seq >= 0),
+  hash text NOT NULL
+);
+INSERT INTO keydesk.chain_head (singleton, seq, hash) VALUES (true, 0, '${GENESIS_HASH}');
+
+CREATE TABLE keydesk.audit_records (
+  seq bigint PRIMARY KEY CHECK (seq >= 1),
+  id uuid NOT NULL UNIQUE,
+  time timestamptz NOT NULL,
+  action text NOT NULL,
+  outcome text NOT NULL,
+  code text,
+  door text,
+  disclosure_id text,
+  caller_oid text,
+  caller_upn text,
+  caller_app_id text,
+  agent_upn text,
+  requester_upn text,
+  device_id text,
+  device_name text,
+  recovery_key_id text,
+  ticket text,
+  prev_hash text NOT NULL,
+  hash text NOT NULL,
+  line text NOT NULL
+);
+CREATE INDEX audit_records_time ON keydesk.audit_records (time, seq);
+CREATE INDEX audit_records_action ON keydesk.audit_records (action, outcome, seq);
+CREATE INDEX audit_records_code ON keydesk.audit_records (code, seq) WHERE code IS NOT NULL;
+CREATE INDEX audit_records_disclosure ON keydesk.audit_records (disclosure_id, seq) WHERE disclosure_id IS NOT NULL;
+CREATE INDEX audit_records_caller_oid ON keydesk.audit_records (caller_oid, seq) WHERE caller_oid IS NOT NULL;
+CREATE INDEX audit_records_caller_upn ON keydesk.audit_records (caller_upn, seq) WHERE caller_upn IS NOT NULL;
+CREATE INDEX audit_records_caller_app ON keydesk.audit_records (caller_app_id, seq) WHERE caller_app_id IS NOT NULL;
+CREATE INDEX audit_records_agent ON keydesk.audit_records (agent_upn, seq) WHERE agent_upn IS NOT NULL;
+CREATE INDEX audit_records_requester ON keydesk.audit_records (requester_upn, seq) WHERE requester_upn IS NOT NULL;
+CREATE INDEX audit_records_device_id ON keydesk.audit_records (device_id, seq) WHERE device_id IS NOT NULL;
+CREATE INDEX audit_records_device_name ON keydesk.audit_records (device_name, seq) WHERE device_name IS NOT NULL;
+CREATE INDEX audit_records_key ON keydesk.audit_records (recovery_key_id, seq) WHERE recovery_key_id IS NOT NULL;
+CREATE INDEX audit_records_ticket ON keydesk.audit_records (ticket, seq) WHERE ticket IS NOT NULL;
+
+-- Signed checkpoints of the chain head (see audit/checkpoints); line is the JSON the file store writes.
+CREATE TABLE keydesk.audit_checkpoints (
+  seq bigint PRIMARY KEY,
+  hash text NOT NULL,
+  time timestamptz NOT NULL,
+  line text NOT NULL
+);
+${APPEND_ONLY}
+${appendOnly('audit_records')}
+${appendOnly('audit_checkpoints')}`,
+  },
+];
+
+/** The version this KeyDesk expects the schema to be at. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** A role name as a quoted SQL identifier. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * What the runtime role needs and no more: it can add records and checkpoints and read them,
+ * and move the chain head; it cannot change or remove a record (no UPDATE, DELETE or TRUNCATE
+ * grant, and the triggers refuse them anyway).
+ */
+export function runtimeGrants(role: string): string {
+  const r = quoteIdentifier(role);
+  return `
+GRANT USAGE ON SCHEMA keydesk TO ${r};
+GRANT SELECT ON keydesk.schema_migrations TO ${r};
+GRANT INSERT, SELECT ON keydesk.audit_records TO ${r};
+GRANT INSERT, SELECT ON keydesk.audit_checkpoints TO ${r};
+GRANT SELECT, UPDATE ON keydesk.chain_head TO ${r};`;
+}
