@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type KeyDeskConfig } from '../config/config.js';
+import { AuditFileLockedError } from '../audit/file/file-lock.js';
 import { createLogger } from '../logging/logger.js';
 import { startServer } from './start.js';
 
@@ -19,6 +20,11 @@ try {
 
 const logger = createLogger(config.logLevel);
 startServer(config, { logger }).catch((error: unknown) => {
+  if (error instanceof AuditFileLockedError) {
+    // Another KeyDesk is writing this trail: restarting would only wait again.
+    logger.fatal({ audit: { lock: error.lockPath, holder: error.holder } }, error.message);
+    process.exit(78);
+  }
   logger.fatal({ err: error }, 'KeyDesk failed to start');
   process.exit(1);
 });

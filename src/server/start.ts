@@ -30,7 +30,12 @@ export async function startServer(
   // The chain head in the log is how a trail cut short at its end is noticed: it is logged
   // whatever LOG_LEVEL says.
   const auditLogger = logger.child({ component: 'audit' }, { level: 'info' });
-  const audit = await openFileAuditTrail({ file: config.audit.file, hmacKey: config.audit.hmacKey, logger: auditLogger });
+  const audit = await openFileAuditTrail({
+    file: config.audit.file,
+    hmacKey: config.audit.hmacKey,
+    logger: auditLogger,
+    lockWaitSeconds: config.audit.fileLockWaitSeconds,
+  });
   const app = await buildApp(config, { ...deps, audit });
 
   let stopping: Promise<void> | null = null;
