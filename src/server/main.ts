@@ -25,6 +25,12 @@ startServer(config, { logger }).catch((error: unknown) => {
     logger.fatal({ audit: { lock: error.lockPath, holder: error.holder } }, error.message);
     process.exit(78);
   }
+  // A ConfigError here is found at start-up (an audit schema behind or ahead of this KeyDesk): a
+  // restart cannot fix it, so it exits as a configuration problem does.
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(78); // EX_CONFIG
+  }
   logger.fatal({ err: error }, 'KeyDesk failed to start');
   process.exit(1);
 });
