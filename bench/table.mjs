@@ -15,10 +15,10 @@ function rssOf(rss, workers) {
 
 function row(r) {
   const head = `| ${r.scenario} | ${storeName(r)} | ${r.connections} |`;
-  if (r.skipped) return `${head} skipped: ${r.skipped} | | | | | | | | | | | | | |`;
+  if (r.skipped) return `${head} skipped: ${r.skipped} | | | | | | | | | | | | | | |`;
   const cpu = r.cpuPercent;
   return (
-    `${head} ${r.requestsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.graphRequestsPerRequest} | ${r.floorMs} | ${r.overheadP50Ms} | ` +
+    `${head} ${r.requestsPerSecond} | ${r.p50Ms} | ${r.keydeskP50Ms} | ${r.p99Ms} | ${r.graphRequestsPerRequest} | ${r.floorMs} | ${r.overheadP50Ms} | ` +
     `${keydeskCpu(cpu, r.workers)} | ${r.keydeskCpuMsPerRequest} | ${r.store === 'file' ? '—' : cpu.postgres} | ${cpu.simulatorAndLoad} | ${cpu.other} | ${rssOf(r.peakRssMb, r.workers)} | ${r.non2xx + r.errors} |`
   );
 }
@@ -29,8 +29,8 @@ export function markdown(results, host) {
     `Measured ${host.date} on ${host.cpu}, ${host.memory}, Linux ${host.kernel}, Node ${host.node}; ${host.seconds} s per scenario after a ${host.warmupSeconds} s warm-up; KeyDesk with the image's \`${env}\`.`,
     'CPU columns: share of all the host\'s cores over the timed run, from /proc (100 % = every core busy).',
     '',
-    '| scenario | audit store | connections | req/s | p50 ms | p99 ms | Graph req per request | floor ms | p50 over floor ms | CPU % KeyDesk | KeyDesk CPU ms per request | CPU % PostgreSQL | CPU % simulator + autocannon | CPU % rest of host | peak RSS MB per KeyDesk process | failed |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    "| scenario | audit store | connections | req/s | p50 ms | KeyDesk's own p50 ms | p99 ms | Graph req per request | floor ms | p50 over floor ms | CPU % KeyDesk | KeyDesk CPU ms per request | CPU % PostgreSQL | CPU % simulator + autocannon | CPU % rest of host | peak RSS MB per KeyDesk process | failed |",
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map(row),
   ].join('\n');
 }
