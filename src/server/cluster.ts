@@ -99,10 +99,21 @@ function drain(worker: Worker, ms: number, logger: Logger): Promise<void> {
   });
 }
 
-/** In a worker: a primary that died (even by SIGKILL) takes its workers with it, drained. */
+/**
+ * In a worker: a primary that died (even by SIGKILL) takes its workers with it, drained. Node's
+ * own cluster code exits a worker at once (no drain, audit store left open) when its channel to
+ * the primary closes unless `exitedAfterDisconnect` is true, so this listener, put first, sets it
+ * and stops the server instead.
+ */
 export function followPrimary(stop: () => Promise<void>): void {
-  if (!cluster.isWorker) return;
-  process.once('disconnect', () => {
+  const worker = cluster.worker;
+  if (!cluster.isWorker || worker === undefined) return;
+  process.prependOnceListener('disconnect', () => {
+    if (worker.exitedAfterDisconnect) return;
+    worker.exitedAfterDisconnect = true;
+    // Closing the listener tells the primary over the channel that just closed: without a
+    // listener, that failure would crash the worker instead of letting it drain.
+    worker.on('error', () => undefined);
     void stop().finally(() => process.exit(0));
   });
 }

@@ -141,6 +141,21 @@ describe('WORKERS: several KeyDesk processes on one host', () => {
     expect(primary.lines().filter((line) => line.msg === 'audit log flushed and closed; bye').map((line) => line.pid)).toEqual([survivor]);
   }, 60_000);
 
+  it('drains and stops the workers of a primary killed with kill -9', async () => {
+    const db = await database();
+    const primary = await startPrimary(db, 2);
+    await expect.poll(() => primary.listening().length, { timeout: 20_000, interval: 100 }).toBe(2);
+    const workers = primary.listening();
+
+    primary.child.kill('SIGKILL');
+    await primary.exited;
+    for (const pid of workers) await expect.poll(() => alive(pid), { timeout: 10_000, interval: 100 }).toBe(false);
+    // The workers share the primary's stdout, which outlives it.
+    const closed = primary.lines().filter((line) => line.msg === 'audit log flushed and closed; bye').map((line) => line.pid);
+    expect(closed.sort()).toEqual([...workers].sort());
+    expect(await health(primary.port)).toBeUndefined();
+  }, 30_000);
+
   it('exits 78 before forking any worker when the schema is one it cannot run on', async () => {
     const db = await database();
     await prepareAuditSchema(db.url, memoryLogger().logger);
