@@ -135,6 +135,17 @@ describe('FileAuditTrail appends', () => {
     expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 1 });
   });
 
+  it('keeps a comment that merely spells a surrogate escape (a backslash, then ud800) as typed, and emoji as they are', async () => {
+    const file = await tempAuditFile();
+    const trail = await open(file);
+
+    const record = await trail.append(disclosureEntry({ comment: 'typed \\ud800 and 🔑' }));
+    await trail.close();
+
+    expect(record.comment).toBe('typed \\ud800 and 🔑');
+    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: true, records: 1 });
+  });
+
   it('refuses an entry that cannot be stored as JSON without using up a seq', async () => {
     const file = await tempAuditFile();
     const trail = await open(file);
