@@ -46,6 +46,15 @@ export const PROBLEM_CODES = {
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;
 
+/**
+ * Headers a code always carries unless the problem sets its own: a client refused because the
+ * audit trail cannot be written is told when to try again (the trail's store usually comes back
+ * within seconds, or the load balancer moves the client to another instance).
+ */
+const CODE_HEADERS: Partial<Record<ProblemCode, Record<string, string>>> = {
+  audit_unavailable: { 'Retry-After': '5' },
+};
+
 export const ALL_PROBLEM_CODES = Object.keys(PROBLEM_CODES) as ProblemCode[];
 
 export interface ProblemOptions {
@@ -72,7 +81,7 @@ export class KeyDeskProblem extends Error {
     this.title = PROBLEM_CODES[code].title;
     this.detail = detail;
     this.extensions = options.extensions ?? {};
-    this.headers = options.headers ?? {};
+    this.headers = { ...CODE_HEADERS[code], ...options.headers };
   }
 
   /** The same problem with more members (e.g. the disclosureId and auditRecordId of its record). */

@@ -19,6 +19,12 @@ try {
 
 const logger = createLogger(config.logLevel);
 startServer(config, { logger }).catch((error: unknown) => {
+  // A ConfigError here is found at start-up (an audit schema behind or ahead of this KeyDesk): a
+  // restart cannot fix it, so it exits as a configuration problem does.
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(78); // EX_CONFIG
+  }
   logger.fatal({ err: error }, 'KeyDesk failed to start');
   process.exit(1);
 });

@@ -4,7 +4,8 @@ import type { KeyDeskConfig } from '../config/config.js';
 import type { AppDeps } from '../app.js';
 import { buildApp } from '../app.js';
 import { KEYDESK_VERSION } from '../version.js';
-import { openFileAuditTrail } from '../audit/file/file-audit-trail.js';
+import { openAuditStore } from '../audit/open-store.js';
+import type { AuditStore } from '../audit/store.js';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -12,11 +13,17 @@ const SHUTDOWN_GRACE_MS = 20_000;
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
+  /** The audit store the app writes to (AUDIT_STORE), open until `stop` closes it. */
+  audit: AuditStore;
   /** Stops accepting, lets in-flight requests finish, then flushes and closes the audit log. */
   stop(): Promise<void>;
 }
 
-/** Opens the audit log, builds the app, listens, and stops gracefully on SIGTERM/SIGINT. */
+/**
+ * Opens the audit store (with PostgreSQL, migrating or checking its schema first: a ConfigError
+ * for a schema this KeyDesk cannot run on), builds the app, listens, and stops gracefully on
+ * SIGTERM/SIGINT.
+ */
 export async function startServer(
   config: KeyDeskConfig,
   deps: Omit<AppDeps, 'audit'> & { logger: Logger; handleSignals?: boolean },
@@ -30,7 +37,7 @@ export async function startServer(
   // The chain head in the log is how a trail cut short at its end is noticed: it is logged
   // whatever LOG_LEVEL says.
   const auditLogger = logger.child({ component: 'audit' }, { level: 'info' });
-  const audit = await openFileAuditTrail({ file: config.audit.file, hmacKey: config.audit.hmacKey, logger: auditLogger });
+  const audit = await openAuditStore(config, auditLogger);
   const app = await buildApp(config, { ...deps, audit });
 
   let stopping: Promise<void> | null = null;
@@ -78,5 +85,5 @@ export async function startServer(
       });
     }
   }
-  return { app, url, stop };
+  return { app, url, audit, stop };
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { access, constants, stat } from 'node:fs/promises';
 import { KeyDeskProblem } from '../../problem/problem.js';
-import { sealRecord, type ChainHead } from '../chain.js';
+import { sealBatch, settleDurable, type QueuedAppend, type SealedAppend } from '../batch.js';
+import type { ChainHead } from '../chain.js';
 import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord, AuditTrail } from '../types.js';
 import { queryAuditFile } from './file-query.js';
 import { nodeFileSystem, writeAll, type AuditFileHandle, type AuditFileSystem } from './file-system.js';
@@ -75,16 +76,7 @@ interface TrailInit {
   size: number;
 }
 
-interface PendingAppend {
-  entry: AuditEntry;
-  resolve(record: AuditRecord): void;
-  reject(error: KeyDeskProblem): void;
-}
-
-interface SealedAppend {
-  pending: PendingAppend;
-  record: AuditRecord;
-}
+type PendingAppend = QueuedAppend;
 
 class FileAuditTrailImpl implements FileAuditTrail {
   readonly #file: string;
@@ -189,32 +181,14 @@ class FileAuditTrailImpl implements FileAuditTrail {
     this.#acknowledge(sealed, bytes.length);
   }
 
-  /** Assigns seq and prevHash in queue order; an entry that cannot be stored is refused alone. */
   #seal(batch: PendingAppend[]): SealedAppend[] {
-    const sealed: SealedAppend[] = [];
-    let previous: ChainHead = this.#head;
-    for (const pending of batch) {
-      try {
-        const position = { seq: previous.seq + 1, id: this.#newId(), time: this.#clock().toISOString(), prevHash: previous.hash };
-        const record = sealRecord(pending.entry, position, this.#hmacKey);
-        sealed.push({ pending, record });
-        previous = record;
-      } catch (error) {
-        const detail = 'The audit entry cannot be stored as JSON, so KeyDesk will not disclose; this is a KeyDesk bug.';
-        pending.reject(new KeyDeskProblem('audit_unavailable', detail, { cause: error }));
-      }
-    }
-    return sealed;
+    return sealBatch(batch, this.#head, { hmacKey: this.#hmacKey, newId: this.#newId, clock: this.#clock });
   }
 
   #acknowledge(sealed: SealedAppend[], bytesWritten: number): void {
-    const last = sealed[sealed.length - 1]!.record;
     this.#size += bytesWritten;
-    this.#head = { seq: last.seq, hash: last.hash };
     this.#failedAt = null;
-    // The head in the service log is what reveals a trail cut short at its end (see verify.ts).
-    this.#logger.info({ audit: { seq: last.seq, hash: last.hash } }, 'audit chain head');
-    for (const { pending, record } of sealed) pending.resolve(record);
+    this.#head = settleDurable(sealed, this.#logger);
   }
 
   /**
