@@ -1,11 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { withoutPassword, ConfigError } from '../config/config.js';
+import { ConfigError } from '../config/config.js';
 import { loadAuditVerifyConfig, readToolDatabaseUrl, type AuditVerifyEnv } from '../config/audit-verify-config.js';
 import { loadPublicKey, type Checkpoint } from './checkpoints/checkpoint.js';
 import { readLastCheckpoint } from './checkpoints/checkpoint-file.js';
 import { describeTrailFileError, EXIT_BROKEN, EXIT_UNCHECKED, isEntryPoint, parseCliArgs, processIo, stringOption, type CliIo, type ParsedArgs } from './cli.js';
-import { connectToolDatabase, describeDatabaseError } from './postgres/tool-database.js';
+import { databaseLabel } from './postgres/connection.js';
+import { connectToolDatabase, describeToolError } from './postgres/tool-database.js';
 import { verifyDatabaseTrail, type HashAt } from './postgres/verify-database.js';
 import { checkpointFinding, report, type Finding } from './verify-report.js';
 import { verifyAuditFile, type VerifyResult } from './verify.js';
@@ -149,10 +150,10 @@ async function verifyDatabaseTarget(url: string, hmacKey: Buffer | null, input: 
     const findings: Finding[] = [];
     if (headProblem !== null) findings.push({ exit: EXIT_BROKEN, reason: headProblem });
     if (afterwards?.finding) findings.push(afterwards.finding);
-    const note = `database ${withoutPassword(url)}: the chain_head row agrees`;
+    const note = `database ${databaseLabel(url)}: the chain_head row agrees`;
     return report({ source: 'database', result, partial: false, findings, checkpoint: afterwards?.checkpoint ?? null, note }, io);
   } catch (error) {
-    throw new Unchecked(describeDatabaseError(error, url));
+    throw new Unchecked(describeToolError(error, url));
   } finally {
     await client?.end().catch(() => undefined);
   }

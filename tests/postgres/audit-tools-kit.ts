@@ -5,8 +5,8 @@ import { onTestFinished } from 'vitest';
 import pg from 'pg';
 import { checkpointLine, type Checkpoint } from '../../src/audit/checkpoints/checkpoint.js';
 import type { ChainHead } from '../../src/audit/chain.js';
-import { BOOKKEEPING_SQL, MIGRATIONS } from '../../src/audit/postgres/migrations.js';
-import { disclosureEntry, sealedLines, tempAuditFile, writeLines } from '../audit/audit-kit.js';
+import { prepareAuditSchema } from '../../src/audit/postgres/schema.js';
+import { disclosureEntry, memoryLogger, sealedLines, tempAuditFile, writeLines } from '../audit/audit-kit.js';
 export { checkpointFile, signingKey } from '../audit/checkpoints/checkpoint-kit.js';
 import { createTestDatabase, SHARED_PG, superuser, type TestDatabase } from './pg-kit.js';
 
@@ -40,21 +40,9 @@ export function runTool(tool: keyof typeof TOOLS, args: readonly string[], env: 
   });
 }
 
-/** Applies the migrations as `npm run db:migrate` would, as the superuser. */
+/** Migrates the schema as `npm run db:migrate` (and KeyDesk at start-up) does, as the superuser. */
 export async function migrate(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(BOOKKEEPING_SQL);
-    for (const migration of MIGRATIONS) {
-      await client.query('BEGIN');
-      await client.query(migration.sql);
-      await client.query('INSERT INTO keydesk.schema_migrations (version, description) VALUES ($1, $2)', [migration.version, migration.description]);
-      await client.query('COMMIT');
-    }
-  } finally {
-    await client.end();
-  }
+  await prepareAuditSchema(url, memoryLogger().logger);
 }
 
 /** A fresh database (dropped after the test), migrated unless told otherwise. */

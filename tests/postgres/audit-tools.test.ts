@@ -1,7 +1,9 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { disclosureEntry } from '../audit/audit-kit.js';
 import { freePort } from '../helpers/net.js';
+import { openPostgresStore } from './store-kit.js';
 import { checkpointFile, query, runTool, signingKey, storeCheckpoint, tamper, testDatabase, trailFile } from './audit-tools-kit.js';
 
 /**
@@ -32,6 +34,21 @@ describe('audit:import and audit:export', () => {
     const toStdout = await runTool('export', ['--database-url', database.url]);
     expect(toStdout.code).toBe(0);
     expect(toStdout.bytes.equals(await readFile(trail.file))).toBe(true);
+  });
+
+  it("lets KeyDesk's PostgreSQL store continue the imported chain from its head", async () => {
+    const trail = await trailFile(12);
+    const database = await testDatabase();
+    expect((await runTool('import', [trail.file, '--database-url', database.url])).code).toBe(0);
+
+    const store = await openPostgresStore(database.url);
+    const record = await store.append(disclosureEntry({ ticket: 'INC0000013' }));
+    await store.close();
+
+    expect(record).toMatchObject({ seq: 13, prevHash: trail.head.hash });
+    const verified = await runTool('verify', ['--database-url', database.url]);
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toContain(`audit trail intact: 13 records, head seq 13 hash ${record.hash}`);
   });
 
   it('exports the records after --since, which verify with --partial saying what was taken on trust', async () => {

@@ -1,13 +1,14 @@
 import { open, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
-import { ConfigError, withoutPassword } from '../../config/config.js';
+import { ConfigError } from '../../config/config.js';
 import { readToolDatabaseUrl, type AuditVerifyEnv } from '../../config/audit-verify-config.js';
 import { EXIT_INTACT, EXIT_UNCHECKED, isEntryPoint, parseCliArgs, processIo, stringOption, type CliIo } from '../cli.js';
 import { nodeFileSystem, syncDirectory, writeAll } from '../file/file-system.js';
 import { PRIVATE_FILE_MODE } from '../file/permissions.js';
 import type { ChainHead } from '../chain.js';
-import { checkSchemaVersion, connectToolDatabase, describeDatabaseError, inSnapshot, readChainHeadRow, trailRows } from './tool-database.js';
+import { databaseLabel } from './connection.js';
+import { checkSchemaVersion, connectToolDatabase, describeToolError, inSnapshot, readChainHeadRow, trailRows } from './tool-database.js';
 
 /**
  * `npm run audit:export -- [--database-url <url>] [--since <seq>] [--out <file>]`: the database
@@ -94,7 +95,7 @@ async function exportTrail(url: string, since: number, out: string | undefined, 
   } catch (error) {
     // A cut-short export would be a shorter chain that still verifies: it must not be left behind.
     await sink.discard();
-    io.err(`audit:export failed, nothing was kept: ${describeDatabaseError(error, url)}`);
+    io.err(`audit:export failed, nothing was kept: ${describeToolError(error, url)}`);
     return EXIT_UNCHECKED;
   } finally {
     if (!(client instanceof Error)) await client.end().catch(() => undefined);
@@ -129,7 +130,7 @@ function describeExport({ records, first, last, head }: ExportSummary, url: stri
   const what = records === 0 ? `no records after seq ${since}` : `${records} records (seq ${first}..${last})`;
   const verify = since === 0 ? 'npm run audit:verify --' : 'npm run audit:verify -- --partial';
   const next = records === 0 || out === undefined ? '' : `; verify it with: ${verify} ${out}`;
-  return `exported ${what} from ${withoutPassword(url)}; chain head seq ${head.seq} hash ${head.hash}${next}`;
+  return `exported ${what} from ${databaseLabel(url)}; chain head seq ${head.seq} hash ${head.hash}${next}`;
 }
 
 /** A new file, 0600 whatever the umask, fsynced with its directory when the export is complete. */

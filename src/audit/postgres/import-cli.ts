@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ConfigError, withoutPassword } from '../../config/config.js';
+import { ConfigError } from '../../config/config.js';
 import { loadAuditVerifyConfig, readToolDatabaseUrl, type AuditVerifyEnv } from '../../config/audit-verify-config.js';
 import type { ChainHead } from '../chain.js';
 import { describeTrailFileError, EXIT_BROKEN, EXIT_INTACT, EXIT_UNCHECKED, isEntryPoint, parseCliArgs, processIo, stringOption, type CliIo } from '../cli.js';
@@ -7,7 +7,8 @@ import type { AuditRecord } from '../types.js';
 import { report } from '../verify-report.js';
 import { verifyAuditFile, type VerifyResult } from '../verify.js';
 import { insertRecordsSql, recordParameters, recordRow, type RecordRow } from './records.js';
-import { checkSchemaVersion, connectToolDatabase, describeDatabaseError, readChainHeadRow, ToolDatabaseError } from './tool-database.js';
+import { databaseLabel } from './connection.js';
+import { checkSchemaVersion, connectToolDatabase, describeToolError, readChainHeadRow, ToolDatabaseError } from './tool-database.js';
 
 /**
  * `npm run audit:import -- <file> [--database-url <url>]`: moves a file trail into an empty,
@@ -76,10 +77,10 @@ async function importTrail(file: string, url: string, hmacKey: Buffer | null, io
       io.out(`${file} holds no records: nothing to import, the database stays empty`);
       return EXIT_INTACT;
     }
-    io.out(`imported ${records} records from ${file} into ${withoutPassword(url)}; chain head seq ${head.seq} hash ${head.hash}: KeyDesk continues the chain from there`);
+    io.out(`imported ${records} records from ${file} into ${databaseLabel(url)}; chain head seq ${head.seq} hash ${head.hash}: KeyDesk continues the chain from there`);
     return EXIT_INTACT;
   } catch (error) {
-    const reason = error instanceof FileUnreadable ? error.message : describeDatabaseError(error, url);
+    const reason = error instanceof FileUnreadable ? error.message : describeToolError(error, url);
     io.err(`audit:import failed, nothing was imported: ${reason}`);
     return EXIT_UNCHECKED;
   } finally {

@@ -1,12 +1,13 @@
 import pg from 'pg';
-import { withoutPassword } from '../../config/config.js';
 import type { ChainHead } from '../chain.js';
+import { databaseLabel, describeDatabaseError } from './connection.js';
 import { SCHEMA_VERSION } from './migrations.js';
 
 /**
  * The audit tools' own connection to the database trail: one client, reads in one snapshot, and
- * errors worded for an operator without the URL's password. KeyDesk's store has its pool; a tool
- * that runs for a minute a night needs one connection and a clear message when it cannot have it.
+ * errors worded for an operator without the URL's password (connection.ts scrubs them). KeyDesk's
+ * store has its pool and 1 s bounds; a tool run by hand or at night gets one connection and a
+ * more patient connect timeout.
  */
 
 /** A failure whose message is safe to print: it names the database without its password. */
@@ -24,34 +25,21 @@ export async function connectToolDatabase(url: string): Promise<pg.Client> {
     await client.connect();
   } catch (error) {
     await client.end().catch(() => undefined);
-    throw new ToolDatabaseError(`cannot connect to ${withoutPassword(url)}: ${safeMessage(error, url)}`);
+    throw new ToolDatabaseError(`cannot connect to ${databaseLabel(url)}: ${reason(error, url)}`);
   }
   return client;
 }
 
 /** What went wrong with the database, for stderr: the URL's password never appears, even when a driver message echoes it. */
-export function describeDatabaseError(error: unknown, url: string): string {
+export function describeToolError(error: unknown, url: string): string {
   if (error instanceof ToolDatabaseError) return error.message;
-  return `the database ${withoutPassword(url)} failed: ${safeMessage(error, url)}`;
+  return `the database ${databaseLabel(url)} failed: ${reason(error, url)}`;
 }
 
-function safeMessage(error: unknown, url: string): string {
-  let message = error instanceof Error ? error.message : String(error);
-  if (message === '' && error instanceof AggregateError) message = error.errors.map((inner: unknown) => (inner instanceof Error ? inner.message : String(inner))).join('; ');
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && !message.includes(code)) message = `${message} (${code})`;
-  for (const secret of passwordsIn(url)) message = message.replaceAll(secret, '***');
-  return message;
-}
-
-function passwordsIn(url: string): string[] {
-  try {
-    const { password } = new URL(url);
-    if (password === '') return [];
-    return [...new Set([password, decodeURIComponent(password)])];
-  } catch {
-    return [];
-  }
+/** pg's reason; a connection refused on every address of a name is an AggregateError with no message of its own. */
+function reason(error: unknown, url: string): string {
+  const inner = error instanceof AggregateError && error.message === '' ? error.errors[0] : undefined;
+  return describeDatabaseError(inner ?? error, url);
 }
 
 /** Fails, saying what to do, unless the schema is at the version this KeyDesk knows. */
