@@ -122,6 +122,19 @@ describe('audit:verify --database-url', () => {
     }
   });
 
+  it('verifies and exports as an auditor role that may only read the trail', async () => {
+    const trail = await trailFile(8);
+    const database = await testDatabase();
+    await runTool('import', [trail.file, '--database-url', database.url]);
+    const auditor = await database.createRole('auditor');
+    await query(database, `GRANT USAGE ON SCHEMA keydesk TO ${auditor}; GRANT SELECT ON ALL TABLES IN SCHEMA keydesk TO ${auditor}`);
+
+    expect((await runTool('verify', ['--database-url', database.urlAs(auditor)])).code).toBe(0);
+    const exported = await runTool('export', ['--database-url', database.urlAs(auditor)]);
+    expect(exported.code).toBe(0);
+    expect(exported.bytes.equals(await readFile(trail.file))).toBe(true);
+  });
+
   it('exits 1 naming the seq of a row whose line a superuser changed with the triggers disabled', async () => {
     const trail = await trailFile(30);
     const database = await testDatabase();
