@@ -17,6 +17,11 @@ export const MIGRATION_LOCK_SQL_KEY = `hashtext('keydesk.schema_migrations')`;
 
 export type SchemaLogger = Pick<Logger, 'info' | 'warn'>;
 
+/** Where `migrate` says what it applied: the service log, or the terminal of `npm run db:migrate`. */
+export interface MigrationLog {
+  info(fields: Record<string, unknown>, message: string): void;
+}
+
 interface RoleFacts {
   role: string;
   database: string;
@@ -56,7 +61,7 @@ function aheadProblem(facts: RoleFacts, applied: number): string {
 }
 
 /** Applies every migration this KeyDesk has and the database lacks, each in one transaction with its row. */
-export async function migrate(client: pg.ClientBase, logger: SchemaLogger): Promise<{ from: number; to: number }> {
+export async function migrate(client: pg.ClientBase, logger: MigrationLog): Promise<{ from: number; to: number }> {
   await client.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK_SQL_KEY})`);
   try {
     await client.query(BOOKKEEPING_SQL);
