@@ -84,7 +84,10 @@ describe('two KeyDesk processes on one PostgreSQL audit trail', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     doomed.child.kill('SIGKILL');
     killed = true;
+    // Read in one snapshot, the trail verifies while the survivor goes on appending to it.
+    const whileLoaded = await runTool('verify', ['--database-url', database.url], { AUDIT_HMAC_KEY: HMAC_KEY });
     await load;
+    expect(whileLoaded).toMatchObject({ code: 0, stderr: '' });
 
     expect(await doomed.exited).toBeNull();
     const delivered = answers.filter((answer) => answer.status === 201);
