@@ -124,6 +124,10 @@ export async function checkOutDurable(pool: pg.Pool): Promise<pg.PoolClient> {
     client.release(error instanceof Error ? error : true);
     throw error;
   }
+  // A checked-out connection has lost the pool's error listener: a backend terminated between two
+  // statements (a restart, a failover, pg_terminate_backend) would crash the process with an
+  // uncaught error. With this one the next statement fails instead, and its append is refused.
+  client.on('error', () => undefined);
   durableSessions.add(client);
   return client;
 }
