@@ -16,7 +16,8 @@ export async function openAuditStore(config: KeyDeskConfig, logger: Logger): Pro
     // loadConfig refuses AUDIT_STORE=postgres without DATABASE_URL.
     return openPostgresAuditStore(config.database!, { hmacKey: audit.hmacKey, logger });
   }
-  return fileAuditStore(await openFileAuditTrail({ file: audit.file, hmacKey: audit.hmacKey, logger }), audit.file);
+  const trail = await openFileAuditTrail({ file: audit.file, hmacKey: audit.hmacKey, logger, lockWaitSeconds: audit.fileLockWaitSeconds });
+  return fileAuditStore(trail, audit.file);
 }
 
 /** The file trail as a store: its head, and its checkpoints in `<AUDIT_FILE>.checkpoints.jsonl`. */

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { access, constants, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { KeyDeskProblem } from '../../problem/problem.js';
 import { sealBatch, settleDurable, type QueuedAppend, type SealedAppend } from '../batch.js';
 import type { ChainHead } from '../chain.js';
 import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord, AuditTrail } from '../types.js';
 import { queryAuditFile } from './file-query.js';
+import { lockAuditFile, type AuditFileLock } from './file-lock.js';
 import { nodeFileSystem, writeAll, type AuditFileHandle, type AuditFileSystem } from './file-system.js';
+import { makePrivateFolder } from './permissions.js';
 import { asUnavailable, chainRecoveredEntry, loadChain, openAuditFile, type AuditLogger } from './start-up.js';
 
 export type { AuditLogger } from './start-up.js';
@@ -16,7 +19,8 @@ export type { AuditLogger } from './start-up.js';
  * write and one fsync (group commit), so the fsync cost is shared under load. `query` reads the
  * file back from its end (see file-query.ts). The file is 0600 in a 0700 folder (permissions.ts).
  *
- * One process writes a file: two trails on the same file would fork the chain.
+ * One process writes a file: two trails on the same file would fork the chain, so the trail
+ * holds `<file>.lock` from open to close (file-lock.ts).
  */
 
 export interface FileAuditTrailOptions {
@@ -24,6 +28,8 @@ export interface FileAuditTrailOptions {
   /** When set, records are chained with HMAC-SHA-256 under this key instead of SHA-256. */
   hmacKey: Buffer | null;
   logger: AuditLogger;
+  /** How long to wait for another process's lock on the file before giving up; default 30. */
+  lockWaitSeconds?: number;
   clock?: () => Date;
   newId?: () => string;
   /** Tests inject failing writes and fsyncs here; defaults to node:fs/promises. */
@@ -49,10 +55,23 @@ const WRITE_FAILED =
 export async function openFileAuditTrail(options: FileAuditTrailOptions): Promise<FileAuditTrail> {
   const fileSystem = options.fileSystem ?? nodeFileSystem;
   const clock = options.clock ?? (() => new Date());
-  const handle = await openAuditFile(fileSystem, options.file, options.logger);
+  await makePrivateFolder(dirname(options.file)).catch((error: unknown) => {
+    throw asUnavailable(error, `The folder of the audit file ${options.file} could not be created`);
+  });
+  let trail: FileAuditTrailImpl | null = null;
+  const lock = await lockAuditFile({
+    file: options.file,
+    waitSeconds: options.lockWaitSeconds ?? 30,
+    logger: options.logger,
+    onLost: () => trail?.lockLost(),
+  });
+  const handle = await openAuditFile(fileSystem, options.file, options.logger).catch(async (error: unknown) => {
+    await lock.release();
+    throw error;
+  });
   try {
     const { head, size, moved } = await loadChain(fileSystem, handle, { ...options, clock });
-    const trail = new FileAuditTrailImpl({ ...options, handle, head, size, clock, newId: options.newId ?? randomUUID });
+    trail = new FileAuditTrailImpl({ ...options, handle, lock, head, size, clock, newId: options.newId ?? randomUUID });
     // Compared with the last head logged before a restart, this shows records cut off the end
     // while KeyDesk was down, which no check of the file alone can see.
     options.logger.info({ audit: head }, 'audit chain opened');
@@ -60,6 +79,7 @@ export async function openFileAuditTrail(options: FileAuditTrailOptions): Promis
     return trail;
   } catch (error) {
     await handle.close().catch(() => undefined);
+    await lock.release();
     throw asUnavailable(error, `The audit file ${options.file} could not be opened`);
   }
 }
@@ -67,6 +87,7 @@ export async function openFileAuditTrail(options: FileAuditTrailOptions): Promis
 interface TrailInit {
   file: string;
   handle: AuditFileHandle;
+  lock: AuditFileLock;
   hmacKey: Buffer | null;
   logger: AuditLogger;
   clock: () => Date;
@@ -81,6 +102,7 @@ type PendingAppend = QueuedAppend;
 class FileAuditTrailImpl implements FileAuditTrail {
   readonly #file: string;
   readonly #handle: AuditFileHandle;
+  readonly #lock: AuditFileLock;
   readonly #hmacKey: Buffer | null;
   readonly #logger: AuditLogger;
   readonly #clock: () => Date;
@@ -100,6 +122,7 @@ class FileAuditTrailImpl implements FileAuditTrail {
   constructor(init: TrailInit) {
     this.#file = init.file;
     this.#handle = init.handle;
+    this.#lock = init.lock;
     this.#hmacKey = init.hmacKey;
     this.#logger = init.logger;
     this.#clock = init.clock;
@@ -140,6 +163,11 @@ class FileAuditTrailImpl implements FileAuditTrail {
     } catch {
       return false;
     }
+  }
+
+  /** Another process took the file's lock over (this one froze past its lease): stop writing. */
+  lockLost(): void {
+    if (this.#state === 'open' || this.#state === 'closing') this.#state = 'broken';
   }
 
   close(): Promise<void> {
@@ -229,13 +257,14 @@ class FileAuditTrailImpl implements FileAuditTrail {
       throw new KeyDeskProblem('audit_unavailable', 'The audit file could not be synced on close.', { cause: error });
     } finally {
       await this.#handle.close();
+      await this.#lock.release();
     }
   }
 
   #refusal(): KeyDeskProblem {
     const detail =
       this.#state === 'broken'
-        ? 'The audit trail is out of service (a write could not be rolled back, or the audit file was deleted or moved), so KeyDesk ' +
+        ? 'The audit trail is out of service (a write could not be rolled back, the audit file was deleted or moved, or another process took over its lock), so KeyDesk ' +
           'will not disclose. The KeyDesk operators must check the audit file and restart KeyDesk.'
         : 'The audit trail is closed because KeyDesk is shutting down; try again shortly.';
     return new KeyDeskProblem('audit_unavailable', detail);

@@ -105,6 +105,10 @@ export function createAuditPool(settings: PoolSettings, logger: Pick<Logger, 'wa
   pool.on('error', (error) => {
     logger.warn({ database: databaseLabel(settings.url), reason: describeDatabaseError(error, settings.url) }, 'an idle PostgreSQL connection failed; the pool will open another');
   });
+  // pg-pool listens for a connection's errors only while it is idle. One checked out, or being
+  // ended after a failed transaction, that the server terminates (a restart: 57P01) would emit an
+  // error nobody hears and crash the process; the transaction in flight learns it from its query.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
@@ -124,10 +128,6 @@ export async function checkOutDurable(pool: pg.Pool): Promise<pg.PoolClient> {
     client.release(error instanceof Error ? error : true);
     throw error;
   }
-  // A checked-out connection has lost the pool's error listener: a backend terminated between two
-  // statements (a restart, a failover, pg_terminate_backend) would crash the process with an
-  // uncaught error. With this one the next statement fails instead, and its append is refused.
-  client.on('error', () => undefined);
   durableSessions.add(client);
   return client;
 }
