@@ -184,7 +184,7 @@ export interface SealedLines {
 export function sealedLines(
   count: number,
   entryAt: (seq: number) => AuditEntry,
-  options: { from?: ChainHead; hmacKey?: Buffer | null; shape?: 'current' | 'legacy'; timeAt?: (seq: number) => string } = {},
+  options: { from?: ChainHead; hmacKey?: Buffer | null; shape?: 'current' | 'legacy'; timeAt?: (seq: number) => string; idAt?: (seq: number) => string } = {},
 ): SealedLines {
   const hmacKey = options.hmacKey ?? null;
   const timeAt = options.timeAt ?? ((seq: number) => new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString());
@@ -193,7 +193,7 @@ export function sealedLines(
   for (let n = 1; n <= count; n += 1) {
     const seq = head.seq + 1;
     const members = options.shape === 'legacy' ? legacyMembers(entryAt(seq)) : currentMembers(entryAt(seq));
-    const unhashed: Unhashed = { seq, id: `rec-${seq}`, time: timeAt(seq), ...members, hashAlg: hashAlgFor(hmacKey), prevHash: head.hash };
+    const unhashed: Unhashed = { seq, id: options.idAt?.(seq) ?? `rec-${seq}`, time: timeAt(seq), ...members, hashAlg: hashAlgFor(hmacKey), prevHash: head.hash };
     const hash = computeRecordHash(unhashed, hmacKey);
     lines.push(JSON.stringify({ ...unhashed, hash }));
     head = { seq, hash };

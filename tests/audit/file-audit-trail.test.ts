@@ -45,7 +45,7 @@ describe('FileAuditTrail appends', () => {
     expect(first).toMatchObject({ seq: 1, id: 'id-1', time: '2025-03-04T05:06:07.089Z', hashAlg: 'sha256', prevHash: GENESIS_HASH });
     expect(second).toMatchObject({ seq: 2, id: 'id-2', prevHash: first.hash });
     expect(await readRecords(file)).toEqual([first, second]);
-    expect(await verifyAuditFile(file, null)).toEqual({ ok: true, records: 2, head: { seq: 2, hash: second.hash } });
+    expect(await verifyAuditFile(file, null)).toEqual({ ok: true, records: 2, head: { seq: 2, hash: second.hash }, start: { seq: 0, hash: GENESIS_HASH } });
   });
 
   it('chains with HMAC-SHA-256 when a key is configured', async () => {

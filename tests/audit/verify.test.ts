@@ -31,7 +31,7 @@ describe('verifyAuditFile', () => {
 
     const result = await verifyAuditFile(file, null);
 
-    expect(result).toEqual({ ok: true, records: 5, head: { seq: 5, hash: records[4]!.hash } });
+    expect(result).toEqual({ ok: true, records: 5, head: { seq: 5, hash: records[4]!.hash }, start: { seq: 0, hash: GENESIS_HASH } });
     expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(records[0]!.prevHash).toBe(GENESIS_HASH);
     expect(records.slice(1).map((r) => r.prevHash)).toEqual(records.slice(0, 4).map((r) => r.hash));
@@ -41,7 +41,7 @@ describe('verifyAuditFile', () => {
     const file = await tempAuditFile();
     await writeTrail(file, 0);
 
-    expect(await verifyAuditFile(file, null)).toEqual({ ok: true, records: 0, head: { seq: 0, hash: GENESIS_HASH } });
+    expect(await verifyAuditFile(file, null)).toEqual({ ok: true, records: 0, head: { seq: 0, hash: GENESIS_HASH }, start: { seq: 0, hash: GENESIS_HASH } });
   });
 
   it('reports an edited field at its line', async () => {
