@@ -6,6 +6,7 @@ import { buildApp } from '../app.js';
 import { KEYDESK_VERSION } from '../version.js';
 import { openAuditStore } from '../audit/open-store.js';
 import type { AuditStore } from '../audit/store.js';
+import { startPeriodicJobs } from '../jobs/periodic-jobs.js';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -39,6 +40,7 @@ export async function startServer(
   const auditLogger = logger.child({ component: 'audit' }, { level: 'info' });
   const audit = await openAuditStore(config, auditLogger);
   const app = await buildApp(config, { ...deps, audit });
+  const jobs = startPeriodicJobs(config, audit, logger);
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
@@ -53,6 +55,8 @@ export async function startServer(
       deadline.unref();
       await app.close();
       clearTimeout(deadline);
+      // The last checkpoint covers every record the finished requests wrote.
+      await jobs.stop().catch((error: unknown) => logger.error({ err: error }, 'the periodic jobs did not stop cleanly'));
       await audit.close();
       logger.info('audit log flushed and closed; bye');
     })();
@@ -62,12 +66,14 @@ export async function startServer(
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
+    await jobs.stop().catch(() => undefined);
     await audit.close();
     throw error;
   }
   const address = app.server.address();
   // Background readiness checks (Entra's OpenID configuration, a Graph token) once KeyDesk listens.
   app.readiness.start();
+  jobs.start();
   const url = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
   logger.info({ version: KEYDESK_VERSION, url, tenantId: config.tenantId, graph: config.graphBaseUrl, authority: config.authorityHost }, 'KeyDesk listening');
 
