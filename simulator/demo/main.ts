@@ -95,10 +95,20 @@ async function startTenant(): Promise<SimulatedTenant> {
   }
 }
 
+/**
+ * The shell's environment without what would point the demo at real shared state: the demo's
+ * records go to its own file, never into a database or Redis a production setting names.
+ */
+function demoEnvironment(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, AUDIT_STORE: 'file' };
+  for (const name of ['DATABASE_URL', 'DATABASE_MIGRATION_URL', 'REDIS_URL', 'WORKERS', 'AUDIT_CHECKPOINT_URL']) delete env[name];
+  return env;
+}
+
 function startKeyDesk(sim: SimulatedTenant): ChildProcess {
   const child = spawn(process.execPath, [join(root, 'dist', 'simulator', 'demo', 'keydesk.js')], {
     env: {
-      ...process.env,
+      ...demoEnvironment(),
       // AZURE_*, GRAPH_BASE_URL, API_AUDIENCE and NODE_EXTRA_CA_CERTS: what a deployment would set.
       // KeyDesk's own credential is a certificate, as the README recommends for a real tenant.
       ...sim.keydeskEnvironment({ credential: 'certificate' }),

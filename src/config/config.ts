@@ -457,7 +457,8 @@ function readSharedState(reader: EnvReader): Pick<KeyDeskConfig, 'database' | 'r
 
 /** What the store and the process count need of each other. */
 function checkScaleOut(reader: EnvReader, config: KeyDeskConfig): void {
-  if (config.audit.store === 'postgres' && config.database === null) {
+  // A DATABASE_URL given but not valid has had its own problem reported.
+  if (config.audit.store === 'postgres' && config.database === null && reader.text('DATABASE_URL') === undefined) {
     reader.problem('DATABASE_URL is missing: AUDIT_STORE=postgres keeps the audit trail in PostgreSQL; set DATABASE_URL to its connection URL, e.g. postgres://keydesk@db.contoso.com:5432/keydesk');
   }
   if (config.workers > 1 && config.audit.store !== 'postgres') {

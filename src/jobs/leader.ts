@@ -109,7 +109,7 @@ class AdvisoryLockElection implements LeaderElection {
     this.#stopped = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     await this.#running;
-    this.#lose('this process is stopping');
+    this.#lose('this process is stopping', true);
     await this.#drop();
   }
 
@@ -185,10 +185,11 @@ class AdvisoryLockElection implements LeaderElection {
     for (const listener of this.#listeners) listener(true);
   }
 
-  #lose(reason: string): void {
+  #lose(reason: string, expected = false): void {
     if (!this.#leader) return;
     this.#leader = false;
-    this.#logger.warn({ database: databaseLabel(this.#url) }, `this process is no longer the leader: ${reason}`);
+    // Stopping hands leadership on as planned; anything else is worth an operator's look.
+    this.#logger[expected ? 'info' : 'warn']({ database: databaseLabel(this.#url) }, `this process is no longer the leader: ${reason}`);
     for (const listener of this.#listeners) listener(false);
   }
 

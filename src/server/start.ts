@@ -30,11 +30,7 @@ export async function startServer(
   deps: Omit<AppDeps, 'audit'> & { logger: Logger; handleSignals?: boolean },
 ): Promise<RunningServer> {
   const { logger } = deps;
-  if (!config.audit.hmacKey) {
-    logger.warn(
-      'AUDIT_HMAC_KEY is not set: the audit chain uses plain SHA-256, so someone who can edit the audit file can also recompute it. Set AUDIT_HMAC_KEY to make tampering detectable.',
-    );
-  }
+  warnAboutSettings(config, logger);
   // The chain head in the log is how a trail cut short at its end is noticed: it is logged
   // whatever LOG_LEVEL says.
   const auditLogger = logger.child({ component: 'audit' }, { level: 'info' });
@@ -92,4 +88,18 @@ export async function startServer(
     }
   }
   return { app, url, audit, stop };
+}
+
+/** Settings KeyDesk runs with but an operator should hear about once, at start-up. */
+function warnAboutSettings(config: KeyDeskConfig, logger: Logger): void {
+  if (!config.audit.hmacKey) {
+    logger.warn(
+      'AUDIT_HMAC_KEY is not set: the audit chain uses plain SHA-256, so someone who can edit the audit file can also recompute it. Set AUDIT_HMAC_KEY to make tampering detectable.',
+    );
+  }
+  if (config.audit.store === 'postgres' && config.redis === null) {
+    logger.warn(
+      "AUDIT_STORE=postgres without REDIS_URL: rate limits are counted in each instance's own memory, so behind a load balancer a caller gets each limit once per instance. Set REDIS_URL to count them once.",
+    );
+  }
 }

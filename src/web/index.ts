@@ -61,7 +61,7 @@ function chooseSessionStore(app: FastifyInstance, options: WebUiOptions): Sessio
   if (options.sessionStore) return options.sessionStore;
   if (shared) return createRedisSessionStore({ ...shared, sessionSecret: web.sessionSecret, idleMs: web.sessionIdleMs, log: app.log });
   app.log.warn(
-    'staff sessions are kept in memory: this suits one KeyDesk instance only, and a restart signs every staff member out. Several instances need a shared session store.',
+    'staff sessions are kept in memory: this suits one KeyDesk instance only, and a restart signs every staff member out. Several instances share sessions through Redis: set REDIS_URL.',
   );
   if (config.audit.store === 'postgres') {
     app.log.warn(

@@ -42,7 +42,10 @@ describe('scale-out configuration', () => {
 
   it('needs DATABASE_URL for AUDIT_STORE=postgres, and refuses other schemes without echoing a password', () => {
     expect(configProblems({ ...MINIMAL_ENV, AUDIT_STORE: 'postgres' })).toEqual([expect.stringMatching(/^DATABASE_URL is missing: AUDIT_STORE=postgres/)]);
-    const [problem] = configProblems({ ...MINIMAL_ENV, AUDIT_STORE: 'postgres', DATABASE_URL: 'mysql://app:hunter2@db/keydesk' });
+    const problems = configProblems({ ...MINIMAL_ENV, AUDIT_STORE: 'postgres', DATABASE_URL: 'mysql://app:hunter2@db/keydesk' });
+    // One problem: the value given is wrong, not missing.
+    expect(problems).toHaveLength(1);
+    const [problem] = problems;
     expect(problem).toMatch(/^DATABASE_URL="mysql:\/\/app:\*\*\*@db\/keydesk" is not valid: use a PostgreSQL connection URL/);
     expect(problem).not.toContain('hunter2');
     expect(configProblems({ ...MINIMAL_ENV, AUDIT_STORE: 'sqlite' })).toEqual([expect.stringMatching(/^AUDIT_STORE="sqlite" is not valid: use file or postgres/)]);

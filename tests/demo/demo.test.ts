@@ -13,7 +13,10 @@ describe('npm run demo', () => {
   it('starts KeyDesk on the simulated tenant, and its printed curl sequence discloses a key', async () => {
     const port = await freePort();
     const dir = join(ARTIFACTS_DIR, 'demo');
-    const child = spawn(process.execPath, [DEMO], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', PORT: String(port), KEYDESK_DEMO_DIR: dir } });
+    // A shell with production settings exported: the demo must keep to its own file trail and
+    // memory (these point nowhere, so honouring any of them would stop it starting).
+    const production = { AUDIT_STORE: 'postgres', DATABASE_URL: 'postgres://demo@127.0.0.1:1/not-the-demo', REDIS_URL: 'redis://127.0.0.1:1', WORKERS: '4' };
+    const child = spawn(process.execPath, [DEMO], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', PORT: String(port), KEYDESK_DEMO_DIR: dir, ...production } });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -96,6 +96,11 @@ describe('npm run db:migrate', () => {
     const unknownRole = migrateCli(['--grant', 'no_such_role'], { DATABASE_URL: database.url });
     expect(unknownRole.status).toBe(1);
     expect(unknownRole.stderr).toContain('could not grant the runtime privileges to no_such_role');
+    const noCreate = await database.createRole('nocreate');
+    await superuser(SHARED_PG, (client) => client.query(`REVOKE CREATE ON DATABASE ${database.name} FROM ${noCreate}`));
+    const refused = migrateCli([], { DATABASE_MIGRATION_URL: database.urlAs(noCreate) });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`GRANT CREATE ON DATABASE <database> TO <role>`);
   });
 });
 

@@ -4,6 +4,10 @@ import { connectionWarnings } from '../../src/redis/client.js';
 import { buildHarness } from '../helpers/app-harness.js';
 import { freePort } from '../helpers/net.js';
 import { BASE_URL, SESSION_SECRET } from './web-instances.js';
+import { startServer } from '../../src/server/start.js';
+import { testConfig } from '../helpers/config.js';
+import { memoryLogger } from '../audit/audit-kit.js';
+import { createTestDatabase } from '../postgres/pg-kit.js';
 
 /** What KeyDesk tells an operator at start-up about where the shared state lives. */
 
@@ -30,7 +34,21 @@ describe('Redis at start-up', () => {
     );
     const fileStore = await buildHarness('redis-none-file', { env: WEB });
     await fileStore.close();
-    expect(warningsOf(fileStore.logLines()).filter((msg) => msg.includes('REDIS_URL'))).toEqual([]);
+    expect(warningsOf(fileStore.logLines()).filter((msg) => msg.includes('AUDIT_STORE=postgres'))).toEqual([]);
+  });
+
+  it('warns an API-only instance on AUDIT_STORE=postgres without REDIS_URL that rate limits count per instance', async () => {
+    const database = await createTestDatabase();
+    const log = memoryLogger();
+    try {
+      const server = await startServer(testConfig({ HOST: '127.0.0.1', PORT: String(await freePort()), AUDIT_STORE: 'postgres', DATABASE_URL: database.url }), { logger: log.logger, handleSignals: false });
+      await server.stop();
+    } finally {
+      await database.drop();
+    }
+    expect(log.lines.filter((line) => line.level === 40).map((line) => line.msg)).toContain(
+      "AUDIT_STORE=postgres without REDIS_URL: rate limits are counted in each instance's own memory, so behind a load balancer a caller gets each limit once per instance. Set REDIS_URL to count them once.",
+    );
   });
 
   it('says once that Redis does not answer, and never logs its password', async () => {

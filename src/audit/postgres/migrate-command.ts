@@ -68,7 +68,7 @@ async function migrateAndGrant(client: pg.Client, url: string, grant: string | n
     const { from, to } = await migrate(client, { info: (_fields, message) => io.out(message) });
     io.out(from === to ? `audit schema in ${where} is at version ${to} (this KeyDesk's): nothing to migrate` : `audit schema in ${where} migrated from version ${from} to ${to}`);
   } catch (error) {
-    io.err(error instanceof ConfigError ? `db:migrate: ${error.problems.join('; ')}` : `db:migrate failed on ${where}: ${describeDatabaseError(error, url)}`);
+    io.err(error instanceof ConfigError ? `db:migrate: ${error.problems.join('; ')}` : `db:migrate failed on ${where}: ${describeDatabaseError(error, url)}${privilegeHint(error)}`);
     return 1;
   }
   if (grant === null) return 0;
@@ -80,4 +80,11 @@ async function migrateAndGrant(client: pg.Client, url: string, grant: string | n
   }
   io.out(`role ${grant} may now append to and read the audit trail (schema version ${SCHEMA_VERSION}) and move its chain head; it cannot change or remove a record`);
   return 0;
+}
+
+/** What to do about the refusal a migration role meets most: no CREATE on the database. */
+function privilegeHint(error: unknown): string {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code !== '42501' || typeof message !== 'string' || !message.includes('permission denied for database')) return '';
+  return ' (the migration role creates the keydesk schema: make it the database\'s owner, or run GRANT CREATE ON DATABASE <database> TO <role> as a superuser; see "Two roles" in the README)';
 }
