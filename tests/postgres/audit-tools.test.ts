@@ -74,6 +74,9 @@ describe('audit:import and audit:export', () => {
     expect(partial.code).toBe(0);
     expect(partial.stdout).toContain(`audit trail intact (partial): 15 records, seq 26..40, head seq 40 hash ${trail.head.hash}`);
     expect(partial.stdout).toMatch(/the first record's prevHash [0-9a-f]{64} \(the hash of seq 25, not in this file\) was taken on trust/);
+    const misspelt = await runTool('export', ['--database-url', database.url, '--since', 'last']);
+    expect(misspelt.code).toBe(2);
+    expect(misspelt.stderr).toContain('--since must be a whole number, the seq after which to export (e.g. --since 1234), not "last"');
   });
 
   it('refuses to import into a database that already holds a trail, and leaves that trail alone', async () => {

@@ -64,6 +64,7 @@ export async function runExportCli(argv: readonly string[], env: AuditVerifyEnv 
     return EXIT_UNCHECKED;
   }
   if (args === null || args.positionals.length > 0 || since === null || url === null) {
+    if (args !== null && since === null) io.err(`--since must be a whole number, the seq after which to export (e.g. --since 1234), not ${JSON.stringify(stringOption(args, 'since'))}`);
     io.err(USAGE);
     return EXIT_UNCHECKED;
   }
