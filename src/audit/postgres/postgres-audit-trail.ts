@@ -149,7 +149,7 @@ class PostgresAuditTrail implements AuditStore {
   }
 
   async #drain(): Promise<void> {
-    // Yield once so that appends made in the same tick share the first transaction.
+    // Yield once so that appends made in the same tick share the first call.
     await Promise.resolve();
     while (this.#queue.length > 0) await this.#commit(this.#queue.splice(0, MAX_BATCH));
     this.#draining = null;
