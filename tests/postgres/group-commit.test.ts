@@ -9,7 +9,7 @@ import { openPostgresStore, storedLines } from './store-kit.js';
 
 /**
  * One chain shared by several KeyDesk processes (here: several stores, each with its own pool, on
- * one database), and what happens when a COMMIT goes unanswered: the request is refused, the
+ * one database), and what happens when an append goes unanswered: the request is refused, the
  * record is never written again, and KeyDesk finds out and logs whether it landed.
  */
 
@@ -54,9 +54,11 @@ describe('several processes on one database', () => {
 });
 
 /**
- * Holds every COMMIT that inserts a record until the test lets go: a deferred constraint trigger
- * runs at COMMIT and waits for an advisory lock the test holds. The test can then cut the
- * connection during COMMIT, or let COMMIT finish after KeyDesk stopped waiting for it.
+ * Holds the commit of every append that inserts a record until the test lets go: a deferred
+ * constraint trigger runs as the append's transaction commits (at the end of the autocommitted
+ * call) and waits for an advisory lock the test holds, with the records inserted and the head
+ * moved. The test can then cut the connection during the commit, or let it finish after KeyDesk
+ * stopped waiting for the call's answer.
  */
 async function holdCommits(): Promise<{ blockedCommit(): Promise<number>; release(): Promise<void> }> {
   await superuser(
@@ -75,7 +77,9 @@ async function holdCommits(): Promise<{ blockedCommit(): Promise<number>; releas
   return {
     async blockedCommit() {
       for (;;) {
-        const { rows } = await holder.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'COMMIT' AND wait_event_type = 'Lock'`);
+        const { rows } = await holder.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%keydesk.append_records(%' AND wait_event = 'advisory'`,
+        );
         if (rows[0]) return rows[0].pid;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -90,8 +94,8 @@ async function holdCommits(): Promise<{ blockedCommit(): Promise<number>; releas
 const problemOf = (promise: Promise<unknown>) => promise.then(() => null, (error: unknown) => error as KeyDeskProblem);
 const logged = (lines: LogLine[], pattern: RegExp) => lines.find((line) => pattern.test(line.msg));
 
-describe('a COMMIT that goes unanswered', () => {
-  it('refuses the request when the connection is lost during COMMIT, never writes the record again, and logs that it did not land', async () => {
+describe('an append that goes unanswered', () => {
+  it('refuses the request when the connection is lost during its commit, never writes the record again, and logs that it did not land', async () => {
     database = await createTestDatabase();
     const log = memoryLogger();
     const store = await open(log.logger);
@@ -106,16 +110,16 @@ describe('a COMMIT that goes unanswered', () => {
     expect(problem).toMatchObject({ code: 'audit_unavailable', headers: { 'Retry-After': '5' } });
     expect(problem!.detail).toMatch(/^KeyDesk lost its connection to the audit database while committing/);
     await expect.poll(() => logged(log.lines, /did not land/)?.msg, { timeout: 10_000 }).toBe(
-      'audit records seq 1..1 did not land (their COMMIT was lost); their requests were refused, and those seq numbers went to later records',
+      'audit records seq 1..1 did not land (their append was lost); their requests were refused, and those seq numbers went to later records',
     );
-    expect(logged(log.lines, /COMMIT went unanswered/)?.audit).toMatchObject({ firstSeq: 1, lastSeq: 1 });
+    expect(logged(log.lines, /append went unanswered/)?.audit).toMatchObject({ firstSeq: 1, lastSeq: 1 });
     const next = await store.append(disclosureEntry({ ticket: 'INC-NEXT' }));
     expect(next.seq).toBe(1);
     expect((await store.query({})).records.map((record) => record.ticket)).toEqual(['INC-NEXT']);
     await verifiedExport();
   });
 
-  it('refuses the request when COMMIT outlasts the deadline, and logs that the batch landed once it has; the next record follows it', async () => {
+  it('refuses the request when its commit outlasts the deadline, and logs that the batch landed once it has; the next record follows it', async () => {
     database = await createTestDatabase();
     const log = memoryLogger();
     const store = await open(log.logger);
@@ -127,11 +131,11 @@ describe('a COMMIT that goes unanswered', () => {
     const problem = await appending;
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(problem).toMatchObject({ code: 'audit_unavailable' });
-    // COMMIT finishes on the server after KeyDesk gave up on it.
+    // The commit finishes on the server after KeyDesk gave up on it.
     await held.release();
 
     await expect.poll(() => logged(log.lines, /landed although/)?.msg, { timeout: 10_000 }).toBe(
-      'audit records seq 1..1 landed although their COMMIT went unanswered; their requests were refused, so no key left with them',
+      'audit records seq 1..1 landed although their append went unanswered; their requests were refused, so no key left with them',
     );
     const next = await store.append(disclosureEntry({ ticket: 'INC-NEXT' }));
     expect(next.seq).toBe(2);

@@ -105,7 +105,7 @@ describe('npm run db:migrate', () => {
 });
 
 describe('what the roles may do to the trail', () => {
-  it('lets the runtime role append, read and move the head, but never UPDATE, DELETE or TRUNCATE the trail', async () => {
+  it('lets the runtime role append, read and move the head (no other role may call the append function), but never UPDATE, DELETE or TRUNCATE the trail', async () => {
     const { runtime } = await ownerAndRuntime();
     const url = database.urlAs(runtime);
     const logged = memoryLogger();
@@ -121,6 +121,10 @@ describe('what the roles may do to the trail', () => {
     expect(await sqlError(url, 'DELETE FROM keydesk.audit_checkpoints')).toBe('permission denied for table audit_checkpoints');
     expect(await sqlError(url, 'DROP TABLE keydesk.audit_records')).toBe('must be owner of table audit_records');
     expect(await query(url, 'SELECT seq FROM keydesk.audit_records')).toEqual([{ seq: '1' }]);
+    // Appending through the function is the runtime role's alone: PUBLIC may not call it.
+    const stranger = await database.createRole('stranger');
+    await superuser(SHARED_PG, (client) => client.query(`GRANT USAGE ON SCHEMA keydesk TO ${stranger}`), database.name);
+    expect(await sqlError(database.urlAs(stranger), `SELECT keydesk.append_records(${Array(23).fill('NULL').join(', ')})`)).toBe('permission denied for function append_records');
     // A runtime role with only its grants draws no warning.
     expect(logged.lines.filter((line) => line.level === 40)).toEqual([]);
   });

@@ -27,24 +27,19 @@ describe('two KeyDesk processes on one PostgreSQL audit trail', () => {
   const grantedIds = async (database: Parameters<typeof query>[0]) =>
     new Set((await query<{ id: string }>(database, `SELECT disclosure_id AS id FROM keydesk.audit_records WHERE action = 'disclosure' AND outcome = 'granted'`)).map((row) => row.id));
 
-  it('writes 200 concurrent disclosures split across both as 400 records in one gap-free chain that verifies', async () => {
+  it('writes 200 concurrent cold disclosures split across both as 400 records in one gap-free chain that verifies', async () => {
     const { database, runtimeUrl } = await sharedDatabase();
     const instances = await Promise.all([startKeyDesk('a', tenant, runtimeUrl), startKeyDesk('b', tenant, runtimeUrl)]);
-    // Warm, as a running service is: each instance has resolved each device once (ten at a time).
+    // Cold: neither instance has resolved a device yet, so both event loops are busiest while the
+    // appends race for the chain head (whose row lock is held only inside the server).
     const devices = targets.slice(0, 50);
-    for (const instance of instances) {
-      for (let first = 0; first < devices.length; first += 10) {
-        const warm = await Promise.all(devices.slice(first, first + 10).map((target) => disclose(instance.url, token, target)));
-        expect(warm.map((answer) => answer.status)).toEqual(Array(warm.length).fill(201));
-      }
-    }
 
     const answers = await Promise.all(Array.from({ length: 200 }, (_, n) => disclose(instances[n % 2]!.url, token, devices[n % devices.length]!)));
 
     expect(answers.map((answer) => answer.status)).toEqual(Array(200).fill(201));
     const ids = answers.map((answer) => answer.disclosureId!.toLowerCase());
     expect(await query(database, 'SELECT count(*)::int AS records, count(DISTINCT seq)::int AS seqs, min(seq)::int AS first, max(seq)::int AS last FROM keydesk.audit_records')).toEqual([
-      { records: 600, seqs: 600, first: 1, last: 600 },
+      { records: 400, seqs: 400, first: 1, last: 400 },
     ]);
     const burst = await query<{ action: string; n: number }>(
       database,
@@ -58,7 +53,7 @@ describe('two KeyDesk processes on one PostgreSQL audit trail', () => {
     const verified = await runTool('verify', ['--database-url', database.url], { AUDIT_HMAC_KEY: HMAC_KEY });
     expect(verified.stderr).toBe('');
     expect(verified.code).toBe(0);
-    expect(verified.stdout).toMatch(/^audit trail intact: 600 records, head seq 600 hash [0-9a-f]{64}\n/);
+    expect(verified.stdout).toMatch(/^audit trail intact: 400 records, head seq 400 hash [0-9a-f]{64}\n/);
     for (const instance of instances) expect(await instance.stop()).toBe(0);
   });
 

@@ -22,9 +22,10 @@ import { withoutPassword } from '../../config/config.js';
 export const CONNECT_TIMEOUT_MS = 1_000;
 
 /**
- * Server-side bounds, so a KeyDesk that vanished mid-transaction cannot hold the chain head's row
- * lock for long, and a batch stuck behind another process's lock gives up. The statement bound is
- * longer than the client's own deadline (see postgres-audit-trail.ts): the client gives up first.
+ * Server-side bounds, so a KeyDesk that vanished mid-transaction (looking up an uncertain batch)
+ * cannot hold the chain head's row lock for long, and an append stuck behind another's lock (a
+ * tool's import, say) gives up. The statement bound is longer than the client's own deadline (see
+ * postgres-audit-trail.ts): the client gives up first.
  */
 const SERVER_TIMEOUTS = {
   statement_timeout: 5_000,
@@ -34,9 +35,10 @@ const SERVER_TIMEOUTS = {
 
 /**
  * Sets `synchronous_commit` to `on` unless it is already stronger (`remote_apply`): a commit is
- * then flushed to disk (and to synchronous standbys) before COMMIT returns, which is what a key
- * leaving after its record is committed relies on. A role or database configured with `off`
- * or `local` is overridden for KeyDesk's sessions; nothing KeyDesk runs lowers it.
+ * then flushed to disk (and to synchronous standbys) before COMMIT, or an autocommitted statement
+ * such as an append, returns, which is what a key leaving after its record is committed relies
+ * on. A role or database configured with `off` or `local` is overridden for KeyDesk's sessions;
+ * nothing KeyDesk runs lowers it.
  */
 const DURABLE_COMMIT_SQL = `SELECT set_config('synchronous_commit',
   CASE WHEN current_setting('synchronous_commit') IN ('on', 'remote_apply') THEN current_setting('synchronous_commit') ELSE 'on' END, false) AS synchronous_commit`;

@@ -7,7 +7,8 @@ import { GENESIS_HASH } from '../chain.js';
  *
  * The trail is append-only by construction: the runtime role is granted INSERT and SELECT on it
  * and UPDATE only on the one-row chain head (see `runtimeGrants`), and triggers refuse UPDATE,
- * DELETE and TRUNCATE on the trail and its checkpoints even for the owner. `line` holds exactly
+ * DELETE and TRUNCATE on the trail and its checkpoints even for the owner. KeyDesk appends through
+ * `keydesk.append_records` (EXECUTE revoked from PUBLIC, granted to the runtime role). `line` holds exactly
  * the bytes the file store writes for the record (without the newline), so an export is
  * byte-identical to a file trail; the other columns exist only to be indexed for `query`.
  * Columns compared case-insensitively hold lower-cased values.
@@ -44,6 +45,47 @@ CREATE TRIGGER ${table}_no_update_delete BEFORE UPDATE OR DELETE ON keydesk.${ta
 CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON keydesk.${table}
   FOR EACH STATEMENT EXECUTE FUNCTION keydesk.refuse_change();`;
 }
+
+/**
+ * A batch of sealed records appended and the chain head moved, in one statement (one round trip,
+ * autocommitted by the caller): the head's row lock is taken and released inside the server, never
+ * held across a client's round trip. The batch was sealed on (expected_seq, expected_hash); when
+ * the head is no longer there (another process appended meanwhile) nothing is inserted and the
+ * current head is returned, for the caller to seal the batch again on it. One array per column
+ * of `RECORD_COLUMNS` (records.ts), in that order. SECURITY INVOKER: the caller's INSERT grant on
+ * the trail and UPDATE grant on the head are what it uses, and the append-only triggers still apply.
+ */
+const APPEND_RECORDS = `
+CREATE FUNCTION keydesk.append_records(
+  expected_seq bigint, expected_hash text, new_hash text,
+  seqs bigint[], ids uuid[], times timestamptz[], actions text[], outcomes text[], codes text[], doors text[],
+  disclosure_ids text[], caller_oids text[], caller_upns text[], caller_app_ids text[], agent_upns text[],
+  requester_upns text[], device_ids text[], device_names text[], recovery_key_ids text[], tickets text[],
+  prev_hashes text[], hashes text[], lines text[],
+  OUT appended boolean, OUT head_seq bigint, OUT head_hash text
+) LANGUAGE plpgsql SECURITY INVOKER AS $$
+DECLARE
+  n integer := cardinality(seqs);
+BEGIN
+  SELECT h.seq, h.hash INTO head_seq, head_hash FROM keydesk.chain_head h WHERE h.singleton FOR UPDATE;
+  appended := head_seq IS NOT DISTINCT FROM expected_seq AND head_hash IS NOT DISTINCT FROM expected_hash;
+  IF NOT appended THEN
+    RETURN;
+  END IF;
+  IF coalesce(n, 0) = 0 OR seqs <> ARRAY(SELECT generate_series(expected_seq + 1, expected_seq + n))
+     OR prev_hashes[1] IS DISTINCT FROM expected_hash OR hashes[n] IS DISTINCT FROM new_hash THEN
+    RAISE EXCEPTION 'keydesk.append_records: the batch does not continue the chain head at seq %', expected_seq
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  INSERT INTO keydesk.audit_records (seq, id, time, action, outcome, code, door, disclosure_id, caller_oid, caller_upn,
+      caller_app_id, agent_upn, requester_upn, device_id, device_name, recovery_key_id, ticket, prev_hash, hash, line)
+    SELECT * FROM unnest(seqs, ids, times, actions, outcomes, codes, doors, disclosure_ids, caller_oids, caller_upns,
+      caller_app_ids, agent_upns, requester_upns, device_ids, device_names, recovery_key_ids, tickets, prev_hashes, hashes, lines);
+  head_seq := expected_seq + n;
+  head_hash := new_hash;
+  UPDATE keydesk.chain_head SET seq = head_seq, hash = head_hash WHERE singleton;
+END $$;
+REVOKE EXECUTE ON FUNCTION keydesk.append_records FROM PUBLIC;`;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -102,7 +144,8 @@ CREATE TABLE keydesk.audit_checkpoints (
 );
 ${APPEND_ONLY}
 ${appendOnly('audit_records')}
-${appendOnly('audit_checkpoints')}`,
+${appendOnly('audit_checkpoints')}
+${APPEND_RECORDS}`,
   },
 ];
 
@@ -116,8 +159,9 @@ export function quoteIdentifier(name: string): string {
 
 /**
  * What the runtime role needs and no more: it can add records and checkpoints and read them,
- * and move the chain head; it cannot change or remove a record (no UPDATE, DELETE or TRUNCATE
- * grant, and the triggers refuse them anyway).
+ * and move the chain head (through `keydesk.append_records`, which runs with these grants); it
+ * cannot change or remove a record (no UPDATE, DELETE or TRUNCATE grant, and the triggers refuse
+ * them anyway).
  */
 export function runtimeGrants(role: string): string {
   const r = quoteIdentifier(role);
@@ -126,5 +170,6 @@ GRANT USAGE ON SCHEMA keydesk TO ${r};
 GRANT SELECT ON keydesk.schema_migrations TO ${r};
 GRANT INSERT, SELECT ON keydesk.audit_records TO ${r};
 GRANT INSERT, SELECT ON keydesk.audit_checkpoints TO ${r};
-GRANT SELECT, UPDATE ON keydesk.chain_head TO ${r};`;
+GRANT SELECT, UPDATE ON keydesk.chain_head TO ${r};
+GRANT EXECUTE ON FUNCTION keydesk.append_records TO ${r};`;
 }

@@ -8,17 +8,18 @@ import type { AuditLogger } from '../file/start-up.js';
 import type { AuditStore } from '../store.js';
 import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord } from '../types.js';
 import { checkOutDurable, databaseLabel, describeDatabaseError } from './connection.js';
-import { batchLanded, commitBatch, type CommitAttempt, type UncertainBatch } from './group-commit.js';
+import { batchLanded, commitBatch, newAttempt, type CommitAttempt, type UncertainBatch } from './group-commit.js';
 import { postgresCheckpointLog } from './postgres-checkpoints.js';
 import { queryAuditTable, type ReadRows } from './postgres-query.js';
 
 /**
  * The audit trail in PostgreSQL, shared by every KeyDesk process on the database. Appends waiting
- * at one moment are committed together in one transaction (group commit, group-commit.ts), one
- * batch at a time per process; `append` resolves only after COMMIT has answered. Every failure is
- * `audit_unavailable` within about 1.5 s, so a disclosure is refused rather than left hanging.
- * A batch whose COMMIT went unanswered is never written again: its requests are refused, and
- * once PostgreSQL answers again KeyDesk reads the trail to learn whether it landed, and logs it.
+ * at one moment are committed together in one autocommitted call (group commit, group-commit.ts),
+ * one batch at a time per process; `append` resolves only after that call has answered, which is
+ * after its commit. Every failure is `audit_unavailable` within about 1.5 s, so a disclosure is
+ * refused rather than left hanging. A batch whose call went unanswered is never written again:
+ * its requests are refused, and once PostgreSQL answers again KeyDesk reads the trail to learn
+ * whether it landed, and logs it.
  */
 
 export interface PostgresAuditTrailOptions {
@@ -35,7 +36,7 @@ export interface PostgresAuditTrailOptions {
 export const APPEND_DEADLINE_MS = 1_200;
 /** The least time a batch is given, so that appends queued behind a slow batch are not refused unheard. */
 const MIN_BATCH_MS = 300;
-/** Records per transaction: 20 parameters each, well under PostgreSQL's 65,535 per statement. */
+/** Records per call (one array per column, so the call's size and the time it holds the head's lock stay small). */
 const MAX_BATCH = 500;
 const READ_TIMEOUT_MS = 5_000;
 /** `isWritable`'s round trip; `/readyz` answers within it. */
@@ -78,6 +79,8 @@ class PostgresAuditTrail implements AuditStore {
   #failedAt: number | null = null;
   #uncertain: UncertainBatch[] = [];
   #resolving: Promise<void> | null = null;
+  /** The last chain head this process knows (its own last append, or the database's answer); a batch is sealed on it. */
+  #known: ChainHead | null = null;
 
   constructor(options: PostgresAuditTrailOptions) {
     this.#pool = options.pool;
@@ -108,7 +111,10 @@ class PostgresAuditTrail implements AuditStore {
 
   async head(): Promise<ChainHead> {
     const rows = await this.#read<{ seq: string; hash: string }>('SELECT seq, hash FROM keydesk.chain_head WHERE singleton', []);
-    return { seq: Number(rows[0]!.seq), hash: rows[0]!.hash };
+    const head = { seq: Number(rows[0]!.seq), hash: rows[0]!.hash };
+    // Read at open: the first batch is sealed on it.
+    this.#known ??= head;
+    return head;
   }
 
   async isWritable(): Promise<boolean> {
@@ -143,7 +149,7 @@ class PostgresAuditTrail implements AuditStore {
   }
 
   async #drain(): Promise<void> {
-    // Yield once so that appends made in the same tick share the first transaction.
+    // Yield once so that appends made in the same tick share the first call.
     await Promise.resolve();
     while (this.#queue.length > 0) await this.#commit(this.#queue.splice(0, MAX_BATCH));
     this.#draining = null;
@@ -152,14 +158,15 @@ class PostgresAuditTrail implements AuditStore {
   async #commit(batch: PendingAppend[]): Promise<void> {
     const now = Date.now();
     const deadline = Math.max(batch[0]!.arrivedAt + APPEND_DEADLINE_MS, now + MIN_BATCH_MS);
-    const attempt: CommitAttempt = { commitSent: false, abandoned: false };
+    const attempt = newAttempt();
     let sealed: SealedAppend<PendingAppend>[] | null = null;
     const seal = (head: ChainHead) => {
       sealed = this.#seal(batch, head);
       return sealed.map(({ record }) => record);
     };
     try {
-      await this.#inTransaction(deadline - now, attempt, (client) => commitBatch(client, seal, attempt));
+      const { head } = await this.#onConnection(deadline - now, attempt, (client) => commitBatch(client, this.#known, seal, attempt));
+      this.#known = head;
     } catch (error) {
       this.#failed(sealed ?? batch.map((pending) => ({ pending, record: null })), attempt, error);
       return;
@@ -169,10 +176,10 @@ class PostgresAuditTrail implements AuditStore {
 
   /**
    * Runs `work` on a durable connection, abandoning it when `timeoutMs` passes: the connection is
-   * then destroyed (the server rolls back what was not committed). A connection is reused only
-   * after a transaction that ended cleanly.
+   * then destroyed (the server rolls back what was not committed, and finishes a statement already
+   * running). A connection is reused only after work that ended cleanly.
    */
-  async #inTransaction<T>(timeoutMs: number, attempt: CommitAttempt, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async #onConnection<T>(timeoutMs: number, attempt: CommitAttempt, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient | null = null;
     let released = false;
     const release = (error?: Error) => {
@@ -214,11 +221,11 @@ class PostgresAuditTrail implements AuditStore {
     const records = batch.map(({ record }) => record).filter((record): record is AuditRecord => record !== null);
     const firstFailure = this.#failedAt === null;
     this.#failedAt = Date.now();
-    if (attempt.commitSent && records.length > 0) {
-      const uncertain = { firstSeq: records[0]!.seq, lastSeq: records.at(-1)!.seq, firstId: records[0]!.id };
+    if (attempt.inFlight && records.length > 0) {
+      const uncertain = { firstSeq: records[0]!.seq, lastSeq: records.at(-1)!.seq, firstId: records[0]!.id, backendPid: attempt.backendPid };
       this.#logger.error(
         { database: databaseLabel(this.#url), reason, audit: uncertain },
-        `audit records seq ${uncertain.firstSeq}..${uncertain.lastSeq}: COMMIT went unanswered; their requests are refused and the records are not written again. Whether they landed is checked once PostgreSQL answers`,
+        `audit records seq ${uncertain.firstSeq}..${uncertain.lastSeq}: their append went unanswered; their requests are refused and the records are not written again. Whether they landed is checked once PostgreSQL answers`,
       );
       this.#uncertain.push(uncertain);
       this.#resolveUncertain();
@@ -226,11 +233,11 @@ class PostgresAuditTrail implements AuditStore {
       const log = firstFailure ? this.#logger.error.bind(this.#logger) : this.#logger.warn.bind(this.#logger);
       log({ database: databaseLabel(this.#url), reason, audit: { records: batch.length } }, 'audit records could not be written to PostgreSQL; their requests are refused (audit_unavailable)');
     }
-    const detail = attempt.commitSent ? COMMIT_UNANSWERED : WRITE_FAILED;
+    const detail = attempt.inFlight ? COMMIT_UNANSWERED : WRITE_FAILED;
     for (const { pending } of batch) pending.reject(new KeyDeskProblem('audit_unavailable', detail, { cause: new Error(reason) }));
   }
 
-  /** Looks for the uncertain batches until PostgreSQL answers, one round at a time. */
+  /** Looks for the uncertain batches until PostgreSQL answers (and their calls have ended), one round at a time. */
   #resolveUncertain(): void {
     this.#resolving ??= (async () => {
       while (this.#uncertain.length > 0 && this.#state !== 'closed') {
@@ -245,20 +252,20 @@ class PostgresAuditTrail implements AuditStore {
   /** True when every uncertain batch was settled this round. */
   async #lookForUncertain(): Promise<boolean> {
     try {
-      await this.#inTransaction(READ_TIMEOUT_MS, { commitSent: false, abandoned: false }, async (client) => {
+      await this.#onConnection(READ_TIMEOUT_MS, newAttempt(), async (client) => {
         while (this.#uncertain.length > 0) {
           const batch = this.#uncertain[0]!;
           const { landed, head } = await batchLanded(client, batch);
           this.#uncertain.shift();
           const range = `audit records seq ${batch.firstSeq}..${batch.lastSeq}`;
           const audit = { ...batch, landed, head };
-          if (landed) this.#logger.warn({ audit }, `${range} landed although their COMMIT went unanswered; their requests were refused, so no key left with them`);
-          else this.#logger.warn({ audit }, `${range} did not land (their COMMIT was lost); their requests were refused, and those seq numbers went to later records`);
+          if (landed) this.#logger.warn({ audit }, `${range} landed although their append went unanswered; their requests were refused, so no key left with them`);
+          else this.#logger.warn({ audit }, `${range} did not land (their append was lost); their requests were refused, and those seq numbers went to later records`);
         }
       });
       return true;
     } catch (error) {
-      this.#logger.warn({ database: databaseLabel(this.#url), reason: describeDatabaseError(error, this.#url) }, 'PostgreSQL does not answer yet; looking for the uncertain audit records again shortly');
+      this.#logger.warn({ database: databaseLabel(this.#url), reason: describeDatabaseError(error, this.#url) }, 'the uncertain audit records cannot be looked up yet (PostgreSQL does not answer, or their append still runs); looking again shortly');
       return false;
     }
   }
