@@ -1,8 +1,8 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runtimeGrants } from '../../src/audit/postgres/migrations.js';
-import { disclosureEntry } from '../audit/audit-kit.js';
+import { disclosureEntry, tempAuditFile } from '../audit/audit-kit.js';
 import { freePort } from '../helpers/net.js';
 import { openPostgresStore } from './store-kit.js';
 import { checkpointFile, query, runTool, signingKey, storeCheckpoint, tamper, testDatabase, trailFile } from './audit-tools-kit.js';
@@ -124,6 +124,30 @@ describe('audit:verify --database-url', () => {
       expect(result.code).toBe(0);
       expect(result.stdout).toContain(`audit trail intact: 30 records, head seq 30 hash ${trail.head.hash}\ndatabase postgres://postgres@127.0.0.1:5432/${database.name}: the chain_head row agrees\n`);
     }
+  });
+
+  it('exits 2 (not checked) for an HMAC-chained trail without AUDIT_HMAC_KEY, and 1 with another key; audit:import the same', async () => {
+    const key = 'audit-tools-test-hmac-key-0123456789abcdef';
+    const database = await testDatabase();
+    const store = await openPostgresStore(database.url, { hmacKey: Buffer.from(key, 'utf8') });
+    await store.append(disclosureEntry());
+    await store.close();
+
+    expect(await runTool('verify', ['--database-url', database.url], { AUDIT_HMAC_KEY: key })).toMatchObject({ code: 0 });
+    const withoutKey = await runTool('verify', ['--database-url', database.url]);
+    expect(withoutKey.code).toBe(2);
+    expect(withoutKey.stderr).toMatch(/^audit trail not checked at seq 1 \(row 1 in seq order\): .*no HMAC key was given: set AUDIT_HMAC_KEY/);
+    const otherKey = await runTool('verify', ['--database-url', database.url], { AUDIT_HMAC_KEY: `other-${key}` });
+    expect(otherKey.code).toBe(1);
+    expect(otherKey.stderr).toMatch(/^audit trail BROKEN at seq 1 .*the HMAC key is not the one it was written with/);
+
+    const out = await tempAuditFile();
+    await mkdir(dirname(out), { recursive: true });
+    await writeFile(out, (await runTool('export', ['--database-url', database.url])).bytes);
+    const empty = await testDatabase();
+    const imported = await runTool('import', [out, '--database-url', empty.url]);
+    expect(imported.code).toBe(2);
+    expect(imported.stderr).toMatch(/^audit trail not checked at line 1 .*set AUDIT_HMAC_KEY.*\nnothing was imported\n$/s);
   });
 
   it('verifies and exports as an auditor role that may only read the trail', async () => {

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { ConfigError } from '../../config/config.js';
 import { loadAuditVerifyConfig, readToolDatabaseUrl, type AuditVerifyEnv } from '../../config/audit-verify-config.js';
 import type { ChainHead } from '../chain.js';
-import { describeTrailFileError, EXIT_BROKEN, EXIT_INTACT, EXIT_UNCHECKED, isEntryPoint, parseCliArgs, processIo, stringOption, type CliIo } from '../cli.js';
+import { describeTrailFileError, EXIT_INTACT, EXIT_UNCHECKED, isEntryPoint, parseCliArgs, processIo, stringOption, type CliIo } from '../cli.js';
 import type { AuditRecord } from '../types.js';
 import { report } from '../verify-report.js';
 import { verifyAuditFile, type VerifyResult } from '../verify.js';
@@ -14,7 +14,8 @@ import { checkSchemaVersion, connectToolDatabase, describeToolError, readChainHe
  * `npm run audit:import -- <file> [--database-url <url>]`: moves a file trail into an empty,
  * migrated database, so KeyDesk with AUDIT_STORE=postgres continues the chain from the file's
  * head. The file is verified as it is copied, in one transaction: the database ends up with the
- * whole verified trail or nothing. Exit 0 imported, 1 the file trail is broken, 2 not imported.
+ * whole verified trail or nothing. Exit 0 imported, 1 the file trail is broken, 2 not imported (including an HMAC-chained
+ * file and no AUDIT_HMAC_KEY).
  */
 
 const USAGE = [
@@ -68,9 +69,9 @@ async function importTrail(file: string, url: string, hmacKey: Buffer | null, io
     await checkSchemaVersion(client);
     const result = await copyInOneTransaction(client, file, hmacKey);
     if (!result.ok) {
-      report({ source: 'file', result, partial: false, findings: [], checkpoint: null }, io);
+      const exit = report({ source: 'file', result, partial: false, findings: [], checkpoint: null }, io);
       io.err('nothing was imported');
-      return EXIT_BROKEN;
+      return exit;
     }
     const { records, head } = result;
     if (records === 0) {
