@@ -1,11 +1,36 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { runtimeGrants } from '../../src/audit/postgres/migrations.js';
 import { disclosureEntry, tempAuditFile } from '../audit/audit-kit.js';
 import { freePort } from '../helpers/net.js';
 import { openPostgresStore } from './store-kit.js';
 import { checkpointFile, query, runTool, signingKey, storeCheckpoint, tamper, testDatabase, trailFile } from './audit-tools-kit.js';
+
+const LOCK_HOLDER = join(import.meta.dirname, '..', 'audit', 'file-lock-racer.mjs');
+
+/** A child process holding `<file>.lock` through the lock module, as a running KeyDesk does, until the test ends. */
+async function holdLock(file: string): Promise<{ pid: number }> {
+  const child = spawn(process.execPath, [LOCK_HOLDER, file, String(Date.now())], { stdio: ['pipe', 'pipe', 'inherit'] });
+  onTestFinished(async () => {
+    child.stdin.end();
+    if (child.exitCode === null) await once(child, 'exit');
+  });
+  const [said] = (await once(child.stdout, 'data')) as [Buffer];
+  expect(said.toString()).toBe('won\n');
+  return { pid: child.pid! };
+}
+
+/** The pid of a process on this host that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await once(child, 'exit');
+  return child.pid!;
+}
 
 /**
  * The database trail's tools as an operator runs them (the compiled scripts, exit codes, output):
@@ -100,6 +125,33 @@ describe('audit:import and audit:export', () => {
     expect(result.stderr).toMatch(/^audit trail BROKEN at line 4 \(seq 5\): seq 5 follows seq 3.*\nnothing was imported\n$/s);
     expect(await query(database, 'SELECT count(*)::int AS n FROM keydesk.audit_records')).toEqual([{ n: 0 }]);
     expect(await query(database, 'SELECT seq::int FROM keydesk.chain_head')).toEqual([{ seq: 0 }]);
+  });
+
+  it('refuses a file a running KeyDesk holds the lock of, naming the holder, and imports nothing', async () => {
+    const trail = await trailFile(3);
+    const database = await testDatabase();
+    const holder = await holdLock(trail.file);
+
+    const result = await runTool('import', [trail.file, '--database-url', database.url]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${trail.file} is still held by a running KeyDesk: its lock ${trail.file}.lock is held by pid ${holder.pid} on host ${hostname()} since `);
+    expect(result.stderr).toContain('Stop that KeyDesk first');
+    expect(await query(database, 'SELECT count(*)::int AS n FROM keydesk.audit_records')).toEqual([{ n: 0 }]);
+  });
+
+  it.each([
+    ['a process on this host that no longer exists', async () => ({ host: hostname(), pid: await deadPid(), ageMs: 0 })],
+    ['another host, not refreshed for 31 s', () => Promise.resolve({ host: 'keydesk-other-host', pid: 4242, ageMs: 31_000 })],
+  ])('imports a file whose lock is stale: held by %s', async (_case, lockOf) => {
+    const trail = await trailFile(3);
+    const database = await testDatabase();
+    const { host, pid, ageMs } = await lockOf();
+    await writeFile(`${trail.file}.lock`, `${JSON.stringify({ host, pid, startedAt: '2025-03-04T05:06:07.089Z', id: randomUUID() })}\n`, { mode: 0o600 });
+    const refreshed = new Date(Date.now() - ageMs);
+    await utimes(`${trail.file}.lock`, refreshed, refreshed);
+
+    expect(await runTool('import', [trail.file, '--database-url', database.url])).toMatchObject({ code: 0 });
   });
 
   it('refuses a database that was never migrated, naming npm run db:migrate', async () => {
