@@ -57,8 +57,12 @@ export interface VerifyReport {
 
 export function report({ source, result, partial, findings, checkpoint, note }: VerifyReport, io: CliIo): number {
   if (!result.ok) {
-    const { line, seq, reason } = result.firstBroken;
+    const { line, seq, reason, unchecked } = result.firstBroken;
     const where = source === 'file' ? `line ${line} (seq ${seq ?? 'unknown'})` : `seq ${seq ?? 'unknown'} (row ${line} in seq order)`;
+    if (unchecked === true) {
+      io.err(`audit trail not checked at ${where}: ${reason}`);
+      return EXIT_UNCHECKED;
+    }
     io.err(`audit trail BROKEN at ${where}: ${reason}`);
     return EXIT_BROKEN;
   }

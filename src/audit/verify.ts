@@ -25,6 +25,12 @@ export interface BrokenLink {
   /** The seq the line claims, when it has one. */
   seq: number | null;
   reason: string;
+  /**
+   * True when the line could not be checked rather than found broken: it is HMAC-chained and no
+   * key was given. A wrong key stays a mismatch (broken): on one record it cannot be told from an
+   * edit.
+   */
+  unchecked?: true;
 }
 
 export type VerifyResult =
@@ -137,7 +143,11 @@ function checkLine(
     return { seq: claimedSeq(value), reason: 'the line is not an audit record: seq, hashAlg, prevHash or hash is missing or malformed' };
   }
   const broken = (reason: string): Omit<BrokenLink, 'line'> => ({ seq: link.seq, reason });
-  const problem = bytesProblem(bytes) ?? checkHashAlg(link.hashAlg, hmacKey) ?? checkLink(link, previous ?? trustedPrevious(link));
+  const bytesWrong = bytesProblem(bytes);
+  if (bytesWrong === null && link.hashAlg === 'hmac-sha256' && hmacKey === null) {
+    return { seq: link.seq, reason: 'the record is HMAC-SHA-256 chained and no HMAC key was given: set AUDIT_HMAC_KEY to the key KeyDesk writes with', unchecked: true };
+  }
+  const problem = bytesWrong ?? checkHashAlg(link.hashAlg, hmacKey) ?? checkLink(link, previous ?? trustedPrevious(link));
   if (problem !== null) return broken(problem);
   // The trail writes each line as JSON.stringify of the record. Any other spelling of the same
   // value (a duplicated member, which JSON.parse resolves to the last one while another reader may
@@ -178,9 +188,6 @@ function checkLink(link: ChainLink, previous: ChainHead): string | null {
 }
 
 function checkHashAlg(hashAlg: HashAlg, hmacKey: Buffer | null): string | null {
-  if (hashAlg === 'hmac-sha256' && hmacKey === null) {
-    return 'the record is HMAC-SHA-256 chained and no HMAC key was given: set AUDIT_HMAC_KEY to the key KeyDesk writes with';
-  }
   if (hashAlg === 'sha256' && hmacKey !== null) {
     return 'the record is plain SHA-256 chained although an HMAC key was given: anyone could have rewritten it';
   }

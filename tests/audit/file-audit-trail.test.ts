@@ -266,39 +266,79 @@ describe('FileAuditTrail start-up', () => {
     expect(await readdir(dirname(file))).toEqual([basename(file)]);
   });
 
-  it('logs an error naming the seq when the last record does not match its hash, and still continues the chain', async () => {
+  it('refuses to start when the last record does not match its hash, naming its seq, and leaves the file alone', async () => {
     const file = await tempAuditFile();
     await writeTrail(file, 3);
     const lines = await readLines(file);
-    const edited = { ...(JSON.parse(lines[2]!) as AuditRecord), ticket: 'INC9999999' };
-    lines[2] = JSON.stringify(edited);
+    lines[2] = JSON.stringify({ ...(JSON.parse(lines[2]!) as AuditRecord), ticket: 'INC9999999' });
     await writeFile(file, lines.map((line) => `${line}\n`).join(''));
-    const log = memoryLogger();
+    const before = await readFile(file);
 
-    const trail = await open(file, { logger: log.logger });
-    const next = await trail.append(disclosureEntry());
-    await trail.close();
+    await expect(open(file)).rejects.toMatchObject({
+      name: 'ConfigError',
+      problems: [expect.stringMatching(/last record \(seq 3\) .* does not match its SHA-256 hash: it was altered.*audit:verify/)],
+    });
+    expect(await readFile(file)).toEqual(before);
+    expect(await readdir(dirname(file))).toEqual([basename(file)]);
+  });
+});
 
-    expect(log.lines).toContainEqual(
-      expect.objectContaining({ level: 50, audit: { seq: 3 }, msg: expect.stringMatching(/seq 3\) does not match its hash/) }),
-    );
-    expect(next).toMatchObject({ seq: 4, prevHash: edited.hash });
-    expect(await verifyAuditFile(file, null)).toMatchObject({ ok: false, firstBroken: { line: 3, seq: 3 } });
+describe('FileAuditTrail and AUDIT_HMAC_KEY at start-up', () => {
+  const OTHER_KEY = Buffer.from(randomBytes(36).toString('base64'), 'utf8');
+
+  it.each([
+    ['another key on an HMAC trail', HMAC_KEY, OTHER_KEY, /AUDIT_HMAC_KEY is not the key the audit file .* was written with: its last record \(seq 2, hmac-sha256\).*a different key/],
+    ['no key on an HMAC trail', HMAC_KEY, null, /AUDIT_HMAC_KEY is not set, but the audit file .* is chained with HMAC-SHA-256 \(hmac-sha256; .*Set AUDIT_HMAC_KEY to the key the trail was written with/],
+    ['a key on a plain trail', null, HMAC_KEY, /AUDIT_HMAC_KEY is set, but the audit file .* is chained with plain SHA-256 \(sha256; .*Unset AUDIT_HMAC_KEY .*new AUDIT_FILE/],
+  ])('refuses to start with %s (a ConfigError naming AUDIT_HMAC_KEY), writing nothing and releasing the lock', async (_case, writtenWith, startedWith, message) => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 2, writtenWith);
+    const before = await readFile(file);
+
+    await expect(open(file, { hmacKey: startedWith })).rejects.toMatchObject({ name: 'ConfigError', problems: [expect.stringMatching(message)] });
+    expect(await readFile(file)).toEqual(before);
+    expect(await readdir(dirname(file))).toEqual([basename(file)]);
   });
 
-  it('logs an error when the trail was chained in another hash mode', async () => {
+  it('starts with the key the trail was written with and continues its chain', async () => {
     const file = await tempAuditFile();
-    await writeTrail(file, 2);
-    const log = memoryLogger();
+    await writeTrail(file, 2, HMAC_KEY);
 
-    const trail = await open(file, { logger: log.logger, hmacKey: HMAC_KEY });
-    const next = await trail.append(disclosureEntry());
+    const trail = await open(file, { hmacKey: HMAC_KEY });
+    await expect(trail.append(disclosureEntry())).resolves.toMatchObject({ seq: 3, hashAlg: 'hmac-sha256' });
     await trail.close();
+    expect(await verifyAuditFile(file, HMAC_KEY)).toMatchObject({ ok: true, records: 3 });
+  });
 
-    expect(log.lines).toContainEqual(
-      expect.objectContaining({ level: 50, audit: { seq: 2 }, msg: expect.stringMatching(/chained with sha256 but KeyDesk is configured for hmac-sha256/) }),
-    );
-    expect(next).toMatchObject({ seq: 3, hashAlg: 'hmac-sha256' });
+  it.each([
+    ['no key', null],
+    ['a key', HMAC_KEY],
+  ])('starts an empty trail with %s', async (_case, hmacKey) => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 0);
+
+    const trail = await open(file, { hmacKey });
+    await expect(trail.append(disclosureEntry())).resolves.toMatchObject({ seq: 1 });
+    await trail.close();
+  });
+
+  it('leaves a torn last line in place when it refuses the key, and recovers it at the start with the right key', async () => {
+    const file = await tempAuditFile();
+    await writeTrail(file, 2, HMAC_KEY);
+    await appendFile(file, '{"seq":3,');
+    const before = await readFile(file);
+
+    await expect(open(file, { hmacKey: null })).rejects.toMatchObject({ name: 'ConfigError' });
+    expect(await readFile(file)).toEqual(before);
+
+    const trail = await open(file, { hmacKey: HMAC_KEY, clock: fixedClock() });
+    await trail.close();
+    expect(await readRecords(file)).toEqual([
+      expect.anything(),
+      expect.anything(),
+      expect.objectContaining({ seq: 3, action: 'chain_recovered', details: expect.objectContaining({ lastGoodSeq: 2, tornBytes: 9 }) }),
+    ]);
+    expect(await verifyAuditFile(file, HMAC_KEY)).toMatchObject({ ok: true, records: 3 });
   });
 });
 

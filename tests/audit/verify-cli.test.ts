@@ -36,15 +36,18 @@ describe('npm run audit:verify', () => {
     expect(result.err).toMatch(/^audit trail BROKEN at line 2 \(seq 3\): seq 3 follows seq 1/);
   });
 
-  it('verifies an HMAC-chained trail with AUDIT_HMAC_KEY from the environment', async () => {
+  it('verifies an HMAC-chained trail with AUDIT_HMAC_KEY from the environment, and exits 2 without it (not checked) but 1 with another key', async () => {
     const file = await tempAuditFile();
     const key = randomBytes(36).toString('base64');
     await writeTrail(file, 2, Buffer.from(key, 'utf8'));
 
     expect((await run([file], { AUDIT_HMAC_KEY: key })).code).toBe(0);
     const withoutKey = await run([file]);
-    expect(withoutKey.code).toBe(1);
-    expect(withoutKey.err).toMatch(/set AUDIT_HMAC_KEY/);
+    expect(withoutKey.code).toBe(2);
+    expect(withoutKey.err).toMatch(/^audit trail not checked at line 1 \(seq 1\): .*no HMAC key was given: set AUDIT_HMAC_KEY/);
+    const otherKey = await run([file], { AUDIT_HMAC_KEY: randomBytes(36).toString('base64') });
+    expect(otherKey.code).toBe(1);
+    expect(otherKey.err).toMatch(/^audit trail BROKEN at line 1 \(seq 1\): .*the HMAC key is not the one it was written with/);
   });
 
   it('exits 2 with the usage when the file argument is missing or extra arguments are given', async () => {

@@ -276,7 +276,7 @@ describe('verifyAuditFile in HMAC mode', () => {
 
     const result = await verifyAuditFile(file, null);
 
-    expect(result).toMatchObject({ ok: false, records: 0, firstBroken: { line: 1, seq: 1 } });
+    expect(result).toMatchObject({ ok: false, records: 0, firstBroken: { line: 1, seq: 1, unchecked: true } });
     expect(reasonOf(result)).toMatch(/no HMAC key was given: set AUDIT_HMAC_KEY/);
   });
 
@@ -287,6 +287,7 @@ describe('verifyAuditFile in HMAC mode', () => {
     const result = await verifyAuditFile(file, Buffer.from('another-key-of-at-least-32-characters!!'));
 
     expect(result).toMatchObject({ ok: false, records: 0, firstBroken: { line: 1, seq: 1 } });
+    expect(result).not.toMatchObject({ firstBroken: { unchecked: true } });
     expect(reasonOf(result)).toMatch(/HMAC key is not the one it was written with/);
   });
 

@@ -1,11 +1,36 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { runtimeGrants } from '../../src/audit/postgres/migrations.js';
-import { disclosureEntry } from '../audit/audit-kit.js';
+import { disclosureEntry, tempAuditFile } from '../audit/audit-kit.js';
 import { freePort } from '../helpers/net.js';
 import { openPostgresStore } from './store-kit.js';
 import { checkpointFile, query, runTool, signingKey, storeCheckpoint, tamper, testDatabase, trailFile } from './audit-tools-kit.js';
+
+const LOCK_HOLDER = join(import.meta.dirname, '..', 'audit', 'file-lock-racer.mjs');
+
+/** A child process holding `<file>.lock` through the lock module, as a running KeyDesk does, until the test ends. */
+async function holdLock(file: string): Promise<{ pid: number }> {
+  const child = spawn(process.execPath, [LOCK_HOLDER, file, String(Date.now())], { stdio: ['pipe', 'pipe', 'inherit'] });
+  onTestFinished(async () => {
+    child.stdin.end();
+    if (child.exitCode === null) await once(child, 'exit');
+  });
+  const [said] = (await once(child.stdout, 'data')) as [Buffer];
+  expect(said.toString()).toBe('won\n');
+  return { pid: child.pid! };
+}
+
+/** The pid of a process on this host that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await once(child, 'exit');
+  return child.pid!;
+}
 
 /**
  * The database trail's tools as an operator runs them (the compiled scripts, exit codes, output):
@@ -105,6 +130,33 @@ describe('audit:import and audit:export', () => {
     expect(await query(database, 'SELECT seq::int FROM keydesk.chain_head')).toEqual([{ seq: 0 }]);
   });
 
+  it('refuses a file a running KeyDesk holds the lock of, naming the holder, and imports nothing', async () => {
+    const trail = await trailFile(3);
+    const database = await testDatabase();
+    const holder = await holdLock(trail.file);
+
+    const result = await runTool('import', [trail.file, '--database-url', database.url]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${trail.file} is still held by a running KeyDesk: its lock ${trail.file}.lock is held by pid ${holder.pid} on host ${hostname()} since `);
+    expect(result.stderr).toContain('Stop that KeyDesk first');
+    expect(await query(database, 'SELECT count(*)::int AS n FROM keydesk.audit_records')).toEqual([{ n: 0 }]);
+  });
+
+  it.each([
+    ['a process on this host that no longer exists', async () => ({ host: hostname(), pid: await deadPid(), ageMs: 0 })],
+    ['another host, not refreshed for 31 s', () => Promise.resolve({ host: 'keydesk-other-host', pid: 4242, ageMs: 31_000 })],
+  ])('imports a file whose lock is stale: held by %s', async (_case, lockOf) => {
+    const trail = await trailFile(3);
+    const database = await testDatabase();
+    const { host, pid, ageMs } = await lockOf();
+    await writeFile(`${trail.file}.lock`, `${JSON.stringify({ host, pid, startedAt: '2025-03-04T05:06:07.089Z', id: randomUUID() })}\n`, { mode: 0o600 });
+    const refreshed = new Date(Date.now() - ageMs);
+    await utimes(`${trail.file}.lock`, refreshed, refreshed);
+
+    expect(await runTool('import', [trail.file, '--database-url', database.url])).toMatchObject({ code: 0 });
+  });
+
   it('refuses a database that was never migrated, naming npm run db:migrate', async () => {
     const trail = await trailFile(2);
     const database = await testDatabase({ migrated: false });
@@ -127,6 +179,30 @@ describe('audit:verify --database-url', () => {
       expect(result.code).toBe(0);
       expect(result.stdout).toContain(`audit trail intact: 30 records, head seq 30 hash ${trail.head.hash}\ndatabase postgres://postgres@127.0.0.1:5432/${database.name}: the chain_head row agrees\n`);
     }
+  });
+
+  it('exits 2 (not checked) for an HMAC-chained trail without AUDIT_HMAC_KEY, and 1 with another key; audit:import the same', async () => {
+    const key = 'audit-tools-test-hmac-key-0123456789abcdef';
+    const database = await testDatabase();
+    const store = await openPostgresStore(database.url, { hmacKey: Buffer.from(key, 'utf8') });
+    await store.append(disclosureEntry());
+    await store.close();
+
+    expect(await runTool('verify', ['--database-url', database.url], { AUDIT_HMAC_KEY: key })).toMatchObject({ code: 0 });
+    const withoutKey = await runTool('verify', ['--database-url', database.url]);
+    expect(withoutKey.code).toBe(2);
+    expect(withoutKey.stderr).toMatch(/^audit trail not checked at seq 1 \(row 1 in seq order\): .*no HMAC key was given: set AUDIT_HMAC_KEY/);
+    const otherKey = await runTool('verify', ['--database-url', database.url], { AUDIT_HMAC_KEY: `other-${key}` });
+    expect(otherKey.code).toBe(1);
+    expect(otherKey.stderr).toMatch(/^audit trail BROKEN at seq 1 .*the HMAC key is not the one it was written with/);
+
+    const out = await tempAuditFile();
+    await mkdir(dirname(out), { recursive: true });
+    await writeFile(out, (await runTool('export', ['--database-url', database.url])).bytes);
+    const empty = await testDatabase();
+    const imported = await runTool('import', [out, '--database-url', empty.url]);
+    expect(imported.code).toBe(2);
+    expect(imported.stderr).toMatch(/^audit trail not checked at line 1 .*set AUDIT_HMAC_KEY.*\nnothing was imported\n$/s);
   });
 
   it('verifies and exports as an auditor role that may only read the trail', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { access, constants, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ConfigError } from '../../config/config.js';
 import { KeyDeskProblem } from '../../problem/problem.js';
 import { sealBatch, settleDurable, type QueuedAppend, type SealedAppend } from '../batch.js';
 import type { ChainHead } from '../chain.js';
@@ -80,6 +81,8 @@ export async function openFileAuditTrail(options: FileAuditTrailOptions): Promis
   } catch (error) {
     await handle.close().catch(() => undefined);
     await lock.release();
+    // A key that does not fit the trail is for the operator to fix (exit 78), not a disk failure.
+    if (error instanceof ConfigError) throw error;
     throw asUnavailable(error, `The audit file ${options.file} could not be opened`);
   }
 }

@@ -56,13 +56,34 @@ export class AuditFileLockedError extends Error {
     readonly holder: LockHolder | null,
     readonly waitedSeconds: number,
   ) {
-    const who = holder ? `pid ${holder.pid} on host ${holder.host} since ${holder.startedAt}` : 'a process whose lock file cannot be read';
     super(
-      `The audit file is locked by ${who} (${lockPath}), and it still held it after ${waitedSeconds} s (AUDIT_FILE_LOCK_WAIT_SECONDS). ` +
+      `The audit file is locked by ${describeHolder(holder)} (${lockPath}), and it still held it after ${waitedSeconds} s (AUDIT_FILE_LOCK_WAIT_SECONDS). ` +
         'One process writes an audit file: stop the other KeyDesk, give this one its own AUDIT_FILE, or use AUDIT_STORE=postgres for several instances.',
     );
     this.name = 'AuditFileLockedError';
   }
+}
+
+export function describeHolder(holder: LockHolder | null): string {
+  return holder ? `pid ${holder.pid} on host ${holder.host} since ${holder.startedAt}` : 'a process whose lock file cannot be read';
+}
+
+/**
+ * Who holds `<file>.lock`, judged as a KeyDesk starting on the file judges it: null when there is
+ * no lock or a stale one. For a tool that must not take a trail a KeyDesk is still writing.
+ */
+export async function liveLockHolder(file: string): Promise<{ path: string; holder: LockHolder | null } | null> {
+  const path = `${file}.lock`;
+  let state: LockState | null;
+  try {
+    state = await readLock(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
+    // Another user's lock (0600): its age alone says whether it is live.
+    const info = await stat(path);
+    state = { holder: null, refreshedMs: info.mtimeMs, ino: info.ino };
+  }
+  return state === null || isStale(path, state) ? null : { path, holder: state.holder };
 }
 
 export interface AuditFileLock {

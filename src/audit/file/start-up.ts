@@ -1,12 +1,13 @@
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { KeyDeskProblem, isProblem } from '../../problem/problem.js';
-import { GENESIS_HASH, hashAlgFor, recordHashMatches, type ChainHead } from '../chain.js';
+import { GENESIS_HASH, type ChainHead } from '../chain.js';
+import { checkChainKey } from '../chain-key.js';
 import { auditEntry } from '../entry.js';
 import type { AuditEntry } from '../types.js';
 import { syncDirectory, type AuditFileHandle, type AuditFileSystem } from './file-system.js';
 import { PRIVATE_FILE_MODE, makePrivateFolder, warnAboutSharedModes } from './permissions.js';
-import { moveTornTailAside, readAuditTail, type LastRecord, type MovedTail } from './tail.js';
+import { moveTornTailAside, readAuditTail, type MovedTail } from './tail.js';
 
 /**
  * Opening the trail file: create it (0600, in a 0700 folder) or open it for appending, warn
@@ -57,6 +58,15 @@ export async function loadChain(
 ): Promise<LoadedChain> {
   const { size } = await handle.stat();
   const tail = await readAuditTail(handle, size, options.file);
+  // Before a torn tail is moved aside: a start refused for its key must leave the file as it was,
+  // so the start that succeeds still records the recovery. Only the record the chain continues
+  // from is checked here; `audit:verify` checks them all.
+  if (tail.last !== null) {
+    checkChainKey(tail.last.record, options.hmacKey, {
+      name: `the audit file ${options.file}`,
+      newTrail: 'give KeyDesk a new AUDIT_FILE (keeping this one for audit:verify)',
+    });
+  }
   let moved: MovedTail | null = null;
   if (tail.torn.length > 0) {
     moved = await moveTornTailAside(fileSystem, handle, options.file, tail, options.clock());
@@ -66,34 +76,7 @@ export async function loadChain(
     );
   }
   if (tail.last === null) return { head: { seq: 0, hash: GENESIS_HASH }, size: tail.goodSize, moved };
-  checkLastRecord(tail.last, options.hmacKey, options.logger);
   return { head: { seq: tail.last.link.seq, hash: tail.last.link.hash }, size: tail.goodSize, moved };
-}
-
-/**
- * Only the record the chain continues from is checked here; `audit:verify` checks them all.
- * A mismatch is logged rather than fatal: refusing to start would stop every disclosure while
- * protecting nothing, because new records chain to the stored hash and the verifier still
- * points at the damaged line.
- */
-function checkLastRecord(last: LastRecord, hmacKey: Buffer | null, logger: AuditLogger): void {
-  const { seq, hashAlg, hash } = last.link;
-  const configured = hashAlgFor(hmacKey);
-  if (hashAlg !== configured) {
-    logger.error(
-      { audit: { seq } },
-      `the last audit record (seq ${seq}) is chained with ${hashAlg} but KeyDesk is configured for ${configured}; ` +
-        'new records continue the chain, but audit:verify will report the change. Start a new audit file when setting, changing or removing AUDIT_HMAC_KEY',
-    );
-    return;
-  }
-  if (!recordHashMatches(last.record, hmacKey, hash)) {
-    logger.error(
-      { audit: { seq } },
-      `the last audit record (seq ${seq}) does not match its hash: it was edited, or AUDIT_HMAC_KEY changed; ` +
-        'new records continue the chain from the stored hash. Run npm run audit:verify',
-    );
-  }
 }
 
 export function chainRecoveredEntry(moved: MovedTail): AuditEntry {

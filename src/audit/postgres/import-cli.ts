@@ -2,10 +2,11 @@ import type pg from 'pg';
 import { ConfigError } from '../../config/config.js';
 import { loadAuditVerifyConfig, readToolDatabaseUrl, type AuditVerifyEnv } from '../../config/audit-verify-config.js';
 import type { ChainHead } from '../chain.js';
-import { describeTrailFileError, EXIT_BROKEN, EXIT_INTACT, EXIT_UNCHECKED, isEntryPoint, parseCliArgs, processIo, stringOption, type CliIo } from '../cli.js';
+import { describeTrailFileError, EXIT_INTACT, EXIT_UNCHECKED, isEntryPoint, parseCliArgs, processIo, stringOption, type CliIo } from '../cli.js';
 import type { AuditRecord } from '../types.js';
 import { report } from '../verify-report.js';
 import { verifyAuditFile, type VerifyResult } from '../verify.js';
+import { describeHolder, liveLockHolder } from '../file/file-lock.js';
 import { insertRecordsSql, recordParameters, recordRow, type RecordRow } from './records.js';
 import { databaseLabel } from './connection.js';
 import { checkSchemaVersion, connectToolDatabase, describeToolError, readChainHeadRow, ToolDatabaseError } from './tool-database.js';
@@ -14,7 +15,8 @@ import { checkSchemaVersion, connectToolDatabase, describeToolError, readChainHe
  * `npm run audit:import -- <file> [--database-url <url>]`: moves a file trail into an empty,
  * migrated database, so KeyDesk with AUDIT_STORE=postgres continues the chain from the file's
  * head. The file is verified as it is copied, in one transaction: the database ends up with the
- * whole verified trail or nothing. Exit 0 imported, 1 the file trail is broken, 2 not imported.
+ * whole verified trail or nothing. Exit 0 imported, 1 the file trail is broken, 2 not imported (including an HMAC-chained
+ * file and no AUDIT_HMAC_KEY).
  */
 
 const USAGE = [
@@ -22,6 +24,7 @@ const USAGE = [
   'Verifies a file trail (as audit:verify does) and moves it, in one transaction, into an empty database migrated',
   'with `npm run db:migrate`; KeyDesk with AUDIT_STORE=postgres then continues the chain from its head.',
   'Without --database-url, DATABASE_URL. Set AUDIT_HMAC_KEY to the key KeyDesk writes with when the trail is HMAC-chained.',
+  'A file a running KeyDesk still holds (its <file>.lock live) is refused: stop that KeyDesk first.',
   'Exit 0 imported, 1 the file trail is broken (nothing imported), 2 not imported (usage, configuration, the file, the database).',
 ].join('\n');
 
@@ -35,6 +38,9 @@ const BATCH_ROWS = 500;
 
 /** The file could not be read: nothing was imported, and it says why. */
 class FileUnreadable extends Error {}
+
+/** A KeyDesk still writes the file: nothing was imported, and it says which. */
+class FileInUse extends Error {}
 
 /** `env` undefined means the process environment, which only config/ reads. */
 export async function runImportCli(argv: readonly string[], env: AuditVerifyEnv | undefined, io: CliIo): Promise<number> {
@@ -64,13 +70,14 @@ export async function runImportCli(argv: readonly string[], env: AuditVerifyEnv 
 async function importTrail(file: string, url: string, hmacKey: Buffer | null, io: CliIo): Promise<number> {
   let client: pg.Client | undefined;
   try {
+    await refuseWhileWritten(file);
     client = await connectToolDatabase(url);
     await checkSchemaVersion(client);
     const result = await copyInOneTransaction(client, file, hmacKey);
     if (!result.ok) {
-      report({ source: 'file', result, partial: false, findings: [], checkpoint: null }, io);
+      const exit = report({ source: 'file', result, partial: false, findings: [], checkpoint: null }, io);
       io.err('nothing was imported');
-      return EXIT_BROKEN;
+      return exit;
     }
     const { records, head } = result;
     if (records === 0) {
@@ -80,7 +87,7 @@ async function importTrail(file: string, url: string, hmacKey: Buffer | null, io
     io.out(`imported ${records} records from ${file} into ${databaseLabel(url)}; chain head seq ${head.seq} hash ${head.hash}: KeyDesk continues the chain from there`);
     return EXIT_INTACT;
   } catch (error) {
-    const reason = error instanceof FileUnreadable ? error.message : describeToolError(error, url);
+    const reason = error instanceof FileUnreadable || error instanceof FileInUse ? error.message : describeToolError(error, url);
     io.err(`audit:import failed, nothing was imported: ${reason}`);
     return EXIT_UNCHECKED;
   } finally {
@@ -112,6 +119,8 @@ async function copyInOneTransaction(client: pg.Client, file: string, hmacKey: Bu
       return result;
     }
     await flush();
+    // Again at the end: a KeyDesk that started on the file meanwhile may have written past what was read.
+    await refuseWhileWritten(file);
     await client.query('UPDATE keydesk.chain_head SET seq = $1, hash = $2', [result.head.seq, result.head.hash]);
     await client.query('COMMIT');
     return result;
@@ -119,6 +128,21 @@ async function copyInOneTransaction(client: pg.Client, file: string, hmacKey: Bu
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * A file a running KeyDesk holds (its `<file>.lock` live, as file-lock.ts judges it) is still
+ * growing: records written after the import would never reach the database.
+ */
+async function refuseWhileWritten(file: string): Promise<void> {
+  const live = await liveLockHolder(file).catch((error: unknown) => {
+    throw new FileUnreadable(`cannot read the lock of ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  if (live === null) return;
+  throw new FileInUse(
+    `${file} is still held by a running KeyDesk: its lock ${live.path} is held by ${describeHolder(live.holder)}. ` +
+      'Stop that KeyDesk first (records it writes after the import would never reach the database), then run audit:import again.',
+  );
 }
 
 async function refuseNonEmpty(client: pg.Client, head: ChainHead): Promise<void> {
