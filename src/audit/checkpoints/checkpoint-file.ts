@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PRIVATE_FILE_MODE } from '../file/permissions.js';
-import { nodeFileSystem, readAt, syncDirectory, writeAll } from '../file/file-system.js';
+import { nodeFileSystem, openIfExists, readAt, syncDirectory, writeAll } from '../file/file-system.js';
 import { checkpointLine, parseCheckpoint, type Checkpoint } from './checkpoint.js';
 
 /**
@@ -36,13 +36,8 @@ const LAST_LINE_WINDOW = 4096;
  * wrong when the last line is not a checkpoint (a torn write, an edit).
  */
 export async function readLastCheckpoint(path: string): Promise<Checkpoint | null> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
+  const handle = await openIfExists(path);
+  if (handle === null) return null;
   try {
     const { size } = await handle.stat();
     const start = Math.max(0, size - LAST_LINE_WINDOW);

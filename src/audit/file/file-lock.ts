@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditLogger } from './start-up.js';
 import { PRIVATE_FILE_MODE } from './permissions.js';
+import { openIfExists } from './file-system.js';
 
 /**
  * `<AUDIT_FILE>.lock`: one process writes a file trail, because two would fork its chain (each
@@ -184,13 +185,8 @@ async function linkNew(from: string, to: string): Promise<boolean> {
 
 /** The holder and refresh time read from one open file, so both describe the same lock. */
 async function readLock(path: string): Promise<LockState | null> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
+  const handle = await openIfExists(path);
+  if (handle === null) return null;
   try {
     const [info, text] = await Promise.all([handle.stat(), handle.readFile('utf8')]);
     return { holder: parseHolder(text), refreshedMs: info.mtimeMs, ino: info.ino };

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 /**
  * The few file operations the trail performs, as a seam: tests run as root, where permissions
@@ -61,5 +61,15 @@ export async function syncDirectory(fileSystem: AuditFileSystem, directory: stri
     }
   } catch {
     // Best effort, see above.
+  }
+}
+
+/** The file opened for reading; null when there is no such file. */
+export async function openIfExists(path: string): Promise<FileHandle | null> {
+  try {
+    return await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
   }
 }
