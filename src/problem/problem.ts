@@ -33,6 +33,7 @@ export const PROBLEM_CODES = {
   graph_unavailable: { status: 503, title: 'Microsoft Graph is unavailable' },
   identity_provider_unavailable: { status: 503, title: 'Entra ID could not be reached' },
   audit_unavailable: { status: 503, title: 'The audit trail cannot be written' },
+  notification_unavailable: { status: 503, title: 'A required notification could not be delivered' },
   shutting_down: { status: 503, title: 'KeyDesk is shutting down' },
   // Pages only: the API never reads a staff session.
   session_store_unavailable: { status: 503, title: 'The staff session store cannot be reached' },
@@ -53,6 +54,7 @@ export type ProblemCode = keyof typeof PROBLEM_CODES;
  */
 const CODE_HEADERS: Partial<Record<ProblemCode, Record<string, string>>> = {
   audit_unavailable: { 'Retry-After': '5' },
+  notification_unavailable: { 'Retry-After': '30' },
 };
 
 export const ALL_PROBLEM_CODES = Object.keys(PROBLEM_CODES) as ProblemCode[];

@@ -19,6 +19,14 @@ export const AuditActionSchema = Type.Union([
   Type.Literal('sign_in'),
   /** A staff member signed out of the web UI. */
   Type.Literal('sign_out'),
+  /** An auditor read records through the audit API or pages (filters and row count in details). */
+  Type.Literal('audit_query'),
+  /** An auditor exported records as CSV or JSON Lines (filters, format and row count in details). */
+  Type.Literal('audit_export'),
+  /** An alert rule fired (`details.rule`, the subject and the window); notified like any event. */
+  Type.Literal('alert'),
+  /** Entra's log holds a read of a recovery key that no KeyDesk disclosure accounts for. */
+  Type.Literal('out_of_band_read'),
 ]);
 export type AuditAction = Static<typeof AuditActionSchema>;
 
@@ -28,6 +36,10 @@ export const AuditOutcomeSchema = Type.Union([
   Type.Literal('refused'),
   Type.Literal('failed'),
   Type.Literal('recovered'),
+  /** An alert record: a rule fired. */
+  Type.Literal('raised'),
+  /** A record of something KeyDesk saw happen elsewhere (an out-of-band key read in Entra's log). */
+  Type.Literal('observed'),
 ]);
 export type AuditOutcome = Static<typeof AuditOutcomeSchema>;
 

@@ -114,6 +114,11 @@ const EXAMPLES: Record<ApiProblemCode, () => KeyDeskProblem> = {
       'audit_unavailable',
       'The audit trail could not record this request, so KeyDesk will not disclose. Try again shortly; if it persists, tell the KeyDesk operators (the audit disk may be full or failing).',
     ),
+  notification_unavailable: () =>
+    new KeyDeskProblem(
+      'notification_unavailable',
+      'KeyDesk must tell the security team before it discloses a key, and its required notification (webhook) did not answer within 5000 ms. The attempt is recorded as failed and no key was read; try again later.',
+    ),
   shutting_down: () => new KeyDeskProblem('shutting_down', 'KeyDesk is restarting or shutting down; retry in a moment.', RETRY_LATER(2)),
 };
 

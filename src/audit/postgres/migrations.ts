@@ -20,6 +20,8 @@ export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /** What the runtime role needs on the objects this migration creates (see `runtimeGrants`). */
+  grants?: (role: string) => string;
 }
 
 /** Created before any migration runs, so the version can be read and recorded. */
@@ -87,6 +89,10 @@ BEGIN
 END $$;
 REVOKE EXECUTE ON FUNCTION keydesk.append_records FROM PUBLIC;`;
 
+/**
+ * Every migration, in version order. Versions are whole numbers with no gaps: each feature's
+ * tables come in their own migration, with the grants its runtime needs beside them.
+ */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -146,8 +152,15 @@ ${APPEND_ONLY}
 ${appendOnly('audit_records')}
 ${appendOnly('audit_checkpoints')}
 ${APPEND_RECORDS}`,
+    grants: (r: string) => `
+GRANT USAGE ON SCHEMA keydesk TO ${r};
+GRANT SELECT ON keydesk.schema_migrations TO ${r};
+GRANT INSERT, SELECT ON keydesk.audit_records TO ${r};
+GRANT INSERT, SELECT ON keydesk.audit_checkpoints TO ${r};
+GRANT SELECT, UPDATE ON keydesk.chain_head TO ${r};
+GRANT EXECUTE ON FUNCTION keydesk.append_records TO ${r};`,
   },
-];
+].sort((a: Migration, b: Migration) => a.version - b.version);
 
 /** The version this KeyDesk expects the schema to be at. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -165,11 +178,5 @@ export function quoteIdentifier(name: string): string {
  */
 export function runtimeGrants(role: string): string {
   const r = quoteIdentifier(role);
-  return `
-GRANT USAGE ON SCHEMA keydesk TO ${r};
-GRANT SELECT ON keydesk.schema_migrations TO ${r};
-GRANT INSERT, SELECT ON keydesk.audit_records TO ${r};
-GRANT INSERT, SELECT ON keydesk.audit_checkpoints TO ${r};
-GRANT SELECT, UPDATE ON keydesk.chain_head TO ${r};
-GRANT EXECUTE ON FUNCTION keydesk.append_records TO ${r};`;
+  return MIGRATIONS.map((migration) => migration.grants?.(r) ?? '').join('');
 }
