@@ -25,6 +25,8 @@ import deviceLookup from './plugins/app/device-lookup.js';
 import readiness from './plugins/app/readiness.js';
 import { GRAPH_TOKEN_MIN_VALIDITY_MS } from './health/readiness.js';
 import disclosures from './plugins/app/disclosures.js';
+import alerts from './plugins/app/alerts.js';
+import { alertBackendFor, createAlertWatch, type AlertWatch } from './alerts/alert-watch.js';
 import noStore from './plugins/app/no-store.js';
 import problemDetails, { toProblem } from './plugins/app/problem-details.js';
 import requestIds from './plugins/app/request-ids.js';
@@ -101,6 +103,14 @@ function sharedRedisOf(config: KeyDeskConfig, deps: AppDeps, app: FastifyInstanc
   return { redis, keyPrefix: config.redis.keyPrefix };
 }
 
+/** The alert rules, counting in PostgreSQL with AUDIT_STORE=postgres (every instance), else in this process. */
+function alertWatchOf(config: KeyDeskConfig, deps: AppDeps, now: () => number): AlertWatch {
+  const logger = deps.logger.child({ component: 'alerts' });
+  const database = config.audit.store === 'postgres' ? config.database : null;
+  const backend = alertBackendFor(config.alerts, database, { audit: deps.audit, now, logger });
+  return createAlertWatch(config.alerts, { audit: deps.audit, backend, logger });
+}
+
 export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<FastifyInstance> {
   const now = deps.now ?? Date.now;
   const newId = deps.newId ?? randomUUID;
@@ -125,7 +135,9 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   await app.register(swagger, { version: KEYDESK_VERSION, demo: deps.demo ?? false, config });
   await app.register(rateLimit, { now, shared });
   await app.register(auditTrail, { trail: deps.audit });
-  await app.register(disclosures, { graph, audit: deps.audit, policy: config.policy, newId });
+  const watch = alertWatchOf(config, deps, now);
+  await app.register(alerts, { watch });
+  await app.register(disclosures, { graph, audit: deps.audit, policy: config.policy, newId, onOutcome: (record) => watch.observe(record) });
   await app.register(deviceLookup, { graph });
   await app.register(problemDetails, { notFound: config.web === null });
   await app.register(authentication, { verifier, userTokenClients: config.apiUserTokenClients });

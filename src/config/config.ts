@@ -1,5 +1,6 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readAlertConfig, type AlertConfig } from './alert-config.js';
 
 /**
  * Environment -> typed, validated configuration. The only module that reads `process.env`:
@@ -77,6 +78,8 @@ export interface KeyDeskConfig {
   trustProxyHops: number;
   /** The helpdesk web UI; null when PUBLIC_BASE_URL is not set (the API alone). */
   web: WebConfig | null;
+  /** The alert rules (src/alerts): thresholds, business hours. */
+  alerts: AlertConfig;
 }
 
 export type AuditStore = 'file' | 'postgres';
@@ -263,6 +266,7 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     policy: readPolicy(reader),
     rateLimits: readRateLimits(reader),
     web: readWebConfig(reader, server.trustProxyHops),
+    alerts: readAlertConfig(reader),
   };
   checkScaleOut(reader, config);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AuditRecord } from '../audit/types.js';
 import type { Device, IntuneRecord, RecoveryKeyWithPassword } from '../graph/types.js';
 import { KeyDeskProblem, isProblem } from '../problem/problem.js';
 import type { DisclosureChecks } from '../schemas/checks.js';
@@ -58,7 +59,15 @@ export interface DisclosureService {
   refuse(attempt: DisclosureAttempt, problem: KeyDeskProblem): Promise<RefusedDisclosure>;
 }
 
-export function createDisclosureService(deps: DisclosureDeps): DisclosureService {
+export interface DisclosureServiceDeps extends DisclosureDeps {
+  /**
+   * Told of each outcome record (granted, refused, failed) once it is durable, for the alert
+   * rules. It must return at once and never throw: the answer does not wait for it.
+   */
+  onOutcome?: (record: AuditRecord) => void;
+}
+
+export function createDisclosureService(deps: DisclosureServiceDeps): DisclosureService {
   return {
     async disclose(attempt) {
       const trail = new DisclosureTrail(deps.newId(), attempt, attempt.namedDeviceId ?? null);
@@ -78,6 +87,7 @@ export function createDisclosureService(deps: DisclosureDeps): DisclosureService
           resolved: trail.resolved,
         };
         logOutcome(attempt, trail, 'granted', null);
+        outcomeRecorded(deps, read.record, attempt);
         return result;
       } catch (error) {
         return recordRefusal(trail, error, deps, attempt);
@@ -96,15 +106,17 @@ export function createDisclosureService(deps: DisclosureDeps): DisclosureService
  * Every refused or failed attempt leaves a record. If even that cannot be written the caller gets
  * `audit_unavailable` rather than the original refusal: an unrecorded attempt must not look normal.
  */
-async function recordRefusal(trail: DisclosureTrail, error: unknown, deps: DisclosureDeps, attempt: DisclosureAttempt): Promise<RefusedDisclosure> {
+async function recordRefusal(trail: DisclosureTrail, error: unknown, deps: DisclosureServiceDeps, attempt: DisclosureAttempt): Promise<RefusedDisclosure> {
   let problem = isProblem(error) ? error : new KeyDeskProblem('internal_error', 'KeyDesk met an unexpected error. The request id in the logs identifies it.', { cause: error });
   const outcome = problem.status < 500 ? 'refused' : 'failed';
   let auditRecordId: string | null = null;
   // When the store itself failed, trying it again for the refusal record would fail the same way.
   if (!trail.outcomeRecorded && problem.code !== 'audit_unavailable') {
     try {
-      auditRecordId = (await deps.audit.append(trail.entry('disclosure', outcome, problem.code, refusalDetails(problem)))).id;
+      const record = await deps.audit.append(trail.entry('disclosure', outcome, problem.code, refusalDetails(problem)));
+      auditRecordId = record.id;
       trail.outcomeRecorded = true;
+      outcomeRecorded(deps, record, attempt);
     } catch (auditError) {
       attempt.log.error({ err: auditError }, 'the disclosure refusal could not be recorded');
       problem = isProblem(auditError) ? auditError : new KeyDeskProblem('audit_unavailable', 'The refusal could not be recorded in the audit trail.', { cause: auditError });
@@ -119,6 +131,15 @@ async function recordRefusal(trail: DisclosureTrail, error: unknown, deps: Discl
     checks: { ...trail.checks },
     resolved: trail.resolved,
   };
+}
+
+/** Hands the durable outcome on (the alert rules); whatever happens there, the answer stands. */
+function outcomeRecorded(deps: DisclosureServiceDeps, record: AuditRecord, attempt: DisclosureAttempt): void {
+  try {
+    deps.onOutcome?.(record);
+  } catch (error) {
+    attempt.log.error({ err: error }, 'the disclosure outcome could not be handed to the alert rules');
+  }
 }
 
 /**

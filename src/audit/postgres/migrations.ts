@@ -160,6 +160,22 @@ GRANT INSERT, SELECT ON keydesk.audit_checkpoints TO ${r};
 GRANT SELECT, UPDATE ON keydesk.chain_head TO ${r};
 GRANT EXECUTE ON FUNCTION keydesk.append_records TO ${r};`,
   },
+  {
+    // Not a record but the alert rules' bookkeeping (src/alerts/postgres-alerts.ts): the start of
+    // each rule's current window per subject, which a claim moves forward (hence UPDATE), so that
+    // instances claiming at the same moment raise one alert. The alerts themselves are records.
+    version: 4,
+    description: 'alert windows',
+    sql: `
+CREATE TABLE keydesk.alert_windows (
+  rule text NOT NULL,
+  subject text NOT NULL,
+  window_start timestamptz NOT NULL,
+  PRIMARY KEY (rule, subject)
+);`,
+    grants: (r: string) => `
+GRANT SELECT, INSERT, UPDATE ON keydesk.alert_windows TO ${r};`,
+  },
 ].sort((a: Migration, b: Migration) => a.version - b.version);
 
 /** The version this KeyDesk expects the schema to be at. */

@@ -1,7 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { createDisclosureService, type DisclosureService } from '../../disclosure/service.js';
-import type { DisclosureDeps } from '../../disclosure/disclose.js';
+import { createDisclosureService, type DisclosureService, type DisclosureServiceDeps } from '../../disclosure/service.js';
 
 /** The one intake of disclosures, which both doors (the API and the web UI) call. */
 
@@ -11,7 +10,7 @@ declare module 'fastify' {
   }
 }
 
-async function disclosures(app: FastifyInstance, options: DisclosureDeps): Promise<void> {
+async function disclosures(app: FastifyInstance, options: DisclosureServiceDeps): Promise<void> {
   app.decorate('disclosures', createDisclosureService(options));
 }
 

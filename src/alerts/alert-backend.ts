@@ -1,0 +1,24 @@
+import type { AuditRecord } from '../audit/types.js';
+import type { AlertCheck } from './alert-rules.js';
+
+/**
+ * Where the alert rules count and remember which alerts they raised: process memory for the file
+ * store (one process), PostgreSQL for any number of instances (postgres-alerts.ts).
+ */
+export interface AlertBackend {
+  /**
+   * How many disclosure records of the check's outcome about its subject fall within the window
+   * ending at `record` (inclusive), `record` itself counted: it is durable before it is counted.
+   */
+  count(check: AlertCheck, record: AuditRecord): Promise<number>;
+  /**
+   * True for the one caller, across every instance, that may raise this rule about this subject
+   * at `atMs`: no alert of it was claimed within the rule's window before.
+   */
+  claim(check: AlertCheck, atMs: number): Promise<boolean>;
+  /** Gives a claim back when its alert record could not be written, so a later record may raise it. */
+  release(check: AlertCheck, atMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const claimKey = (check: Pick<AlertCheck, 'rule' | 'subject'>): string => `${check.rule}|${check.subject.id}`;
