@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import nock from 'nock';
 import { verifyAuditFile } from '../../src/audit/verify.js';
 import { buildHarness, type Harness } from '../helpers/app-harness.js';
-import { STAFF_CLIENT_ID, issueAppToken, issueUserToken, makeSigningKey, mockEntraDiscovery, type SigningKey } from '../helpers/entra.js';
+import { CALLER_APP_ID, STAFF_CLIENT_ID, issueAppToken, issueUserToken, makeSigningKey, mockEntraDiscovery, type SigningKey } from '../helpers/entra.js';
 import { mockTokenEndpoint } from '../helpers/graph-fixtures.js';
 import { mockGraphTenant, tenantDevice, user, type MockTenant, type TenantKey } from '../helpers/graph-tenant.js';
 import { fakeRecoveryPassword } from '../helpers/recovery-password.js';
@@ -331,7 +331,8 @@ describe('POST /api/v1/disclosures', () => {
 
   it('records 200 concurrent disclosures without losing or interleaving any', async () => {
     await harness.close();
-    harness = await buildHarness('disclosures-concurrent', { env: { RATE_LIMIT_DISCLOSURES_PER_MINUTE: '0' } });
+    // One app disclosing one device 200 times would alert; the alerts have tests of their own.
+    harness = await buildHarness('disclosures-concurrent', { env: { RATE_LIMIT_DISCLOSURES_PER_MINUTE: '0', ALERT_DISCLOSURES_PER_HOUR: '0', ALERT_REPEAT_DEVICE_HOURS: '0' } });
     const responses = await Promise.all(Array.from({ length: 200 }, () => disclose(body())));
     expect(responses.every((r) => r.statusCode === 201)).toBe(true);
     const records = harness.auditRecords();
@@ -415,7 +416,7 @@ describe('POST /api/v1/disclosures', () => {
 
     it('limits an application to RATE_LIMIT_DISCLOSURES_PER_MINUTE, answering 429 with Retry-After, recorded', async () => {
       await harness.close();
-      harness = await buildHarness('disclosures-rate', { env: { RATE_LIMIT_DISCLOSURES_PER_MINUTE: '2' } });
+      harness = await buildHarness('disclosures-rate', { env: { RATE_LIMIT_DISCLOSURES_PER_MINUTE: '2', ALERT_REPEAT_DEVICE_HOURS: '0' } });
       const statuses = [];
       for (let i = 0; i < 3; i++) statuses.push(await disclose(body()));
       expect(statuses.map((r) => r.statusCode)).toEqual([201, 201, 429]);
@@ -512,5 +513,18 @@ describe('POST /api/v1/disclosures', () => {
     expect(response.json().code).toBe('invalid_ticket');
     expect(response.json().detail).toContain('TICKET_PATTERN');
     expect(response.json().detail).not.toContain('SD-1234');
+  });
+
+  it('records one refusals_per_10_minutes alert when one app is refused a sixth time within 10 minutes (README: Alerts)', async () => {
+    for (let n = 1; n <= 7; n += 1) expect((await disclose(body({ ticket: 'not a ticket!' }))).statusCode).toBe(422);
+    await harness.app.alerts.idle();
+    const alerts = harness.auditRecords().filter((record) => record.action === 'alert');
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({
+      outcome: 'raised',
+      caller: { kind: 'app', appId: CALLER_APP_ID },
+      details: { rule: 'refusals_per_10_minutes', subject: `app:${CALLER_APP_ID}`, counts: { refused: 6, threshold: 5 } },
+    });
+    expect(harness.auditRecords().filter((record) => record.action === 'disclosure' && record.outcome === 'refused')).toHaveLength(7);
   });
 });
