@@ -31,9 +31,12 @@ const STATEMENT_TIMEOUT_MS = 5_000;
 function countSql(column: SubjectColumn, appOnly: boolean): string {
   // The column comes from a fixed list (never input); the values are parameters.
   if (!COLUMNS.has(column)) throw new Error(`not a subject column: ${column}`);
+  // The subject's index is (column, seq): the lowest seq of the window (from the (time, seq)
+  // index) bounds the scan to the window instead of every record the subject ever had.
   return `SELECT count(*)::int AS n FROM keydesk.audit_records
-    WHERE ${column} = $1 AND action = 'disclosure' AND outcome = $2 AND time > $3 AND time <= $4
-    ${appOnly ? `AND (line::jsonb #>> '{caller,kind}') = 'app'` : ''}`;
+    WHERE ${column} = $1 AND seq >= (SELECT coalesce(min(seq), 0) FROM keydesk.audit_records WHERE time > $3)
+      AND action = 'disclosure' AND outcome = $2 AND time > $3 AND time <= $4
+      ${appOnly ? `AND (line::jsonb #>> '{caller,kind}') = 'app'` : ''}`;
 }
 
 export class PostgresAlertBackend implements AlertBackend {

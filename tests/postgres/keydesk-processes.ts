@@ -57,6 +57,9 @@ export async function startKeyDesk(name: string, tenant: SimulatedTenant, databa
       // One ticketing app sends all the load: its rate limit would be the test's subject, not the trail.
       RATE_LIMIT_DISCLOSURES_PER_MINUTE: '0',
       RATE_LIMIT_SEARCHES_PER_MINUTE: '0',
+      // Nor its alerts (the same devices again and again): these tests count the trail's records exactly.
+      ALERT_DISCLOSURES_PER_HOUR: '0',
+      ALERT_REPEAT_DEVICE_HOURS: '0',
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
