@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Device, IntuneRecord, RecoveryKeyWithPassword } from '../graph/types.js';
 import { KeyDeskProblem, isProblem } from '../problem/problem.js';
+import { disclosuresTotal } from '../metrics/metrics.js';
 import type { DisclosureChecks } from '../schemas/checks.js';
 import { discloseRecoveryKey, type DisclosureDeps } from './disclose.js';
 import { parseDisclosureInput, trustedInput } from './input.js';
@@ -78,6 +79,7 @@ export function createDisclosureService(deps: DisclosureDeps): DisclosureService
           resolved: trail.resolved,
         };
         logOutcome(attempt, trail, 'granted', null);
+        disclosuresTotal.inc({ outcome: 'granted', code: '' });
         return result;
       } catch (error) {
         return recordRefusal(trail, error, deps, attempt);
@@ -111,8 +113,10 @@ async function recordRefusal(trail: DisclosureTrail, error: unknown, deps: Discl
     }
   }
   logOutcome(attempt, trail, problem.code === 'audit_unavailable' || outcome === 'failed' ? 'failed' : 'refused', problem, error);
+  const answered = problem.status < 500 ? 'refused' : 'failed';
+  disclosuresTotal.inc({ outcome: answered, code: problem.code });
   return {
-    outcome: problem.status < 500 ? 'refused' : 'failed',
+    outcome: answered,
     disclosureId: trail.disclosureId,
     auditRecordId,
     problem: problem.withExtensions({ disclosureId: trail.disclosureId, ...(auditRecordId ? { auditRecordId } : {}) }),
