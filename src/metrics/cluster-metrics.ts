@@ -30,8 +30,9 @@ function isMessage<T extends { type: string }>(message: unknown, type: T['type']
 
 let aggregator: AggregatorRegistry<PrometheusContentType> | null = null;
 
-/** In a worker: answer the primary's requests for this worker's registry (prom-client's listener). */
+/** In a worker: answer the primary's requests for this worker's registry (prom-client's listener); elsewhere nothing. */
 export function answerPrimaryScrapes(): void {
+  if (!cluster.isWorker) return;
   aggregator ??= new AggregatorRegistry<PrometheusContentType>();
 }
 

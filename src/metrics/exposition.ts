@@ -19,7 +19,7 @@ export const processMetrics: MetricsSource = () => metricsRegistry.metrics();
 let processMetricsOn = false;
 
 /** Node's own metrics (CPU, memory, event loop lag, GC…) as `keydesk_process_*` / `keydesk_nodejs_*`; once per process. */
-export function collectProcessMetrics(): void {
+function collectProcessMetrics(): void {
   if (processMetricsOn) return;
   processMetricsOn = true;
   collectDefaultMetrics({ prefix: 'keydesk_' });
@@ -27,7 +27,14 @@ export function collectProcessMetrics(): void {
 
 /** The source of this process's `/metrics`, for its number of workers. */
 export function metricsSourceFor(workers: number): MetricsSource {
-  if (workers <= 1 || !cluster.isWorker) return processMetrics;
-  answerPrimaryScrapes();
-  return metricsFromPrimary;
+  return workers > 1 && cluster.isWorker ? metricsFromPrimary : processMetrics;
+}
+
+/**
+ * Once per process at start: Node's own metrics, and in a worker of WORKERS > 1 the answers to
+ * the primary's collections (whether or not this worker serves /metrics itself).
+ */
+export function startCollecting(workers: number): void {
+  collectProcessMetrics();
+  if (workers > 1) answerPrimaryScrapes();
 }

@@ -7,7 +7,7 @@ import { KEYDESK_VERSION } from '../version.js';
 import { openAuditStore } from '../audit/open-store.js';
 import type { AuditStore } from '../audit/store.js';
 import { startPeriodicJobs } from '../jobs/periodic-jobs.js';
-import { collectProcessMetrics, processMetrics } from '../metrics/exposition.js';
+import { processMetrics, startCollecting } from '../metrics/exposition.js';
 import { startMetricsListener, type MetricsListener } from '../metrics/metrics-listener.js';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
@@ -41,7 +41,7 @@ export async function startServer(
   const audit = await openAuditStore(config, auditLogger);
   const app = await buildApp(config, { ...deps, audit });
   const jobs = startPeriodicJobs(config, audit, logger);
-  collectProcessMetrics();
+  startCollecting(config.workers);
   let metrics: MetricsListener | null = null;
 
   let stopping: Promise<void> | null = null;
