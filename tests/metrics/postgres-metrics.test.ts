@@ -81,7 +81,7 @@ describe('metrics on the PostgreSQL audit store', () => {
   it.each([
     ['with METRICS_TOKEN', true],
     ['without METRICS_TOKEN', false],
-  ])('sums both workers of WORKERS=2 on the token-free METRICS_PORT, and on either worker's /metrics when METRICS_TOKEN is set (%s)', async (_name, withToken) => {
+  ])('sums both workers of WORKERS=2 on the token-free METRICS_PORT, and on the /metrics of either worker when METRICS_TOKEN is set (%s)', async (_name, withToken) => {
     const db = await database();
     const [port, metricsPort] = [await freePort(), await freePort()];
     const child = spawn(process.execPath, [ENTRY], {
