@@ -34,6 +34,8 @@ import healthRoutes from './routes/health/index.js';
 import deviceRoutes from './routes/api/v1/devices/index.js';
 import disclosureRoutes from './routes/api/v1/disclosures/index.js';
 import auditRoutes from './routes/api/v1/audit/index.js';
+import metricsRoute from './routes/metrics/index.js';
+import { metricsSourceFor } from './metrics/exposition.js';
 import { createCheckpointSigner } from './audit/checkpoints/checkpoint.js';
 import webUi from './web/index.js';
 
@@ -144,6 +146,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   await app.register(readiness, { checkIdentityProvider: checks.identityProvider, checkGraphToken: checks.graphToken, auditWritable: () => deps.audit.isWritable() });
 
   await app.register(healthRoutes);
+  if (config.metrics.token !== null) await app.register(metricsRoute, { token: config.metrics.token, source: metricsSourceFor(config.workers) });
   await app.register(
     async (api) => {
       await api.register(deviceRoutes, { searchesPerMinute: config.rateLimits.searchesPerMinute });

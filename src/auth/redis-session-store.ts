@@ -91,3 +91,25 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     },
   };
 }
+
+/** Redis SCAN matches glob patterns: a prefix with `*`, `?`, `[`, `]` or a backslash must match itself only. */
+function globLiteral(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (character) => `\\${character}`);
+}
+
+/**
+ * How many staff sessions Redis holds now, every instance's (SCAN, so Redis is never blocked);
+ * null while Redis does not answer.
+ */
+export async function countRedisSessions(redis: Redis, keyPrefix: string): Promise<number | null> {
+  if (isRedisDown(redis)) return null;
+  const pattern = `${globLiteral(keyPrefix)}session:*`;
+  let cursor = '0';
+  let count = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    count += keys.length;
+  } while (cursor !== '0');
+  return count;
+}

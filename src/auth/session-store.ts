@@ -20,7 +20,12 @@ export const MAX_MEMORY_SESSIONS = 10_000;
  * (no session before sign-in completes), and a session unused for longer than the idle timeout is
  * of no use to anyone.
  */
-export function createMemorySessionStore(options: { idleMs: number; now: () => number; maxSessions?: number }): SessionStore {
+export type CountedSessionStore = SessionStore & {
+  /** Sessions used within the idle timeout: what `keydesk_sessions` shows. */
+  count(): number;
+};
+
+export function createMemorySessionStore(options: { idleMs: number; now: () => number; maxSessions?: number }): CountedSessionStore {
   const sessions = new Map<string, Session>();
   const store = new fastifySession.MemoryStore(sessions);
   const maxSessions = options.maxSessions ?? MAX_MEMORY_SESSIONS;
@@ -46,6 +51,12 @@ export function createMemorySessionStore(options: { idleMs: number; now: () => n
     },
     destroy(sessionId, callback) {
       store.destroy(sessionId, callback);
+    },
+    count() {
+      const now = options.now();
+      let live = 0;
+      for (const session of sessions.values()) if (now - (session.lastSeenAt ?? 0) <= options.idleMs) live += 1;
+      return live;
     },
   };
 }

@@ -1,6 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readAlertConfig, type AlertConfig } from './alert-config.js';
+import { readMetricsConfig, type MetricsConfig } from './metrics-config.js';
 
 /**
  * Environment -> typed, validated configuration. The only module that reads `process.env`:
@@ -80,6 +81,8 @@ export interface KeyDeskConfig {
   web: WebConfig | null;
   /** The alert rules (src/alerts): thresholds, business hours. */
   alerts: AlertConfig;
+  /** Prometheus metrics: `/metrics` with METRICS_TOKEN, and the token-free METRICS_PORT listener. */
+  metrics: MetricsConfig;
 }
 
 export type AuditStore = 'file' | 'postgres';
@@ -177,7 +180,7 @@ function orList(values: readonly string[]): string {
  * Reads variables and collects what is wrong instead of stopping at the first problem, so one
  * failed start-up names every bad variable. Each problem starts with the variable's name.
  */
-class EnvReader {
+export class EnvReader {
   readonly problems: string[] = [];
   private readonly env: Env;
 
@@ -267,6 +270,7 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     rateLimits: readRateLimits(reader),
     web: readWebConfig(reader, server.trustProxyHops),
     alerts: readAlertConfig(reader),
+    metrics: readMetricsConfig(reader, server.port),
   };
   checkScaleOut(reader, config);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AuditRecord } from '../audit/types.js';
 import type { Device, IntuneRecord, RecoveryKeyWithPassword } from '../graph/types.js';
 import { KeyDeskProblem, isProblem } from '../problem/problem.js';
+import { disclosuresTotal } from '../metrics/metrics.js';
 import type { DisclosureChecks } from '../schemas/checks.js';
 import { discloseRecoveryKey, type DisclosureDeps } from './disclose.js';
 import { parseDisclosureInput, trustedInput } from './input.js';
@@ -88,6 +89,7 @@ export function createDisclosureService(deps: DisclosureServiceDeps): Disclosure
         };
         logOutcome(attempt, trail, 'granted', null);
         outcomeRecorded(deps, read.record, attempt);
+        disclosuresTotal.inc({ outcome: 'granted', code: '' });
         return result;
       } catch (error) {
         return recordRefusal(trail, error, deps, attempt);
@@ -123,8 +125,10 @@ async function recordRefusal(trail: DisclosureTrail, error: unknown, deps: Discl
     }
   }
   logOutcome(attempt, trail, problem.code === 'audit_unavailable' || outcome === 'failed' ? 'failed' : 'refused', problem, error);
+  const answered = problem.status < 500 ? 'refused' : 'failed';
+  disclosuresTotal.inc({ outcome: answered, code: problem.code });
   return {
-    outcome: problem.status < 500 ? 'refused' : 'failed',
+    outcome: answered,
     disclosureId: trail.disclosureId,
     auditRecordId,
     problem: problem.withExtensions({ disclosureId: trail.disclosureId, ...(auditRecordId ? { auditRecordId } : {}) }),

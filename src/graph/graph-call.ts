@@ -35,6 +35,18 @@ export class GraphCall implements MiddlewareOptions {
   }
 }
 
+/**
+ * The Graph operations KeyDesk performs: the closed set `keydesk_graph_*{operation}` may carry.
+ * A name outside it is counted as `other`, so no label ever holds anything a request carried.
+ */
+export const GRAPH_OPERATIONS = ['findDevices', 'getDevice', 'getIntuneRecord', 'findUser', 'listRecoveryKeys', 'readRecoveryPassword'] as const;
+
+const KNOWN_OPERATIONS: ReadonlySet<string> = new Set(GRAPH_OPERATIONS);
+
+export function operationLabel(operation: string): string {
+  return KNOWN_OPERATIONS.has(operation) ? operation : 'other';
+}
+
 export type AttemptFailureKind = 'timeout' | 'network';
 
 /** One attempt got no HTTP answer: it timed out or the connection failed. The retry handler retries it. */

@@ -8,7 +8,8 @@ import {
 } from '@microsoft/microsoft-graph-client';
 import type { KeyDeskConfig } from '../config/config.js';
 import { isProblem } from '../problem/problem.js';
-import { GraphAttemptFailed, GraphCall, type GraphLogger } from './graph-call.js';
+import { graphRequestDuration, graphRequestsTotal, graphThrottledTotal } from '../metrics/metrics.js';
+import { GraphAttemptFailed, GraphCall, operationLabel, type GraphLogger } from './graph-call.js';
 import { HttpsTransport } from './https-transport.js';
 import { BoundedRetryHandler, DEFAULT_RETRY_TIMING, type RetryTiming } from './retry.js';
 
@@ -99,12 +100,18 @@ class AttemptHandler implements Middleware {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.timeoutMs);
     options.signal = controller.signal;
+    const operation = operationLabel(call.operation);
+    const answered = graphRequestDuration.startTimer({ operation });
+    let status = 0;
     try {
       await this.next.execute(context);
       const response = context.response;
       if (!response) throw new TypeError('the HTTP handler returned no response');
+      status = response.status;
       call.status = response.status;
       call.requestId = response.headers.get('request-id');
+      answered();
+      if (status === 429) graphThrottledTotal.inc();
     } catch (error) {
       if (controller.signal.aborted) {
         throw new GraphAttemptFailed('timeout', `did not answer within ${this.timeoutMs} ms`, { cause: error });
@@ -114,6 +121,8 @@ class AttemptHandler implements Middleware {
       throw new GraphAttemptFailed('network', `could not be reached (${typeof code === 'string' ? code : 'network error'})`, { cause: error });
     } finally {
       clearTimeout(timer);
+      // Status 0: no answer came (a timeout or a failed connection).
+      graphRequestsTotal.inc({ operation, status: String(status) });
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { Context, Middleware } from '@microsoft/microsoft-graph-client';
 import { KeyDeskProblem } from '../problem/problem.js';
+import { graphRetriesTotal } from '../metrics/metrics.js';
 import { GraphAttemptFailed, GraphCall, type GraphLogger } from './graph-call.js';
 
 /**
@@ -111,6 +112,7 @@ export class BoundedRetryHandler implements Middleware {
         { graph: { operation: call.operation, clientRequestId: call.clientRequestId, attempt, reason, waitMs } },
         'retrying Graph call',
       );
+      graphRetriesTotal.inc();
       await sleep(waitMs);
     }
   }

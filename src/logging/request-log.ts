@@ -2,12 +2,12 @@ import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 
 /**
  * Fastify's two log lines per request (`incoming request`, `request completed`), with health
- * probes — which arrive every few seconds — at debug rather than info. The lines show the path
+ * probes and metric scrapes — which arrive every few seconds — at debug rather than info. The lines show the path
  * only: the logger's `req` serializer drops the query string (search terms, Entra's code and
  * state on /auth/callback).
  */
 
-const PROBES = new Set(['/healthz', '/readyz']);
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 function levelOf(request: FastifyRequest): 'debug' | 'info' {
   return PROBES.has(request.url.split('?')[0]!) ? 'debug' : 'info';

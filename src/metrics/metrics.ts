@@ -67,7 +67,26 @@ export const rateLimitedTotal = new Counter({
   labelNames: ['limit'] as const,
 });
 
+/** Counts the staff sessions at scrape time; null when the count is not known now (Redis down). */
+export type SessionCounter = () => Promise<number | null>;
+
+let sessionCounter: SessionCounter | null = null;
+
+/** The session store's count, read at each scrape; returns the function that stops it. */
+export function countSessionsWith(counter: SessionCounter): () => void {
+  sessionCounter = counter;
+  return () => {
+    if (sessionCounter === counter) sessionCounter = null;
+  };
+}
+
 export const sessionsGauge = new Gauge({
   name: 'keydesk_sessions',
   help: 'Staff web sessions this KeyDesk holds (the shared count with Redis).',
+  // With Redis every worker counts the same shared sessions: the most any says, not their sum.
+  aggregator: 'max',
+  async collect() {
+    const count = sessionCounter === null ? 0 : await sessionCounter().catch(() => null);
+    if (count !== null) this.set(count);
+  },
 });

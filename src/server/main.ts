@@ -5,6 +5,8 @@ import { AuditFileLockedError } from '../audit/file/file-lock.js';
 import { prepareAuditSchema } from '../audit/postgres/schema.js';
 import { createLogger } from '../logging/logger.js';
 import { EX_CONFIG, followPrimary, runPrimary } from './cluster.js';
+import { serveWorkersMetrics } from '../metrics/cluster-metrics.js';
+import { startMetricsListener } from '../metrics/metrics-listener.js';
 
 /**
  * `npm start`: a real deployment. Reads the configuration from the environment and refuses to
@@ -27,7 +29,12 @@ const base = createLogger(config.logLevel);
 const logger = cluster.isWorker ? base.child({ worker: cluster.worker!.id, pid: process.pid }) : base;
 
 if (config.workers > 1 && cluster.isPrimary) {
-  runPrimary({ workers: config.workers, logger, prepare: () => prepareOnce(config, logger) }).catch(failedToStart);
+  // The workers' sum: for METRICS_PORT here, and for a worker's /metrics (METRICS_TOKEN) that asks for it.
+  const workersMetrics = serveWorkersMetrics();
+  const metricsListener = config.metrics.listener;
+  runPrimary({ workers: config.workers, logger, prepare: () => prepareOnce(config, logger) })
+    .then(() => (metricsListener === null ? undefined : startMetricsListener(metricsListener, workersMetrics, logger)))
+    .catch(failedToStart);
 } else {
   // Imported here, not above: the primary has no use for the app and its dependencies.
   import('./start.js')

@@ -7,6 +7,8 @@ import { KEYDESK_VERSION } from '../version.js';
 import { openAuditStore } from '../audit/open-store.js';
 import type { AuditStore } from '../audit/store.js';
 import { startPeriodicJobs } from '../jobs/periodic-jobs.js';
+import { processMetrics, startCollecting } from '../metrics/exposition.js';
+import { startMetricsListener, type MetricsListener } from '../metrics/metrics-listener.js';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -16,6 +18,8 @@ export interface RunningServer {
   url: string;
   /** The audit store the app writes to (AUDIT_STORE), open until `stop` closes it. */
   audit: AuditStore;
+  /** The token-free METRICS_PORT listener of a single process; null when off or a worker's primary serves it. */
+  metrics: MetricsListener | null;
   /** Stops accepting, lets in-flight requests finish, then flushes and closes the audit log. */
   stop(): Promise<void>;
 }
@@ -37,6 +41,8 @@ export async function startServer(
   const audit = await openAuditStore(config, auditLogger);
   const app = await buildApp(config, { ...deps, audit });
   const jobs = startPeriodicJobs(config, audit, logger);
+  startCollecting(config.workers);
+  let metrics: MetricsListener | null = null;
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
@@ -51,6 +57,7 @@ export async function startServer(
       deadline.unref();
       await app.close();
       clearTimeout(deadline);
+      await metrics?.close();
       // The last checkpoint covers every record the finished requests wrote.
       await jobs.stop().catch((error: unknown) => logger.error({ err: error }, 'the periodic jobs did not stop cleanly'));
       await audit.close();
@@ -61,7 +68,10 @@ export async function startServer(
 
   try {
     await app.listen({ host: config.host, port: config.port });
+    // With WORKERS > 1 the primary serves METRICS_PORT, summed over the workers.
+    if (config.metrics.listener !== null && config.workers === 1) metrics = await startMetricsListener(config.metrics.listener, processMetrics, logger);
   } catch (error) {
+    await app.close().catch(() => undefined);
     await jobs.stop().catch(() => undefined);
     await audit.close();
     throw error;
@@ -87,7 +97,7 @@ export async function startServer(
       });
     }
   }
-  return { app, url, audit, stop };
+  return { app, url, audit, metrics, stop };
 }
 
 /** Settings KeyDesk runs with but an operator should hear about once, at start-up. */

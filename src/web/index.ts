@@ -2,7 +2,8 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { MsalClient } from '../graph/msal-client.js';
 import { PendingSignInSeal } from '../auth/pending-sign-in.js';
 import { createMemorySessionStore, type SessionStore } from '../auth/session-store.js';
-import { createRedisSessionStore } from '../auth/redis-session-store.js';
+import { countRedisSessions, createRedisSessionStore } from '../auth/redis-session-store.js';
+import { countSessionsWith, type SessionCounter } from '../metrics/metrics.js';
 import staffSession from '../auth/staff-session.js';
 import { StaffSignIn } from '../auth/staff-sign-in.js';
 import type { KeyDeskConfig, WebConfig } from '../config/config.js';
@@ -55,11 +56,20 @@ function pageSecurityPolicy(authorityHost: string): string {
 
 const FORM_BODY_FACTOR = 4;
 
+/** `keydesk_sessions` counts the store's sessions at each scrape, while this app is open. */
+function countSessions(app: FastifyInstance, counter: SessionCounter): void {
+  const stop = countSessionsWith(counter);
+  app.addHook('onClose', async () => stop());
+}
+
 /** Where staff sessions live: the store given, else Redis when configured, else this process's memory. */
 function chooseSessionStore(app: FastifyInstance, options: WebUiOptions): SessionStore {
   const { web, shared, config } = options;
   if (options.sessionStore) return options.sessionStore;
-  if (shared) return createRedisSessionStore({ ...shared, sessionSecret: web.sessionSecret, idleMs: web.sessionIdleMs, log: app.log });
+  if (shared) {
+    countSessions(app, () => countRedisSessions(shared.redis, shared.keyPrefix));
+    return createRedisSessionStore({ ...shared, sessionSecret: web.sessionSecret, idleMs: web.sessionIdleMs, log: app.log });
+  }
   app.log.warn(
     'staff sessions are kept in memory: this suits one KeyDesk instance only, and a restart signs every staff member out. Several instances share sessions through Redis: set REDIS_URL.',
   );
@@ -68,7 +78,9 @@ function chooseSessionStore(app: FastifyInstance, options: WebUiOptions): Sessio
       'AUDIT_STORE=postgres without REDIS_URL: staff sessions and one-time forms are this instance\'s own, so they will not follow a staff member to another instance behind the load balancer. Set REDIS_URL to share them.',
     );
   }
-  return createMemorySessionStore({ idleMs: web.sessionIdleMs, now: options.now });
+  const store = createMemorySessionStore({ idleMs: web.sessionIdleMs, now: options.now });
+  countSessions(app, async () => store.count());
+  return store;
 }
 
 async function registerSessions(app: FastifyInstance, options: WebUiOptions): Promise<string> {

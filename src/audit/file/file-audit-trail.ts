@@ -3,6 +3,7 @@ import { access, constants, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError } from '../../config/config.js';
 import { KeyDeskProblem } from '../../problem/problem.js';
+import { auditAppendDuration, auditBatchSize } from '../../metrics/metrics.js';
 import { sealBatch, settleDurable, type QueuedAppend, type SealedAppend } from '../batch.js';
 import type { ChainHead } from '../chain.js';
 import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord, AuditTrail } from '../types.js';
@@ -140,8 +141,13 @@ class FileAuditTrailImpl implements FileAuditTrail {
 
   append(entry: AuditEntry): Promise<AuditRecord> {
     if (this.#state !== 'open') return Promise.reject(this.#refusal());
+    const durable = auditAppendDuration.startTimer();
     return new Promise((resolve, reject) => {
-      this.#queue.push({ entry, resolve, reject });
+      const settle = (record: AuditRecord) => {
+        durable();
+        resolve(record);
+      };
+      this.#queue.push({ entry, resolve: settle, reject });
       this.#draining ??= this.#drain();
     });
   }
@@ -219,6 +225,7 @@ class FileAuditTrailImpl implements FileAuditTrail {
   #acknowledge(sealed: SealedAppend[], bytesWritten: number): void {
     this.#size += bytesWritten;
     this.#failedAt = null;
+    auditBatchSize.observe(sealed.length);
     this.#head = settleDurable(sealed, this.#logger);
   }
 

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { ChainHead } from '../chain.js';
 import type { AuditRecord } from '../types.js';
+import { auditBatchSize } from '../../metrics/metrics.js';
 import { RECORD_COLUMNS, recordRow } from './records.js';
 
 /**
@@ -87,7 +88,10 @@ export async function commitBatch(
     if (records.length === 0) return { records, head };
     if (attempt.abandoned) throw new Error('the batch was abandoned before it was sent');
     const answer = await appendRecords(client, head, records, attempt);
-    if (answer.appended) return { records, head: answer.head };
+    if (answer.appended) {
+      auditBatchSize.observe(records.length);
+      return { records, head: answer.head };
+    }
     head = answer.head;
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { KeyDeskProblem, isProblem } from '../../problem/problem.js';
+import { auditAppendDuration } from '../../metrics/metrics.js';
 import { sealBatch, settleDurable, type QueuedAppend, type SealedAppend } from '../batch.js';
 import type { ChainHead } from '../chain.js';
 import type { CheckpointLog } from '../checkpoints/checkpointer.js';
@@ -94,8 +95,13 @@ class PostgresAuditTrail implements AuditStore {
 
   append(entry: AuditEntry): Promise<AuditRecord> {
     if (this.#state !== 'open') return Promise.reject(closedRefusal());
+    const durable = auditAppendDuration.startTimer();
     return new Promise((resolve, reject) => {
-      this.#queue.push({ entry, arrivedAt: Date.now(), resolve, reject });
+      const settle = (record: AuditRecord) => {
+        durable();
+        resolve(record);
+      };
+      this.#queue.push({ entry, arrivedAt: Date.now(), resolve: settle, reject });
       this.#draining ??= this.#drain();
     });
   }

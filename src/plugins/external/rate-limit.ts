@@ -4,6 +4,7 @@ import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { refusal } from '../../disclosure/wording.js';
 import { isRedisDown, type Redis, type SharedRedis } from '../../redis/client.js';
+import { rateLimitedTotal } from '../../metrics/metrics.js';
 
 /**
  * Rate limits, fixed one-minute windows (@fastify/rate-limit). Routes opt in with
@@ -40,6 +41,14 @@ const ANONYMOUS = 'anonymous:';
 export function anonymousKey(name: string, address: string): string {
   const v6 = address.includes(':') ? address.split(':').slice(0, 4).join(':') : address;
   return `${ANONYMOUS}${name}:${v6}`;
+}
+
+/** The limits, as `keydesk_rate_limited_total{limit}` names them: the key's kind, never whose key it is. */
+const LIMITS: ReadonlySet<string> = new Set(['disclosures', 'staff-disclosures', 'searches', 'sign-ins']);
+
+export function limitOf(key: string): string {
+  const kind = (key.startsWith(ANONYMOUS) ? key.slice(ANONYMOUS.length) : key).split(':')[0]!;
+  return LIMITS.has(kind) ? kind : 'other';
 }
 
 const MAX_KEYS = 10_000;
@@ -182,6 +191,7 @@ async function rateLimits(app: FastifyInstance, options: RateLimitPluginOptions)
   await app.register(rateLimit, {
     global: false,
     store: options.shared ? redisWindowStore(options.shared, options.now, app.log) : sharedWindowStore(options.now),
+    onExceeded: (_request, key) => rateLimitedTotal.inc({ limit: limitOf(key) }),
     errorResponseBuilder: (request, context) => {
       const retryAfterSeconds = Math.max(1, Math.ceil(context.ttl / 1000));
       const recorded = request.routeOptions.config.recordsRefusals === true;
