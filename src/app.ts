@@ -14,10 +14,13 @@ import { createGraphGateway } from './graph/graph-gateway.js';
 import { GraphTokenProvider } from './graph/token-provider.js';
 import { withDeviceCache } from './graph/device-cache.js';
 import { sharedSchemas } from './schemas/api.js';
+import { AuditRecordServedSchema } from './schemas/audit-api.js';
 import helmet from './plugins/external/helmet.js';
 import rateLimit from './plugins/external/rate-limit.js';
 import swagger from './plugins/external/swagger.js';
 import auditTrail from './plugins/app/audit-trail.js';
+import auditReader from './plugins/app/audit-reader.js';
+import { memoryVerificationLog, type VerificationLog } from './audit/verification/chain-verification.js';
 import authentication from './plugins/app/authentication.js';
 import connectionDraining from './plugins/app/connection-draining.js';
 import demoBanner from './plugins/app/demo-banner.js';
@@ -32,6 +35,8 @@ import healthRoutes from './routes/health/index.js';
 import deviceRoutes from './routes/api/v1/devices/index.js';
 import disclosureRoutes from './routes/api/v1/disclosures/index.js';
 import auditRoutes from './routes/api/v1/audit/index.js';
+import auditRecordRoutes from './routes/api/v1/audit/records.js';
+import auditVerificationRoutes from './routes/api/v1/audit/verification.js';
 import { createCheckpointSigner } from './audit/checkpoints/checkpoint.js';
 import webUi from './web/index.js';
 
@@ -39,6 +44,8 @@ export interface AppDeps {
   logger: Logger;
   /** The audit trail, already open: opening it is I/O, which buildApp does not do. */
   audit: AuditTrail;
+  /** Where the leader's chain verifications are kept (the store's); defaults to this process's memory. */
+  verifications?: VerificationLog;
   /** Defaults to the Microsoft Graph gateway built from the configuration. */
   graph?: GraphGateway;
   /** KeyDesk's one MSAL client (Graph tokens, staff sign-in); built from the configuration by default. */
@@ -115,7 +122,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
 
   // The API speaks JSON only; a text/plain body is refused (415) rather than half-understood.
   app.removeContentTypeParser('text/plain');
-  for (const schema of sharedSchemas) app.addSchema(schema);
+  for (const schema of [...sharedSchemas, AuditRecordServedSchema]) app.addSchema(schema);
 
   await app.register(requestIds);
   await app.register(connectionDraining);
@@ -125,6 +132,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   await app.register(swagger, { version: KEYDESK_VERSION, demo: deps.demo ?? false, config });
   await app.register(rateLimit, { now, shared });
   await app.register(auditTrail, { trail: deps.audit });
+  await app.register(auditReader, { trail: deps.audit, verifications: deps.verifications ?? memoryVerificationLog() });
   await app.register(disclosures, { graph, audit: deps.audit, policy: config.policy, newId });
   await app.register(deviceLookup, { graph });
   await app.register(problemDetails, { notFound: config.web === null });
@@ -137,6 +145,8 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
       await api.register(deviceRoutes, { searchesPerMinute: config.rateLimits.searchesPerMinute });
       await api.register(disclosureRoutes, { rateLimits: config.rateLimits, requiredAuthContext: config.requiredAuthContext });
       await api.register(auditRoutes, { signingKey: config.audit.signingKey ? createCheckpointSigner(config.audit.signingKey.pem) : null });
+      await api.register(auditRecordRoutes);
+      await api.register(auditVerificationRoutes);
     },
     { prefix: '/api/v1' },
   );

@@ -7,6 +7,7 @@ import { KEYDESK_VERSION } from '../version.js';
 import { openAuditStore } from '../audit/open-store.js';
 import type { AuditStore } from '../audit/store.js';
 import { startPeriodicJobs } from '../jobs/periodic-jobs.js';
+import { chainVerification } from '../jobs/chain-verification-job.js';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -35,8 +36,8 @@ export async function startServer(
   // whatever LOG_LEVEL says.
   const auditLogger = logger.child({ component: 'audit' }, { level: 'info' });
   const audit = await openAuditStore(config, auditLogger);
-  const app = await buildApp(config, { ...deps, audit });
-  const jobs = startPeriodicJobs(config, audit, logger);
+  const app = await buildApp(config, { ...deps, audit, verifications: audit.verifications });
+  const jobs = startPeriodicJobs(config, audit, logger, [chainVerification]);
 
   let stopping: Promise<void> | null = null;
   const stop = () => {

@@ -160,6 +160,21 @@ GRANT INSERT, SELECT ON keydesk.audit_checkpoints TO ${r};
 GRANT SELECT, UPDATE ON keydesk.chain_head TO ${r};
 GRANT EXECUTE ON FUNCTION keydesk.append_records TO ${r};`,
   },
+  {
+    version: 2,
+    description: 'chain verifications by the leader',
+    // One row per background verification run (audit/verification); the newest answers GET /api/v1/audit/verification.
+    sql: `
+CREATE TABLE keydesk.audit_verifications (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  verified_at timestamptz NOT NULL,
+  intact boolean NOT NULL,
+  result text NOT NULL
+);
+${appendOnly('audit_verifications')}`,
+    grants: (r: string) => `
+GRANT INSERT, SELECT ON keydesk.audit_verifications TO ${r};`,
+  },
 ].sort((a: Migration, b: Migration) => a.version - b.version);
 
 /** The version this KeyDesk expects the schema to be at. */
