@@ -1,5 +1,5 @@
 import Type, { type Static, type TSchema } from 'typebox';
-import { DEFAULT_API_AUDIT_PAGE, MAX_AUDIT_PAGE } from '../audit/types.js';
+import { DEFAULT_API_AUDIT_PAGE, MAX_AUDIT_PAGE, type AuditFilter } from '../audit/types.js';
 import { AuditActionSchema, AuditEntrySchema, AuditOutcomeSchema, DoorSchema } from './audit.js';
 import { Nullable } from './common.js';
 import { EXAMPLE } from './examples.js';
@@ -48,6 +48,12 @@ export interface AuditRecordsQueryType extends Partial<Record<keyof typeof Audit
   limit?: string;
   cursor?: string;
   format?: ExportFormat;
+}
+
+/** The query string's filters, as the audit port takes them. */
+export function filterOf(query: AuditRecordsQueryType): AuditFilter {
+  const { limit: _limit, cursor: _cursor, format: _format, ...filter } = query;
+  return filter as AuditFilter;
 }
 
 export const AuditRecordIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, description: "The record's id", examples: [EXAMPLE.auditRecordId] }) }, { additionalProperties: false });

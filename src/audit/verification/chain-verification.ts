@@ -37,6 +37,14 @@ export interface VerificationLog {
   record(verification: ChainVerification): Promise<void>;
 }
 
+/** What is shown before the first run: every member null, so no one mistakes "not yet checked" for "intact". */
+export type NoVerificationYet = { [K in keyof ChainVerification]: null };
+
+/** The latest verification as the API and the audit page show it. */
+export async function latestVerification(log: VerificationLog): Promise<ChainVerification | NoVerificationYet> {
+  return (await log.latest()) ?? { intact: null, records: null, head: null, firstBroken: null, verifiedAt: null, checkpoint: null };
+}
+
 export function memoryVerificationLog(): VerificationLog {
   let last: ChainVerification | null = null;
   return {

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { auditRecordNotFound, type ReaderContext } from '../../../../audit/reading/audit-reader.js';
-import { DEFAULT_API_AUDIT_PAGE, type AuditFilter } from '../../../../audit/types.js';
+import { DEFAULT_API_AUDIT_PAGE } from '../../../../audit/types.js';
 import { readerContextOf } from '../../../../auth/audit-caller.js';
 import { APP_ROLES } from '../../../../auth/roles.js';
 import { exportFormatOf, sendAuditExport } from '../../../../plugins/app/audit-reader.js';
 import { problemResponses } from '../../../../schemas/api.js';
-import { AuditRecordIdParams, AuditRecordsPage, AuditRecordsQuery, type AuditRecordsQueryType } from '../../../../schemas/audit-api.js';
+import { AuditRecordIdParams, AuditRecordsPage, AuditRecordsQuery, filterOf, type AuditRecordsQueryType } from '../../../../schemas/audit-api.js';
 import { EXAMPLE } from '../../../../schemas/examples.js';
 import { inputProblem } from '../../../../schemas/problem-examples.js';
 
@@ -22,12 +22,6 @@ const recordProblems = problemResponses({ instance: `/api/v1/audit/records/${EXA
 
 function readerOf(request: FastifyRequest): ReaderContext {
   return readerContextOf(request.caller ?? { kind: 'app', appId: null, oid: null, upn: null, name: null }, 'api', request);
-}
-
-/** The query string's filters, as the audit port takes them. */
-export function filterOf(query: AuditRecordsQueryType): AuditFilter {
-  const { limit: _limit, cursor: _cursor, format: _format, ...filter } = query;
-  return filter as AuditFilter;
 }
 
 const auditRecordRoutes: FastifyPluginAsyncTypebox = async (app) => {

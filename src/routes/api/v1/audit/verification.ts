@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { APP_ROLES } from '../../../../auth/roles.js';
 import { problemResponses } from '../../../../schemas/api.js';
-import { ChainVerificationSchema, type ChainVerificationAnswer } from '../../../../schemas/audit-api.js';
-import type { VerificationLog } from '../../../../audit/verification/chain-verification.js';
+import { ChainVerificationSchema } from '../../../../schemas/audit-api.js';
+import { latestVerification } from '../../../../audit/verification/chain-verification.js';
 
 /** The leader's latest background verification of the chain: a request reads it, never walks the chain. */
 
@@ -16,14 +16,6 @@ const verificationProblems = problemResponses(
   'audit_unavailable',
   'shutting_down',
 );
-
-/** Before the first run: every member null, so no one mistakes "not yet checked" for "intact". */
-export const NOT_VERIFIED_YET: ChainVerificationAnswer = { intact: null, records: null, head: null, firstBroken: null, verifiedAt: null, checkpoint: null };
-
-/** The latest verification as the API and the audit page show it. */
-export async function latestVerification(log: VerificationLog): Promise<ChainVerificationAnswer> {
-  return (await log.latest()) ?? NOT_VERIFIED_YET;
-}
 
 const auditVerificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
