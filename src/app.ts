@@ -14,10 +14,13 @@ import { createGraphGateway } from './graph/graph-gateway.js';
 import { GraphTokenProvider } from './graph/token-provider.js';
 import { withDeviceCache } from './graph/device-cache.js';
 import { sharedSchemas } from './schemas/api.js';
+import { AuditRecordServedSchema } from './schemas/audit-api.js';
 import helmet from './plugins/external/helmet.js';
 import rateLimit from './plugins/external/rate-limit.js';
 import swagger from './plugins/external/swagger.js';
 import auditTrail from './plugins/app/audit-trail.js';
+import auditReader from './plugins/app/audit-reader.js';
+import { memoryVerificationLog, type VerificationLog } from './audit/verification/chain-verification.js';
 import authentication from './plugins/app/authentication.js';
 import connectionDraining from './plugins/app/connection-draining.js';
 import demoBanner from './plugins/app/demo-banner.js';
@@ -36,6 +39,8 @@ import disclosureRoutes from './routes/api/v1/disclosures/index.js';
 import auditRoutes from './routes/api/v1/audit/index.js';
 import metricsRoute from './routes/metrics/index.js';
 import { metricsSourceFor } from './metrics/exposition.js';
+import auditRecordRoutes from './routes/api/v1/audit/records.js';
+import auditVerificationRoutes from './routes/api/v1/audit/verification.js';
 import { createCheckpointSigner } from './audit/checkpoints/checkpoint.js';
 import webUi from './web/index.js';
 
@@ -43,6 +48,8 @@ export interface AppDeps {
   logger: Logger;
   /** The audit trail, already open: opening it is I/O, which buildApp does not do. */
   audit: AuditTrail;
+  /** Where the leader's chain verifications are kept (the store's); defaults to this process's memory. */
+  verifications?: VerificationLog;
   /** Defaults to the Microsoft Graph gateway built from the configuration. */
   graph?: GraphGateway;
   /** KeyDesk's one MSAL client (Graph tokens, staff sign-in); built from the configuration by default. */
@@ -127,7 +134,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
 
   // The API speaks JSON only; a text/plain body is refused (415) rather than half-understood.
   app.removeContentTypeParser('text/plain');
-  for (const schema of sharedSchemas) app.addSchema(schema);
+  for (const schema of [...sharedSchemas, AuditRecordServedSchema]) app.addSchema(schema);
 
   await app.register(requestIds);
   await app.register(connectionDraining);
@@ -140,6 +147,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   const watch = alertWatchOf(config, deps, now);
   await app.register(alerts, { watch });
   await app.register(disclosures, { graph, audit: deps.audit, policy: config.policy, newId, onOutcome: (record) => watch.observe(record) });
+  await app.register(auditReader, { trail: deps.audit, verifications: deps.verifications ?? memoryVerificationLog() });
   await app.register(deviceLookup, { graph });
   await app.register(problemDetails, { notFound: config.web === null });
   await app.register(authentication, { verifier, userTokenClients: config.apiUserTokenClients });
@@ -152,6 +160,8 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
       await api.register(deviceRoutes, { searchesPerMinute: config.rateLimits.searchesPerMinute });
       await api.register(disclosureRoutes, { rateLimits: config.rateLimits, requiredAuthContext: config.requiredAuthContext });
       await api.register(auditRoutes, { signingKey: config.audit.signingKey ? createCheckpointSigner(config.audit.signingKey.pem) : null });
+      await api.register(auditRecordRoutes);
+      await api.register(auditVerificationRoutes);
     },
     { prefix: '/api/v1' },
   );

@@ -4,6 +4,7 @@ import { fileCheckpointLog } from './checkpoints/setup.js';
 import { openFileAuditTrail, type FileAuditTrail } from './file/file-audit-trail.js';
 import { openPostgresAuditStore } from './postgres/open.js';
 import type { AuditStore } from './store.js';
+import { memoryVerificationLog } from './verification/chain-verification.js';
 
 /**
  * The audit store AUDIT_STORE names, open: the file trail (AUDIT_FILE) or PostgreSQL
@@ -26,9 +27,13 @@ export function fileAuditStore(trail: FileAuditTrail, auditFile: string): AuditS
     kind: 'file',
     append: (entry) => trail.append(entry),
     query: (filter, page) => trail.query(filter, page),
+    findRecord: (id) => trail.findRecord(id),
+    exportRecords: (filter) => trail.exportRecords(filter),
     isWritable: () => trail.isWritable(),
     close: () => trail.close(),
     head: async () => trail.head(),
     checkpoints: fileCheckpointLog(auditFile),
+    // One process per audit file: its memory is where every request can read the latest.
+    verifications: memoryVerificationLog(),
   };
 }

@@ -1,5 +1,6 @@
 import type { CheckpointedStore } from './checkpoints/setup.js';
 import type { AuditTrail } from './types.js';
+import type { VerificationLog } from './verification/chain-verification.js';
 
 /**
  * An audit store as the server holds it: the trail (append, query) with its chain head and
@@ -8,4 +9,6 @@ import type { AuditTrail } from './types.js';
  */
 export interface AuditStore extends AuditTrail, CheckpointedStore {
   readonly kind: 'file' | 'postgres';
+  /** The leader's chain verifications: in this process (file), or in a table (PostgreSQL). */
+  readonly verifications: VerificationLog;
 }

@@ -43,8 +43,16 @@ export interface AuditPage {
   nextCursor: string | null;
 }
 
+/** One record of an export, and its stored line: the bytes its hash was computed over. */
+export interface ExportedRecord {
+  record: AuditRecord;
+  line: string;
+}
+
 export const MAX_AUDIT_PAGE = 500;
 export const DEFAULT_AUDIT_PAGE = 50;
+/** The audit API's page size when the caller names none. */
+export const DEFAULT_API_AUDIT_PAGE = 100;
 
 export interface AuditTrail {
   /**
@@ -59,6 +67,14 @@ export interface AuditTrail {
    * this store did not issue.
    */
   query(filter: AuditFilter, page?: AuditPageRequest): Promise<AuditPage>;
+  /** The record with this id (a GUID); null when the trail holds none. */
+  findRecord(id: string): Promise<AuditRecord | null>;
+  /**
+   * Every record matching `filter`, oldest first (ascending seq), each with its line exactly as
+   * stored (without the newline): all of them joined with LF is the trail itself. Streamed in
+   * bounded memory; only records durable when the export begins are read.
+   */
+  exportRecords(filter: AuditFilter): AsyncIterable<ExportedRecord>;
   /** True while the store can write; `/readyz` reports it. */
   isWritable(): Promise<boolean>;
   /** Waits for pending appends, then closes. Later appends reject. */

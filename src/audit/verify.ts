@@ -106,7 +106,7 @@ const NEWLINE = 0x0a;
  * sees it (node:readline would drop it). The last line is unterminated when the file does not
  * end in LF.
  */
-async function* readLines(handle: FileHandle): AsyncGenerator<TrailLine> {
+export async function* readLines(handle: FileHandle): AsyncGenerator<TrailLine> {
   let carry: Buffer = Buffer.alloc(0);
   for (;;) {
     const chunk = Buffer.alloc(READ_BYTES);

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { ReaderContext } from '../audit/reading/audit-reader.js';
 import type { AuditCaller } from '../audit/types.js';
 
 /** Who a request comes from, as the audit trail names them: an app, or a person. */
@@ -21,4 +22,9 @@ export function auditCallerOf(identity: CallerIdentity, request: FastifyRequest)
     ip: request.ip ?? null,
     userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 256) : null,
   };
+}
+
+/** Who reads the trail, for the record an auditor's query or export leaves. */
+export function readerContextOf(identity: CallerIdentity, via: ReaderContext['via'], request: FastifyRequest): ReaderContext {
+  return { caller: auditCallerOf(identity, request), via, requestId: request.id, callerRequestId: request.callerRequestId };
 }

@@ -2,6 +2,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readAlertConfig, type AlertConfig } from './alert-config.js';
 import { readMetricsConfig, type MetricsConfig } from './metrics-config.js';
+import { readAuditApiConfig, type AuditApiConfig } from './audit-api-config.js';
 
 /**
  * Environment -> typed, validated configuration. The only module that reads `process.env`:
@@ -83,6 +84,8 @@ export interface KeyDeskConfig {
   alerts: AlertConfig;
   /** Prometheus metrics: `/metrics` with METRICS_TOKEN, and the token-free METRICS_PORT listener. */
   metrics: MetricsConfig;
+  /** The audit API's background chain verification (src/config/audit-api-config.ts). */
+  auditApi: AuditApiConfig;
 }
 
 export type AuditStore = 'file' | 'postgres';
@@ -271,6 +274,7 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     web: readWebConfig(reader, server.trustProxyHops),
     alerts: readAlertConfig(reader),
     metrics: readMetricsConfig(reader, server.port),
+    auditApi: readAuditApiConfig(reader),
   };
   checkScaleOut(reader, config);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);

@@ -24,6 +24,7 @@ const PATTERN_WORDS: Record<string, string> = {
   deviceName: 'must not contain control characters',
   name: 'must not contain control characters',
   prefix: 'must not contain control characters',
+  limit: 'must be a whole number of records per page, from 1 to 500',
 };
 
 const FORMAT_WORDS: Record<string, string> = {

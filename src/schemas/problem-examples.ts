@@ -4,6 +4,7 @@ import { validationProblem } from '../problem/validation.js';
 import { refusal, type RefusalFacts } from '../disclosure/wording.js';
 import { parseDisclosureInput } from '../disclosure/input.js';
 import { EXAMPLE } from './examples.js';
+import { auditRecordNotFound } from '../audit/reading/audit-reader.js';
 
 /**
  * One example of each problem, for /openapi.json: worded by the same templates the refusals use
@@ -41,12 +42,10 @@ const CANDIDATES = [EXAMPLE.deviceId, EXAMPLE.otherDeviceId].map((deviceId, i) =
 }));
 
 /**
- * Codes no API operation answers: the web UI's own (its forms and sign-in pages) and `not_found`,
- * which answers a path that is no operation. Every other code needs an example below, so a new
- * code is either shown in the document or named here.
+ * Codes no API operation answers: the web UI's own (its forms and sign-in pages). Every other
+ * code needs an example below, so a new code is either shown in the document or named here.
  */
 type PageOnlyCode =
-  | 'not_found'
   | 'csrf_invalid'
   | 'form_already_used'
   | 'reauthentication_required'
@@ -76,6 +75,7 @@ const EXAMPLES: Record<ApiProblemCode, () => KeyDeskProblem> = {
       "The caller holds no app role that allows this; it needs BitLocker.Disclose. An administrator assigns it under Enterprise applications > KeyDesk > Users and groups (or the app's API permissions for an application).",
     ),
   app_token_required: () => refusal('app_token_required'),
+  not_found: () => auditRecordNotFound(),
   device_not_found: () => refusal('device_not_found', FACTS),
   key_not_found: () => refusal('key_not_found', FACTS),
   signing_key_not_configured: () =>

@@ -9,6 +9,7 @@ import type { AuditStore } from '../audit/store.js';
 import { startPeriodicJobs } from '../jobs/periodic-jobs.js';
 import { processMetrics, startCollecting } from '../metrics/exposition.js';
 import { startMetricsListener, type MetricsListener } from '../metrics/metrics-listener.js';
+import { chainVerification } from '../jobs/chain-verification-job.js';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -39,8 +40,8 @@ export async function startServer(
   // whatever LOG_LEVEL says.
   const auditLogger = logger.child({ component: 'audit' }, { level: 'info' });
   const audit = await openAuditStore(config, auditLogger);
-  const app = await buildApp(config, { ...deps, audit });
-  const jobs = startPeriodicJobs(config, audit, logger);
+  const app = await buildApp(config, { ...deps, audit, verifications: audit.verifications });
+  const jobs = startPeriodicJobs(config, audit, logger, [chainVerification]);
   startCollecting(config.workers);
   let metrics: MetricsListener | null = null;
 

@@ -16,6 +16,7 @@ import { isApiPath, logProblem, notFoundProblem, sendProblem, toProblem } from '
 import { KeyDeskProblem } from '../problem/problem.js';
 import type { SharedRedis } from '../redis/client.js';
 import assets from './assets.js';
+import auditPages from './audit-page.js';
 import devicePage from './device-page.js';
 import formTokens from './form-token.js';
 import myDisclosuresPage from './my-disclosures-page.js';
@@ -143,4 +144,5 @@ export default async function webUi(app: FastifyInstance, options: WebUiOptions)
   await app.register(devicePage, { rateLimit: searches, disabledDeviceCheck: config.policy.disabledDeviceCheck });
   await app.register(revealRoute, { web, disabledDeviceCheck: config.policy.disabledDeviceCheck, clientId: config.clientId, requiredAuthContext: config.requiredAuthContext, staffDisclosuresPerMinute: config.rateLimits.staffDisclosuresPerMinute, now });
   await app.register(myDisclosuresPage);
+  await app.register(auditPages, { clientId: config.clientId });
 }

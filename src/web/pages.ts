@@ -3,6 +3,8 @@ import type { StaffUser } from '../auth/staff-session.js';
 import type { KeyDeskProblem } from '../problem/problem.js';
 import { FAVICON_PATH, STYLESHEET_PATH } from './assets.js';
 import { html, type SafeHtml } from './html.js';
+import { APP_ROLES } from '../auth/roles.js';
+import { staffHasRole } from '../auth/staff-session.js';
 
 /**
  * The frame every page shares: a header naming who is signed in, with the sign-out form. No
@@ -24,7 +26,7 @@ export function staffHeader(staff: PageViewer | null): SafeHtml {
   if (!staff) return html`<header><strong><a href="/">KeyDesk</a></strong></header>`;
   return html`<header>
 <strong><a href="/">KeyDesk</a></strong>
-<nav><a href="/my/disclosures">My disclosures</a></nav>
+<nav><a href="/my/disclosures">My disclosures</a>${staffHasRole(staff, APP_ROLES.audit) ? html` · <a href="/audit">Audit trail</a>` : ''}</nav>
 <p class="signed-in">Signed in as <span class="staff-name">${staff.name}</span> (<span class="staff-upn">${staff.upn}</span>)</p>
 <form method="post" action="/auth/sign-out"><input type="hidden" name="_csrf" value="${staff.signOutCsrf}"><button type="submit">Sign out</button></form>
 </header>`;

@@ -72,7 +72,7 @@ ${rows.map(resultRow)}</tbody>
 function auditRolePage(viewer: PageViewer | null): string {
   const body = html`<h1>KeyDesk</h1>
 <p>You hold the app role <code>${APP_ROLES.audit}</code>. It lets you read KeyDesk's audit trail: every disclosure attempt, granted or refused, and every sign-in. It does not let you search devices or reveal recovery passwords (those need <code>${APP_ROLES.lookup}</code> or <code>${APP_ROLES.disclose}</code>).</p>
-<p>KeyDesk's audit API, where this role will query the trail, is not built yet. Until it is, ask KeyDesk's operators for the audit trail and check it is intact with <code>npm run audit:verify</code>.</p>`;
+<p><a href="/audit">Open the audit trail</a>: search it, download it as CSV, and see whether its chain is intact.</p>`;
   return layout({ title: 'KeyDesk', staff: viewer, body });
 }
 

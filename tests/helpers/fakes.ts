@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { KeyDeskProblem } from '../../src/problem/problem.js';
-import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord, AuditTrail } from '../../src/audit/types.js';
+import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord, AuditTrail, ExportedRecord } from '../../src/audit/types.js';
 import { checkAuditFilter, decodeCursor, encodeCursor, foreignCursor, matchesAuditFilter, pageLimit } from '../../src/audit/query.js';
 import type {
   Device,
@@ -120,6 +120,15 @@ export class MemoryAuditTrail implements AuditTrail {
     const records = matching.slice(0, limit);
     const nextCursor = matching.length > limit ? encodeCursor('memory', [records.at(-1)!.seq]) : null;
     return { records, nextCursor };
+  }
+
+  async findRecord(id: string): Promise<AuditRecord | null> {
+    return this.records.find((record) => record.id === id) ?? null;
+  }
+
+  async *exportRecords(filter: AuditFilter): AsyncGenerator<ExportedRecord> {
+    checkAuditFilter(filter);
+    for (const record of this.records.filter((r) => matchesAuditFilter(r, filter))) yield { record, line: JSON.stringify(record) };
   }
 
   async isWritable(): Promise<boolean> {

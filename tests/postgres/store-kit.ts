@@ -25,6 +25,8 @@ export interface OpenedStore {
   /** The records' stored lines in seq order: the file's lines, or the `line` column. */
   lines(): Promise<string[]>;
   database: TestDatabase | null;
+  /** The file store's trail file; null for PostgreSQL. */
+  file: string | null;
 }
 
 /** The PostgreSQL store on `url`, schema migrated, as `openPostgresAuditStore` opens it but with a test's clock. */
@@ -41,7 +43,7 @@ export async function openStore(kind: StoreKind, options: StoreOptions = {}): Pr
     const trail = await openFileAuditTrail({ file, hmacKey: options.hmacKey ?? null, logger, clock: options.clock });
     const store = fileAuditStore(trail, file);
     onTestFinished(() => store.close());
-    return { store, lines: () => readLines(file), database: null };
+    return { store, lines: () => readLines(file), database: null, file };
   }
   const database = await createTestDatabase();
   const store = await openPostgresStore(database.url, { ...options, logger });
@@ -49,7 +51,7 @@ export async function openStore(kind: StoreKind, options: StoreOptions = {}): Pr
     await store.close();
     await database.drop();
   });
-  return { store, lines: () => storedLines(database.url), database };
+  return { store, lines: () => storedLines(database.url), database, file: null };
 }
 
 export async function storedLines(url: string): Promise<string[]> {

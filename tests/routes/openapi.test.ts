@@ -38,7 +38,7 @@ interface OpenApiDocument {
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const ann = user('ann.lee@contoso.com');
-const API_OPERATIONS = ['findDevices', 'listRecoveryKeys', 'discloseRecoveryKey', 'getAuditSigningKey'];
+const API_OPERATIONS = ['findDevices', 'listRecoveryKeys', 'discloseRecoveryKey', 'getAuditSigningKey', 'listAuditRecords', 'getAuditRecord', 'getAuditVerification'];
 
 function operations(doc: OpenApiDocument): { path: string; method: string; operation: Operation }[] {
   return Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })));
@@ -126,7 +126,7 @@ describe('the OpenAPI document', () => {
   it('names every operation with a unique operationId', async () => {
     harness = await buildHarness('openapi-ids');
     const ids = operations(await documentOf(harness)).map(({ operation }) => operation.operationId);
-    expect(ids.sort()).toEqual(['discloseRecoveryKey', 'findDevices', 'getAuditSigningKey', 'listRecoveryKeys', 'liveness', 'readiness']);
+    expect(ids.sort()).toEqual(['discloseRecoveryKey', 'findDevices', 'getAuditRecord', 'getAuditSigningKey', 'getAuditVerification', 'listAuditRecords', 'listRecoveryKeys', 'liveness', 'readiness']);
   });
 
   it('asks for a client-credentials token from the configured authority and tenant, scoped to the first API audience', async () => {
@@ -152,6 +152,9 @@ describe('the OpenAPI document', () => {
       listRecoveryKeys: ['BitLocker.Disclose', 'BitLocker.Lookup'],
       discloseRecoveryKey: ['BitLocker.Disclose'],
       getAuditSigningKey: ['BitLocker.Audit'],
+      listAuditRecords: ['BitLocker.Audit'],
+      getAuditRecord: ['BitLocker.Audit'],
+      getAuditVerification: ['BitLocker.Audit'],
     });
     expect(operationById(doc, 'liveness')['x-keydesk-app-roles']).toBeUndefined();
 
@@ -161,6 +164,9 @@ describe('the OpenAPI document', () => {
     mockGraphTenant([laptop], [{ id: '1a2b3c4d-1111-4aaa-8bbb-0123456789ab', deviceId: laptop.deviceId, volumeType: '1', createdDateTime: '2026-01-11T10:00:00Z', key: fakeRecoveryPassword() }]);
     const requests: Record<string, { method: 'GET' | 'POST'; url: string; payload?: object }> = {
       getAuditSigningKey: { method: 'GET', url: '/api/v1/audit/signing-key' },
+      listAuditRecords: { method: 'GET', url: '/api/v1/audit/records?deviceName=LAPTOP-ANN' },
+      getAuditRecord: { method: 'GET', url: '/api/v1/audit/records/0b9e1d2c-3a4f-4b5c-8d6e-7f8091a2b3c4' },
+      getAuditVerification: { method: 'GET', url: '/api/v1/audit/verification' },
       findDevices: { method: 'GET', url: '/api/v1/devices?name=LAPTOP-ANN' },
       listRecoveryKeys: { method: 'GET', url: `/api/v1/devices/${laptop.deviceId}/recovery-keys` },
       discloseRecoveryKey: {
@@ -195,7 +201,8 @@ describe('the OpenAPI document', () => {
         }
       }
       const successTypes = Object.entries(operation.responses).filter(([s]) => Number(s) < 300).flatMap(([, r]) => Object.keys(r.content ?? {}));
-      expect(successTypes).toEqual(['application/json']);
+      // Only the audit listing also answers its exports (CSV, JSON Lines) with 200.
+      expect(successTypes).toEqual(operation.operationId === 'listAuditRecords' ? ['application/json', 'text/csv', 'application/x-ndjson'] : ['application/json']);
     }
     const statuses = (id: string) => Object.keys(operationById(doc, id).responses);
     for (const id of ['findDevices', 'listRecoveryKeys', 'discloseRecoveryKey']) expect(statuses(id)).toEqual(expect.arrayContaining(['400', '401', '403', '429', '500', '502', '503']));
@@ -312,6 +319,7 @@ describe('the answers and the document agree', () => {
     const badValues: Record<string, string> = {
       'findDevices querystring name': 'LAPTOP\u0007ANN',
       'findDevices querystring prefix': 'LAP\u0007',
+      'listAuditRecords querystring limit': 'ten',
       'listRecoveryKeys params deviceId': 'not-a-device-id',
       'discloseRecoveryKey body deviceName': 'LAPTOP\u0007ANN',
       'discloseRecoveryKey body deviceId': 'not-a-device-id',
@@ -326,7 +334,7 @@ describe('the answers and the document agree', () => {
       const bad = badValues[`${input.operationId} ${input.location} ${input.name}`]!;
       const response =
         input.location === 'querystring'
-          ? await harness.inject({ method: 'GET', url: `/api/v1/devices?${input.name}=${encodeURIComponent(bad)}`, headers: auth })
+          ? await harness.inject({ method: 'GET', url: `/api/v1/${input.operationId === 'listAuditRecords' ? 'audit/records' : 'devices'}?${input.name}=${encodeURIComponent(bad)}`, headers: input.operationId === 'listAuditRecords' ? { authorization: `Bearer ${await issueAppToken(signingKey, { roles: ['BitLocker.Audit'] })}` } : auth })
           : input.location === 'params'
             ? await harness.inject({ method: 'GET', url: `/api/v1/devices/${bad}/recovery-keys`, headers: auth })
             : await disclose(input.name === 'deviceId' ? { ...request, deviceName: undefined, deviceId: bad } : { ...request, [input.name]: bad });

@@ -6,8 +6,9 @@ import { KeyDeskProblem } from '../../problem/problem.js';
 import { auditAppendDuration, auditBatchSize } from '../../metrics/metrics.js';
 import { sealBatch, settleDurable, type QueuedAppend, type SealedAppend } from '../batch.js';
 import type { ChainHead } from '../chain.js';
-import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord, AuditTrail } from '../types.js';
-import { queryAuditFile } from './file-query.js';
+import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord, AuditTrail, ExportedRecord } from '../types.js';
+import { exportAuditFile } from './file-export.js';
+import { findAuditFileRecord, queryAuditFile } from './file-query.js';
 import { lockAuditFile, type AuditFileLock } from './file-lock.js';
 import { nodeFileSystem, writeAll, type AuditFileHandle, type AuditFileSystem } from './file-system.js';
 import { makePrivateFolder } from './permissions.js';
@@ -121,7 +122,7 @@ class FileAuditTrailImpl implements FileAuditTrail {
   #draining: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
   /** Queries in flight: the handle they read stays open until they end. */
-  #reads = new Set<Promise<AuditPage>>();
+  #reads = new Set<Promise<unknown>>();
 
   constructor(init: TrailInit) {
     this.#file = init.file;
@@ -154,8 +155,30 @@ class FileAuditTrailImpl implements FileAuditTrail {
 
   /** Reads the records durable when it is called; close() waits for it. */
   query(filter: AuditFilter, page?: AuditPageRequest): Promise<AuditPage> {
+    return this.#tracked(() => queryAuditFile(this.#handle, this.#size, filter, page));
+  }
+
+  findRecord(id: string): Promise<AuditRecord | null> {
+    return this.#tracked(() => findAuditFileRecord(this.#handle, this.#size, id));
+  }
+
+  /** Reads the records durable when its first record is asked for; close() waits for it to end. */
+  async *exportRecords(filter: AuditFilter): AsyncGenerator<ExportedRecord> {
+    if (this.#state === 'closed') throw this.#refusal();
+    let finished!: () => void;
+    const reading = new Promise<void>((resolve) => (finished = resolve));
+    this.#reads.add(reading);
+    try {
+      yield* exportAuditFile(this.#handle, this.#size, filter);
+    } finally {
+      this.#reads.delete(reading);
+      finished();
+    }
+  }
+
+  #tracked<T>(read: () => Promise<T>): Promise<T> {
     if (this.#state === 'closed') return Promise.reject(this.#refusal());
-    const reading = queryAuditFile(this.#handle, this.#size, filter, page);
+    const reading = read();
     this.#reads.add(reading);
     const settled = () => void this.#reads.delete(reading);
     reading.then(settled, settled);

@@ -11,7 +11,7 @@ import {
 } from '../query.js';
 import type { AuditFilter, AuditPage, AuditPageRequest, AuditRecord } from '../types.js';
 import { readAt, type AuditFileHandle } from './file-system.js';
-import { lineNeedles } from './line-filter.js';
+import { idNeedle, lineNeedles } from './line-filter.js';
 import { scanBackwards, type ScannedLine } from './scan.js';
 
 /**
@@ -48,11 +48,20 @@ export async function queryAuditFile(handle: AuditFileHandle, size: number, filt
   return { records: shown.map(({ record }) => record), nextCursor };
 }
 
+/** The record with this id, searched from the file's end (where an auditor's record usually is). */
+export async function findAuditFileRecord(handle: AuditFileHandle, size: number, id: string): Promise<AuditRecord | null> {
+  for await (const line of scanBackwards(handle, size, idNeedle(id))) {
+    const record = candidateRecord(line, {});
+    if (record !== null && record.id.toLowerCase() === id.toLowerCase()) return record;
+  }
+  return null;
+}
+
 /**
  * The record on a line that passed the byte test, when it matches. A line that is not a record
  * (damage) is passed over: this is a view of the trail, `audit:verify` is the check of it.
  */
-function candidateRecord(line: ScannedLine, filter: AuditFilter): AuditRecord | null {
+export function candidateRecord(line: Pick<ScannedLine, 'bytes'>, filter: AuditFilter): AuditRecord | null {
   if ((filter.from !== undefined || filter.to !== undefined) && !storedTimeMayMatch(line.bytes, filter)) return null;
   let value: unknown;
   try {

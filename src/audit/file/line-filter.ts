@@ -59,6 +59,12 @@ export function lineNeedles(filter: AuditFilter): LineNeedle[] {
   });
 }
 
+/** The needle of a record id (KeyDesk writes GUIDs in lower case, but a caller may not). */
+export function idNeedle(id: string): LineNeedle[] {
+  const needle = caselessNeedle(['id'], id);
+  return needle === null ? [] : [needle];
+}
+
 function exactNeedle(member: string, value: string | undefined): LineNeedle | null {
   if (typeof value !== 'string') return null;
   const bytes = Buffer.from(`${JSON.stringify(member)}:${JSON.stringify(value)}`, 'utf8').toString('latin1');

@@ -25,7 +25,7 @@ export async function* scanBackwards(handle: AuditFileHandle, end: number, needl
   while (end > 0) {
     const start = Math.max(0, end - windowBytes);
     const bytes = await readAt(handle, start, end - start);
-    if (bytes.length !== end - start) throw shrunk();
+    if (bytes.length !== end - start) throw trailShrunk();
     // The window's first line may begin before the window: it is read again with the next one.
     const first = start === 0 ? 0 : bytes.indexOf(NEWLINE) + 1;
     if (first === 0 && start !== 0) {
@@ -78,7 +78,8 @@ function lineEnd(text: string, from: number): number {
   return end === -1 ? text.length : end;
 }
 
-function shrunk(): KeyDeskProblem {
+/** The file ends before the size the trail knows durable. */
+export function trailShrunk(): KeyDeskProblem {
   return new KeyDeskProblem(
     'audit_unavailable',
     'The audit file is shorter than the records KeyDesk wrote to it: it was truncated or replaced while KeyDesk ran. Run npm run audit:verify and restart KeyDesk.',

@@ -176,6 +176,21 @@ CREATE TABLE keydesk.alert_windows (
     grants: (r: string) => `
 GRANT SELECT, INSERT, UPDATE ON keydesk.alert_windows TO ${r};`,
   },
+  {
+    version: 2,
+    description: 'chain verifications by the leader',
+    // One row per background verification run (audit/verification); the newest answers GET /api/v1/audit/verification.
+    sql: `
+CREATE TABLE keydesk.audit_verifications (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  verified_at timestamptz NOT NULL,
+  intact boolean NOT NULL,
+  result text NOT NULL
+);
+${appendOnly('audit_verifications')}`,
+    grants: (r: string) => `
+GRANT INSERT, SELECT ON keydesk.audit_verifications TO ${r};`,
+  },
 ].sort((a: Migration, b: Migration) => a.version - b.version);
 
 /** The version this KeyDesk expects the schema to be at. */

@@ -7,11 +7,13 @@ import type { ChainHead } from '../chain.js';
 import type { CheckpointLog } from '../checkpoints/checkpointer.js';
 import type { AuditLogger } from '../file/start-up.js';
 import type { AuditStore } from '../store.js';
-import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord } from '../types.js';
+import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord, ExportedRecord } from '../types.js';
 import { checkOutDurable, databaseLabel, describeDatabaseError } from './connection.js';
 import { batchLanded, commitBatch, newAttempt, type CommitAttempt, type UncertainBatch } from './group-commit.js';
 import { postgresCheckpointLog } from './postgres-checkpoints.js';
-import { queryAuditTable, type ReadRows } from './postgres-query.js';
+import { postgresVerificationLog } from './postgres-verifications.js';
+import type { VerificationLog } from '../verification/chain-verification.js';
+import { exportAuditTable, findAuditTableRecord, queryAuditTable, type ReadRows } from './postgres-query.js';
 
 /**
  * The audit trail in PostgreSQL, shared by every KeyDesk process on the database. Appends waiting
@@ -65,6 +67,7 @@ export function createPostgresAuditTrail(options: PostgresAuditTrailOptions): Au
 class PostgresAuditTrail implements AuditStore {
   readonly kind = 'postgres';
   readonly checkpoints: CheckpointLog;
+  readonly verifications: VerificationLog;
   readonly #pool: pg.Pool;
   readonly #url: string;
   readonly #hmacKey: Buffer | null;
@@ -91,6 +94,7 @@ class PostgresAuditTrail implements AuditStore {
     this.#clock = options.clock ?? (() => new Date());
     this.#newId = options.newId ?? randomUUID;
     this.checkpoints = postgresCheckpointLog({ read: this.#read, pool: this.#pool });
+    this.verifications = postgresVerificationLog({ read: this.#read, pool: this.#pool });
   }
 
   append(entry: AuditEntry): Promise<AuditRecord> {
@@ -107,12 +111,37 @@ class PostgresAuditTrail implements AuditStore {
   }
 
   query(filter: AuditFilter, page?: AuditPageRequest): Promise<AuditPage> {
+    return this.#reading(() => queryAuditTable(this.#read, filter, page));
+  }
+
+  findRecord(id: string): Promise<AuditRecord | null> {
+    return this.#reading(() => findAuditTableRecord(this.#read, id));
+  }
+
+  async *exportRecords(filter: AuditFilter): AsyncGenerator<ExportedRecord> {
+    if (this.#state === 'closed') throw closedRefusal();
+    let finished!: () => void;
+    this.#track(new Promise<void>((resolve) => (finished = resolve)));
+    try {
+      yield* exportAuditTable(this.#read, filter);
+    } catch (error) {
+      throw this.#asReadProblem(error);
+    } finally {
+      finished();
+    }
+  }
+
+  #reading<T>(read: () => Promise<T>): Promise<T> {
     if (this.#state === 'closed') return Promise.reject(closedRefusal());
     return this.#track(
-      queryAuditTable(this.#read, filter, page).catch((error: unknown) => {
-        throw isProblem(error) ? error : this.#unavailable('The audit trail (PostgreSQL) could not be read', error);
+      read().catch((error: unknown) => {
+        throw this.#asReadProblem(error);
       }),
     );
+  }
+
+  #asReadProblem(error: unknown): unknown {
+    return isProblem(error) ? error : this.#unavailable('The audit trail (PostgreSQL) could not be read', error);
   }
 
   async head(): Promise<ChainHead> {

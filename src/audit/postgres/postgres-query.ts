@@ -1,5 +1,5 @@
 import { auditTimeMs, checkAuditFilter, decodeCursor, encodeCursor, foreignCursor, normaliseAuditRecord, pageLimit } from '../query.js';
-import type { AuditFilter, AuditPage, AuditPageRequest, AuditRecord } from '../types.js';
+import type { AuditFilter, AuditPage, AuditPageRequest, AuditRecord, ExportedRecord } from '../types.js';
 
 /**
  * `query` over `keydesk.audit_records`, newest first, served by the indexes on the filter columns
@@ -73,6 +73,37 @@ export async function queryAuditTable(read: ReadRows, filter: AuditFilter, page?
     records: shown.map((row) => normaliseAuditRecord(JSON.parse(row.line) as Record<string, unknown>) as AuditRecord),
     nextCursor: rows.length > limit && last !== undefined ? encodeCursor(STORE, [last.seq, last.hash.slice(0, 16)]) : null,
   };
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The record with this id; null for none (and for a string that is no GUID, which the uuid column could not hold). */
+export async function findAuditTableRecord(read: ReadRows, id: string): Promise<AuditRecord | null> {
+  if (!GUID.test(id)) return null;
+  const rows = await read<{ line: string }>('SELECT line FROM keydesk.audit_records WHERE id = $1', [id]);
+  return rows[0] === undefined ? null : normaliseAuditRecord(JSON.parse(rows[0].line) as Record<string, unknown>);
+}
+
+const EXPORT_PAGE_ROWS = 1000;
+
+/**
+ * Records matching `filter` up to the chain head as the export begins, oldest first, a page at a
+ * time by seq (keyset, never OFFSET): memory stays at one page however many records match.
+ */
+export async function* exportAuditTable(read: ReadRows, filter: AuditFilter): AsyncGenerator<ExportedRecord> {
+  checkAuditFilter(filter);
+  const head = await read<{ seq: string }>('SELECT seq FROM keydesk.chain_head WHERE singleton', []);
+  const last = head[0]?.seq ?? '0';
+  for (let after = '0'; ; ) {
+    const where = whereOf(filter);
+    where.values.push(after, last);
+    where.clauses.push(`seq > $${where.values.length - 1}`, `seq <= $${where.values.length}`);
+    const sql = `SELECT seq, line FROM keydesk.audit_records WHERE ${where.clauses.join(' AND ')} ORDER BY seq LIMIT ${EXPORT_PAGE_ROWS}`;
+    const rows = await read<{ seq: string; line: string }>(sql, where.values);
+    for (const row of rows) yield { record: normaliseAuditRecord(JSON.parse(row.line) as Record<string, unknown>), line: row.line };
+    if (rows.length < EXPORT_PAGE_ROWS) return;
+    after = rows.at(-1)!.seq;
+  }
 }
 
 async function cursorSeq(read: ReadRows, cursor: string): Promise<number> {
