@@ -7,6 +7,8 @@ import { KEYDESK_VERSION } from '../version.js';
 import { openAuditStore } from '../audit/open-store.js';
 import type { AuditStore } from '../audit/store.js';
 import { startPeriodicJobs } from '../jobs/periodic-jobs.js';
+import { reconciliationJob } from '../jobs/reconciliation-job.js';
+import { openReconciliationStore } from '../reconcile/open-store.js';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -35,8 +37,13 @@ export async function startServer(
   // whatever LOG_LEVEL says.
   const auditLogger = logger.child({ component: 'audit' }, { level: 'info' });
   const audit = await openAuditStore(config, auditLogger);
-  const app = await buildApp(config, { ...deps, audit });
-  const jobs = startPeriodicJobs(config, audit, logger);
+  const reconciliationStore = await openReconciliationStore(config, logger);
+  const app = await buildApp(config, { ...deps, audit, reconciliationStore });
+  const jobs = startPeriodicJobs(config, audit, logger, [reconciliationJob(app.reconciliation)]);
+  const closeStores = async () => {
+    await reconciliationStore.close().catch((error: unknown) => logger.warn({ err: error }, "the reconciliation's store did not close cleanly"));
+    await audit.close();
+  };
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
@@ -53,7 +60,7 @@ export async function startServer(
       clearTimeout(deadline);
       // The last checkpoint covers every record the finished requests wrote.
       await jobs.stop().catch((error: unknown) => logger.error({ err: error }, 'the periodic jobs did not stop cleanly'));
-      await audit.close();
+      await closeStores();
       logger.info('audit log flushed and closed; bye');
     })();
     return stopping;
@@ -63,7 +70,7 @@ export async function startServer(
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     await jobs.stop().catch(() => undefined);
-    await audit.close();
+    await closeStores();
     throw error;
   }
   const address = app.server.address();
