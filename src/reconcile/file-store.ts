@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, truncate } from 'node:fs/promises';
 import { appendPrivateText } from '../audit/file/file-system.js';
 import { MemoryReconciliationStore } from './memory-store.js';
 import type { ReconcileRun, ReconciliationStore, StoredKeyRead } from './types.js';
@@ -28,8 +28,12 @@ async function readLines(path: string): Promise<Line[]> {
     throw error;
   }
   const lines = text.split('\n');
-  // A torn last line (a crash mid-write) is a change that never completed: the next run redoes it.
-  if (lines.at(-1) !== '' && !isJson(lines.at(-1)!)) lines.pop();
+  const last = lines.at(-1)!;
+  // A torn last line (a crash mid-write) is a change that never completed: cut off, the next run redoes it.
+  if (last !== '' && !isJson(last)) {
+    lines.pop();
+    await truncate(path, Buffer.byteLength(text, 'utf8') - Buffer.byteLength(last, 'utf8'));
+  }
   return lines.filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Line);
 }
 
