@@ -70,8 +70,8 @@ export type ReconciliationResponseBody = Static<typeof ReconciliationResponse>;
 
 export const ReconciliationQuery = Type.Object(
   {
-    from: Type.Optional(Type.String({ format: 'date-time', description: 'Only events and disclosures at or after this instant' })),
-    to: Type.Optional(Type.String({ format: 'date-time', description: 'Only events and disclosures before this instant' })),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'Only events and disclosures at or after this instant', examples: ['2026-11-01T00:00:00Z'] })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'Only events and disclosures before this instant', examples: ['2026-12-01T00:00:00Z'] })),
   },
   { additionalProperties: false },
 );

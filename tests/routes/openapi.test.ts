@@ -38,7 +38,7 @@ interface OpenApiDocument {
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const ann = user('ann.lee@contoso.com');
-const API_OPERATIONS = ['findDevices', 'listRecoveryKeys', 'discloseRecoveryKey', 'getAuditSigningKey'];
+const API_OPERATIONS = ['findDevices', 'listRecoveryKeys', 'discloseRecoveryKey', 'getAuditSigningKey', 'getReconciliation', 'runReconciliation'];
 
 function operations(doc: OpenApiDocument): { path: string; method: string; operation: Operation }[] {
   return Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })));
@@ -126,7 +126,7 @@ describe('the OpenAPI document', () => {
   it('names every operation with a unique operationId', async () => {
     harness = await buildHarness('openapi-ids');
     const ids = operations(await documentOf(harness)).map(({ operation }) => operation.operationId);
-    expect(ids.sort()).toEqual(['discloseRecoveryKey', 'findDevices', 'getAuditSigningKey', 'listRecoveryKeys', 'liveness', 'readiness']);
+    expect(ids.sort()).toEqual(['discloseRecoveryKey', 'findDevices', 'getAuditSigningKey', 'getReconciliation', 'listRecoveryKeys', 'liveness', 'readiness', 'runReconciliation']);
   });
 
   it('asks for a client-credentials token from the configured authority and tenant, scoped to the first API audience', async () => {
@@ -152,6 +152,8 @@ describe('the OpenAPI document', () => {
       listRecoveryKeys: ['BitLocker.Disclose', 'BitLocker.Lookup'],
       discloseRecoveryKey: ['BitLocker.Disclose'],
       getAuditSigningKey: ['BitLocker.Audit'],
+      getReconciliation: ['BitLocker.Audit'],
+      runReconciliation: ['BitLocker.Audit'],
     });
     expect(operationById(doc, 'liveness')['x-keydesk-app-roles']).toBeUndefined();
 
@@ -161,6 +163,8 @@ describe('the OpenAPI document', () => {
     mockGraphTenant([laptop], [{ id: '1a2b3c4d-1111-4aaa-8bbb-0123456789ab', deviceId: laptop.deviceId, volumeType: '1', createdDateTime: '2026-01-11T10:00:00Z', key: fakeRecoveryPassword() }]);
     const requests: Record<string, { method: 'GET' | 'POST'; url: string; payload?: object }> = {
       getAuditSigningKey: { method: 'GET', url: '/api/v1/audit/signing-key' },
+      getReconciliation: { method: 'GET', url: '/api/v1/audit/reconciliation' },
+      runReconciliation: { method: 'POST', url: '/api/v1/audit/reconciliation/run' },
       findDevices: { method: 'GET', url: '/api/v1/devices?name=LAPTOP-ANN' },
       listRecoveryKeys: { method: 'GET', url: `/api/v1/devices/${laptop.deviceId}/recovery-keys` },
       discloseRecoveryKey: {
