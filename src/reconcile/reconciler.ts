@@ -74,10 +74,12 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   const runOnce = async (): Promise<RunResult> => {
     const startedAt = deps.now();
     if (!(await deps.store.beginRun(iso(startedAt), iso(startedAt - STALE_RUN_MS)))) return { status: 'already_running' };
-    const window = nextWindow(await deps.store.state(), startedAt);
+    // Whatever fails after the lease is taken, the lease is given back with the run's record.
+    let window = { from: iso(startedAt), to: iso(startedAt) };
     const counts = { events: 0, newEvents: 0, outOfBand: 0 };
     let error: string | null = null;
     try {
+      window = nextWindow(await deps.store.state(), startedAt);
       Object.assign(counts, await steps.readWindow(window));
       await steps.reportOutOfBand();
     } catch (caught) {
