@@ -25,6 +25,7 @@ import {
   type Json,
 } from './graph-resources.js';
 import { createListing } from './graph-listing.js';
+import { createAuditLogEndpoint, portalReadAnswer } from './graph-audit-log.js';
 import { USER_READ, createUserEndpoints } from './graph-users.js';
 import { BodyTooLarge, readBody, send, type SimHandler } from './listener.js';
 import type { SimDevice, SimManagedDevice, SimRecoveryKey, SimUser } from './organisation.js';
@@ -116,6 +117,7 @@ export function createGraphHost(state: SimulatorState): GraphHost {
   const listing = createListing(root);
   const { only, option, page, contextUrl } = listing;
   const userEndpoints = createUserEndpoints({ users: directory.users, listing, authorization, pageSize: state.pageSizes.plain });
+  const listDirectoryAudits = createAuditLogEndpoint({ entries: state.logs.audits, listing, authorization, pageSize: state.pageSizes.plain });
 
   // ---- Resources -------------------------------------------------------------------------
 
@@ -262,6 +264,7 @@ export function createGraphHost(state: SimulatorState): GraphHost {
     if (!wantsKey) return { '@odata.context': contextUrl('informationProtection/bitlocker/recoveryKeys', null, null, true), ...metadata };
     state.counters.recoveryPasswordReads++;
     record(state.logs.audits, {
+      id: `Directory_${randomUUID()}`,
       activityDateTime: isoSeconds(state.now()),
       category: 'KeyManagement',
       activityDisplayName: 'Read BitLocker key',
@@ -270,6 +273,9 @@ export function createGraphHost(state: SimulatorState): GraphHost {
         appId: caller.appId,
         servicePrincipalId: caller.servicePrincipalId,
         userPrincipalName: caller.delegated ? caller.upn : null,
+        userId: caller.delegated ? caller.userId : null,
+        displayName: null,
+        ipAddress: null,
       },
       keyId: key.id,
       deviceId: key.deviceId,
@@ -322,6 +328,10 @@ export function createGraphHost(state: SimulatorState): GraphHost {
       if (third === undefined) return listManaged(request, caller, ids);
       if (fourth === undefined) return getManaged(request, caller, ids, third);
       throw new GraphFailure(400, 'BadRequest', `Resource not found for the segment '${fourth}'.`);
+    }
+    if (a === 'auditlogs' && lower(second ?? '') === 'directoryaudits' && third === undefined) {
+      if (!read) throw methodNotAllowed();
+      return listDirectoryAudits(request, caller, ids);
     }
     if (a === 'informationprotection' && lower(second ?? '') === 'bitlocker' && lower(third ?? '') === 'recoverykeys') {
       if (!read) throw methodNotAllowed();
@@ -396,6 +406,10 @@ export function createGraphHost(state: SimulatorState): GraphHost {
     };
     const isBatch = lower(path) === '/v1.0/$batch';
     const work = async (): Promise<GraphAnswer> => {
+      if (path === '/_simulator/portal-reads' && request.method === 'POST') {
+        const planted = portalReadAnswer(state, await readBody(incoming));
+        return { status: planted.status, headers: { 'content-type': 'application/json' }, body: planted.body };
+      }
       if (isBatch && request.method === 'POST') {
         request.body = await readBody(incoming);
         return answerBatch(state, request, answerOne);

@@ -3,6 +3,7 @@ import { ensureSimulatorCertificates } from './certificates.js';
 import { createEntraHost, type DelegatedApiTokenRequest } from './entra.js';
 import { FaultInjector, type FailOptions, type SlowOptions, type ThrottleOptions } from './faults.js';
 import { createGraphHost } from './graph.js';
+import { recordPortalRead, type PortalRead } from './graph-audit-log.js';
 import { Delays, startListener, type Listener, type SimHandler } from './listener.js';
 import type { SimDirectory } from './organisation.js';
 import { KEYDESK_GRAPH_PERMISSIONS, buildTenantModel, type SimApp, type SimStaffMember, type SimTenantModel } from './registrations.js';
@@ -20,6 +21,7 @@ export type { SimDevice, SimDirectory, SimManagedDevice, SimNotableDevices, SimR
 export type { SimApp, SimStaffMember } from './registrations.js';
 export type { SimDirectoryAuditEntry, SimEntraLogEntry, SimRequestLogEntry, SimTokenLogEntry, SimulatorCounters } from './state.js';
 export type { FailOptions, SlowOptions, ThrottleOptions } from './faults.js';
+export type { PortalRead } from './graph-audit-log.js';
 export { KEYDESK_APP_ROLES, KEYDESK_GRAPH_PERMISSIONS } from './registrations.js';
 export { createClientCertificateFile, ensureSimulatorCertificates, type ClientCertificateFile, type SimulatorCertificates } from './certificates.js';
 export type { DelegatedApiTokenRequest } from './entra.js';
@@ -39,7 +41,7 @@ export interface SimulatedTenantOptions {
   authTimeClaim?: boolean;
   /** KeyDesk's registered redirect URIs. Default: any http(s) loopback URI (Entra ignores the port of localhost ones). */
   redirectUris?: string[];
-  /** KeyDesk's Graph application permissions at start (and after `knobs.reset()`). Default: the four KeyDesk needs. */
+  /** KeyDesk's Graph application permissions at start (and after `knobs.reset()`). Default: the ones KeyDesk's README asks for (KEYDESK_GRAPH_PERMISSIONS). */
   graphPermissions?: string[];
   /** Lifetime of issued tokens, seconds. Default 3599, as Entra's client credentials answers say. */
   tokenLifetimeSeconds?: number;
@@ -60,7 +62,7 @@ export interface SimulatedTenant {
   /** PEM path of the local CA; and a bundle (this CA + the file named by the current NODE_EXTRA_CA_CERTS, if any) to pass as NODE_EXTRA_CA_CERTS to a process that must trust the simulator. */
   caCertPath: string;
   caBundlePath: string;
-  /** KeyDesk's own app registration: run KeyDesk with AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH set to these. Its Graph application permissions are the four KeyDesk needs, by default. */
+  /** KeyDesk's own app registration: run KeyDesk with AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH set to these. Its Graph application permissions are the ones KeyDesk needs, by default. */
   keydeskApp: SimKeyDeskRegistration;
   /** Ticketing apps that call KeyDesk's API with client credentials (scope `${appIdUri}/.default`): one with BitLocker.Disclose, one with BitLocker.Lookup only, one with no role. */
   ticketingApps: SimApp[];
@@ -93,8 +95,14 @@ export interface SimulatedTenant {
   tokenRequests: SimTokenLogEntry[];
   /** Every request to the Entra host (discovery, keys, token, authorize, logout). */
   entraRequests: SimEntraLogEntry[];
-  /** The tenant's audit log entries for recovery password reads (Entra's KeyManagement category). */
+  /** The tenant's audit log entries for recovery password reads (Entra's KeyManagement category), served at `/v1.0/auditLogs/directoryAudits`. */
   directoryAudits: SimDirectoryAuditEntry[];
+  /**
+   * Records a read of a recovery key that did not come through KeyDesk (someone pressing "Show
+   * recovery key" in the admin portal): a "Read BitLocker key" entry initiated by a user. Also
+   * `POST {graphBaseUrl}/_simulator/portal-reads` with `{ "keyId": "…" }`, for a shell.
+   */
+  recordPortalRead(read: PortalRead): SimDirectoryAuditEntry;
   /** Totals since start or the last clearLogs(), for a benchmark that outlives `maxLogEntries`. */
   counters(): SimulatorCounters;
   /** Empties all four logs (the arrays stay the same objects) and zeroes the counters. */
@@ -211,6 +219,7 @@ export async function startSimulatedTenant(options: SimulatedTenantOptions): Pro
     tokenRequests: logs.token,
     entraRequests: logs.entra,
     directoryAudits: logs.audits,
+    recordPortalRead: (read) => recordPortalRead(state, read),
     counters: () => ({ ...state.counters }),
     clearLogs() {
       state.counters = { graphRoundTrips: 0, graphRequests: 0, tokenRequests: 0, recoveryPasswordReads: 0 };

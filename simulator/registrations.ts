@@ -13,6 +13,9 @@ export const KEYDESK_GRAPH_PERMISSIONS: readonly string[] = [
   'User.Read.All',
   'DeviceManagementManagedDevices.Read.All',
   'BitlockerKey.Read.All',
+  // The reconciliation with Entra's audit log (the README also asks for Directory.Read.All, which
+  // Microsoft lists beside it; the simulated tenant checks AuditLog.Read.All only).
+  'AuditLog.Read.All',
 ];
 
 /** App roles KeyDesk's API defines (`appRoles` in its manifest). */

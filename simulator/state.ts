@@ -63,11 +63,21 @@ export interface SimEntraLogEntry {
  * audit must line up with it through the client-request-id.
  */
 export interface SimDirectoryAuditEntry {
+  /** The directoryAudit's id. */
+  id: string;
   activityDateTime: string;
   category: 'KeyManagement';
   activityDisplayName: 'Read BitLocker key';
   result: 'success';
-  initiatedBy: { appId: string | null; servicePrincipalId: string | null; userPrincipalName: string | null };
+  /** An app-only read names the app; a person's (delegated, or the admin portal) names the user. */
+  initiatedBy: {
+    appId: string | null;
+    servicePrincipalId: string | null;
+    userPrincipalName: string | null;
+    userId: string | null;
+    displayName: string | null;
+    ipAddress: string | null;
+  };
   keyId: string;
   deviceId: string;
   /** The client-request-id the caller sent; Graph's own request-id is `requestId`. */

@@ -5,7 +5,12 @@ import type { KeyDeskConfig } from './config/config.js';
 import { KEYDESK_VERSION } from './version.js';
 import { KeyDeskLogController } from './logging/request-log.js';
 import type { AuditTrail } from './audit/types.js';
-import type { GraphGateway } from './graph/types.js';
+import type { EntraAuditLog, GraphGateway } from './graph/types.js';
+import { createEntraAuditLog } from './graph/entra-audit-log.js';
+import { MemoryReconciliationStore } from './reconcile/memory-store.js';
+import type { ReconciliationStore } from './reconcile/types.js';
+import reconciliation from './plugins/app/reconciliation.js';
+import reconciliationRoutes from './routes/api/v1/audit/reconciliation.js';
 import { createEntraTokenVerifier, type AccessTokenVerifier } from './auth/access-token.js';
 import { createMsalClient, type MsalClient } from './graph/msal-client.js';
 import type { SessionStore } from './auth/session-store.js';
@@ -52,6 +57,13 @@ export interface AppDeps {
   verifications?: VerificationLog;
   /** Defaults to the Microsoft Graph gateway built from the configuration. */
   graph?: GraphGateway;
+  /** Entra's audit log of key reads; defaults to the one read through Graph with KeyDesk's token. */
+  entraAuditLog?: EntraAuditLog;
+  /**
+   * Where the reconciliation keeps Entra's events and its runs (src/reconcile/open-store.ts);
+   * memory when not given. The caller closes it.
+   */
+  reconciliationStore?: ReconciliationStore;
   /** KeyDesk's one MSAL client (Graph tokens, staff sign-in); built from the configuration by default. */
   msal?: MsalClient;
   /** Defaults to Entra token verification built from the configuration. */
@@ -149,6 +161,16 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   await app.register(disclosures, { graph, audit: deps.audit, policy: config.policy, newId, onOutcome: (record) => watch.observe(record) });
   await app.register(auditReader, { trail: deps.audit, verifications: deps.verifications ?? memoryVerificationLog() });
   await app.register(deviceLookup, { graph });
+  await app.register(reconciliation, {
+    auditLog: deps.entraAuditLog ?? createEntraAuditLog(config, { logger: graphLogger, tokenProvider: graphTokens }),
+    graph,
+    audit: deps.audit,
+    store: deps.reconciliationStore ?? new MemoryReconciliationStore(),
+    clientId: config.clientId,
+    graceMinutes: config.reconcile.graceMinutes,
+    now,
+    logger: deps.logger.child({ component: 'reconcile' }),
+  });
   await app.register(problemDetails, { notFound: config.web === null });
   await app.register(authentication, { verifier, userTokenClients: config.apiUserTokenClients });
   await app.register(readiness, { checkIdentityProvider: checks.identityProvider, checkGraphToken: checks.graphToken, auditWritable: () => deps.audit.isWritable() });
@@ -162,6 +184,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
       await api.register(auditRoutes, { signingKey: config.audit.signingKey ? createCheckpointSigner(config.audit.signingKey.pem) : null });
       await api.register(auditRecordRoutes);
       await api.register(auditVerificationRoutes);
+      await api.register(reconciliationRoutes);
     },
     { prefix: '/api/v1' },
   );

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { readAlertConfig, type AlertConfig } from './alert-config.js';
 import { readMetricsConfig, type MetricsConfig } from './metrics-config.js';
 import { readAuditApiConfig, type AuditApiConfig } from './audit-api-config.js';
+import { readReconcileConfig, type ReconcileConfig } from './reconcile-config.js';
 
 /**
  * Environment -> typed, validated configuration. The only module that reads `process.env`:
@@ -86,6 +87,8 @@ export interface KeyDeskConfig {
   metrics: MetricsConfig;
   /** The audit API's background chain verification (src/config/audit-api-config.ts). */
   auditApi: AuditApiConfig;
+  /** Reconciliation of KeyDesk's disclosures with Entra's own audit log of key reads. */
+  reconcile: ReconcileConfig;
 }
 
 export type AuditStore = 'file' | 'postgres';
@@ -275,6 +278,7 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     alerts: readAlertConfig(reader),
     metrics: readMetricsConfig(reader, server.port),
     auditApi: readAuditApiConfig(reader),
+    reconcile: readReconcileConfig(reader),
   };
   checkScaleOut(reader, config);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);

@@ -30,15 +30,19 @@ const GRAPH_ERROR_CODE = /^[A-Za-z][A-Za-z0-9_.]{0,63}$/;
 export class GraphRequests {
   readonly #client: Client;
   readonly #versionRoot: string;
+  readonly #pace: (() => Promise<void>) | null;
 
-  constructor(client: Client, graphBaseUrl: string) {
+  /** `pace`, when given, is awaited before each logical request (a client-side rate limit). */
+  constructor(client: Client, graphBaseUrl: string, pace: (() => Promise<void>) | null = null) {
     this.#client = client;
     this.#versionRoot = `${graphBaseUrl}/v1.0/`;
+    this.#pace = pace;
   }
 
   /** One logical GET. `target` is a path under v1.0 or a full nextLink (sent verbatim). */
   async get(operation: Operation, target: string, budget: GraphBudget | null, clientRequestId: string = randomUUID()): Promise<GraphAnswer> {
     spendBudget(operation, budget);
+    if (this.#pace) await this.#pace();
     const call = new GraphCall(operation.name, clientRequestId, target.startsWith('https://') ? target : null);
     let response: Response;
     try {

@@ -53,3 +53,42 @@ export interface GraphGateway {
   /** Drops what a cache remembers of the device (its cached keys turned out stale). */
   forgetDevice?(deviceId: string): void;
 }
+
+/** Who read a key, as Entra's directory audit names them (`initiatedBy.app` or `initiatedBy.user`). */
+export interface KeyReadInitiator {
+  kind: 'app' | 'user' | 'unknown';
+  appId: string | null;
+  servicePrincipalId: string | null;
+  userPrincipalName: string | null;
+  userId: string | null;
+  displayName: string | null;
+  ipAddress: string | null;
+}
+
+/** One "Read BitLocker key" event of Entra's directory audit (category KeyManagement). */
+export interface EntraKeyRead {
+  /** The directoryAudit's `id`. */
+  entraEventId: string;
+  activityDateTime: string;
+  /** The key ID read (from `targetResources[0]`), or null when Entra's entry names none KeyDesk recognises. */
+  keyId: string | null;
+  initiatedBy: KeyReadInitiator;
+  correlationId: string | null;
+  /** GUIDs found in `additionalDetails` (where a `client-request-id` may be carried). */
+  detailIds: string[];
+  result: string | null;
+}
+
+/**
+ * Entra's own record of every recovery-key read (`/auditLogs/directoryAudits`, application
+ * permissions AuditLog.Read.All and Directory.Read.All), paced at 5 requests per 10 s.
+ */
+export interface EntraAuditLog {
+  /** Every "Read BitLocker key" event with `from <= activityDateTime <= to` (all pages). */
+  listKeyReads(window: { from: string; to: string }): Promise<EntraKeyRead[]>;
+  /**
+   * The Entra device ID of a recovery key, read WITHOUT `$select` (any `$select` makes Entra write
+   * a key-read event of its own); null when Graph has no such key.
+   */
+  deviceIdOfKey(keyId: string): Promise<string | null>;
+}

@@ -10,6 +10,8 @@ import { startPeriodicJobs } from '../jobs/periodic-jobs.js';
 import { processMetrics, startCollecting } from '../metrics/exposition.js';
 import { startMetricsListener, type MetricsListener } from '../metrics/metrics-listener.js';
 import { chainVerification } from '../jobs/chain-verification-job.js';
+import { reconciliationJob } from '../jobs/reconciliation-job.js';
+import { openReconciliationStore } from '../reconcile/open-store.js';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -40,10 +42,15 @@ export async function startServer(
   // whatever LOG_LEVEL says.
   const auditLogger = logger.child({ component: 'audit' }, { level: 'info' });
   const audit = await openAuditStore(config, auditLogger);
-  const app = await buildApp(config, { ...deps, audit, verifications: audit.verifications });
-  const jobs = startPeriodicJobs(config, audit, logger, [chainVerification]);
+  const reconciliationStore = await openReconciliationStore(config, logger);
+  const app = await buildApp(config, { ...deps, audit, verifications: audit.verifications, reconciliationStore });
+  const jobs = startPeriodicJobs(config, audit, logger, [chainVerification, reconciliationJob(app.reconciliation)]);
   startCollecting(config.workers);
   let metrics: MetricsListener | null = null;
+  const closeStores = async () => {
+    await reconciliationStore.close().catch((error: unknown) => logger.warn({ err: error }, "the reconciliation's store did not close cleanly"));
+    await audit.close();
+  };
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
@@ -61,7 +68,7 @@ export async function startServer(
       await metrics?.close();
       // The last checkpoint covers every record the finished requests wrote.
       await jobs.stop().catch((error: unknown) => logger.error({ err: error }, 'the periodic jobs did not stop cleanly'));
-      await audit.close();
+      await closeStores();
       logger.info('audit log flushed and closed; bye');
     })();
     return stopping;
@@ -74,7 +81,7 @@ export async function startServer(
   } catch (error) {
     await app.close().catch(() => undefined);
     await jobs.stop().catch(() => undefined);
-    await audit.close();
+    await closeStores();
     throw error;
   }
   const address = app.server.address();
@@ -84,21 +91,24 @@ export async function startServer(
   const url = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
   logger.info({ version: KEYDESK_VERSION, url, tenantId: config.tenantId, graph: config.graphBaseUrl, authority: config.authorityHost }, 'KeyDesk listening');
 
-  if (deps.handleSignals ?? true) {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.once(signal, () => {
-        logger.info({ signal }, 'signal received');
-        stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            logger.error({ err: error }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      });
-    }
-  }
+  if (deps.handleSignals ?? true) stopOnSignals(stop, logger);
   return { app, url, audit, metrics, stop };
+}
+
+/** SIGTERM or SIGINT stops the server gracefully, then the process. */
+function stopOnSignals(stop: () => Promise<void>, logger: Logger): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'signal received');
+      stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
 }
 
 /** Settings KeyDesk runs with but an operator should hear about once, at start-up. */

@@ -38,7 +38,7 @@ interface OpenApiDocument {
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const ann = user('ann.lee@contoso.com');
-const API_OPERATIONS = ['findDevices', 'listRecoveryKeys', 'discloseRecoveryKey', 'getAuditSigningKey', 'listAuditRecords', 'getAuditRecord', 'getAuditVerification'];
+const API_OPERATIONS = ['findDevices', 'listRecoveryKeys', 'discloseRecoveryKey', 'getAuditSigningKey', 'listAuditRecords', 'getAuditRecord', 'getAuditVerification', 'getReconciliation', 'runReconciliation'];
 
 function operations(doc: OpenApiDocument): { path: string; method: string; operation: Operation }[] {
   return Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })));
@@ -126,7 +126,7 @@ describe('the OpenAPI document', () => {
   it('names every operation with a unique operationId', async () => {
     harness = await buildHarness('openapi-ids');
     const ids = operations(await documentOf(harness)).map(({ operation }) => operation.operationId);
-    expect(ids.sort()).toEqual(['discloseRecoveryKey', 'findDevices', 'getAuditRecord', 'getAuditSigningKey', 'getAuditVerification', 'listAuditRecords', 'listRecoveryKeys', 'liveness', 'readiness']);
+    expect(ids.sort()).toEqual(['discloseRecoveryKey', 'findDevices', 'getAuditRecord', 'getAuditSigningKey', 'getAuditVerification', 'getReconciliation', 'listAuditRecords', 'listRecoveryKeys', 'liveness', 'readiness', 'runReconciliation']);
   });
 
   it('asks for a client-credentials token from the configured authority and tenant, scoped to the first API audience', async () => {
@@ -155,6 +155,8 @@ describe('the OpenAPI document', () => {
       listAuditRecords: ['BitLocker.Audit'],
       getAuditRecord: ['BitLocker.Audit'],
       getAuditVerification: ['BitLocker.Audit'],
+      getReconciliation: ['BitLocker.Audit'],
+      runReconciliation: ['BitLocker.Audit'],
     });
     expect(operationById(doc, 'liveness')['x-keydesk-app-roles']).toBeUndefined();
 
@@ -167,6 +169,8 @@ describe('the OpenAPI document', () => {
       listAuditRecords: { method: 'GET', url: '/api/v1/audit/records?deviceName=LAPTOP-ANN' },
       getAuditRecord: { method: 'GET', url: '/api/v1/audit/records/0b9e1d2c-3a4f-4b5c-8d6e-7f8091a2b3c4' },
       getAuditVerification: { method: 'GET', url: '/api/v1/audit/verification' },
+      getReconciliation: { method: 'GET', url: '/api/v1/audit/reconciliation' },
+      runReconciliation: { method: 'POST', url: '/api/v1/audit/reconciliation/run' },
       findDevices: { method: 'GET', url: '/api/v1/devices?name=LAPTOP-ANN' },
       listRecoveryKeys: { method: 'GET', url: `/api/v1/devices/${laptop.deviceId}/recovery-keys` },
       discloseRecoveryKey: {

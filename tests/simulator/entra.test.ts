@@ -1,6 +1,7 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimsOf, startTestTenant, type TestTenant } from './tenant-kit.js';
+import { KEYDESK_GRAPH_PERMISSIONS } from '../../simulator/index.js';
 
 let sim: TestTenant;
 let v2: TestTenant;
@@ -78,7 +79,7 @@ describe('client credentials', () => {
       idtyp: 'app',
       ver: '1.0',
     });
-    expect([...(claims.roles as string[])].sort()).toEqual(['BitlockerKey.Read.All', 'Device.Read.All', 'DeviceManagementManagedDevices.Read.All', 'User.Read.All']);
+    expect([...(claims.roles as string[])].sort()).toEqual(['AuditLog.Read.All', 'BitlockerKey.Read.All', 'Device.Read.All', 'DeviceManagementManagedDevices.Read.All', 'User.Read.All']);
     expect(claims).not.toHaveProperty('scp');
   });
 
@@ -188,7 +189,7 @@ describe('client credentials', () => {
     } finally {
       tenant.knobs.reset();
     }
-    expect(claimsOf(await sim.graphToken()).roles).toHaveLength(4);
+    expect(claimsOf(await sim.graphToken()).roles).toHaveLength(KEYDESK_GRAPH_PERMISSIONS.length);
   });
 
   it('gives v1 API tokens whose aud is exactly the identifier asked for: the App ID URI with or without its slash, or the client id', async () => {

@@ -1,7 +1,4 @@
-import { open } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { PRIVATE_FILE_MODE } from '../file/permissions.js';
-import { nodeFileSystem, openIfExists, readAt, syncDirectory, writeAll } from '../file/file-system.js';
+import { appendPrivateText, openIfExists, readAt } from '../file/file-system.js';
 import { checkpointLine, parseCheckpoint, type Checkpoint } from './checkpoint.js';
 
 /**
@@ -17,16 +14,7 @@ export function checkpointFileOf(auditFile: string): string {
 
 /** Appends one checkpoint and resolves once it is on disk. The file is created 0600. */
 export async function appendCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
-  const handle = await open(path, 'a', PRIVATE_FILE_MODE);
-  try {
-    const { size } = await handle.stat();
-    if (size === 0) await handle.chmod(PRIVATE_FILE_MODE);
-    await writeAll(handle, Buffer.from(checkpointLine(checkpoint), 'utf8'));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await syncDirectory(nodeFileSystem, dirname(path));
+  await appendPrivateText(path, checkpointLine(checkpoint));
 }
 
 const LAST_LINE_WINDOW = 4096;

@@ -1,4 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { PRIVATE_FILE_MODE } from './permissions.js';
 
 /**
  * The few file operations the trail performs, as a seam: tests run as root, where permissions
@@ -72,4 +74,21 @@ export async function openIfExists(path: string): Promise<FileHandle | null> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
+}
+
+/**
+ * Appends `text` to a private (0600) file and resolves once it and the file's name are on disk:
+ * the checkpoint log and the file store's record of Entra's key reads.
+ */
+export async function appendPrivateText(path: string, text: string): Promise<void> {
+  const handle = await open(path, 'a', PRIVATE_FILE_MODE);
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) await handle.chmod(PRIVATE_FILE_MODE);
+    await writeAll(handle, Buffer.from(text, 'utf8'));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await syncDirectory(nodeFileSystem, dirname(path));
 }

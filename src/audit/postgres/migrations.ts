@@ -191,6 +191,60 @@ ${appendOnly('audit_verifications')}`,
     grants: (r: string) => `
 GRANT INSERT, SELECT ON keydesk.audit_verifications TO ${r};`,
   },
+  {
+    version: 5,
+    description: "Entra's key-read events and the reconciliation's run state",
+    sql: `
+-- Each "Read BitLocker key" event of Entra's directory audit KeyDesk has read (Entra keeps them
+-- 7 or 30 days); only the report columns ever change, once, when an out-of-band read is reported.
+CREATE TABLE keydesk.entra_key_reads (
+  entra_event_id text PRIMARY KEY,
+  activity_date_time timestamptz NOT NULL,
+  key_id text,
+  device_id text,
+  device_name text,
+  initiated_by jsonb NOT NULL,
+  correlation_id text,
+  matched_disclosure_id text UNIQUE,
+  matched_by text CHECK (matched_by IN ('client_request_id', 'key_and_time')),
+  report_state text CHECK (report_state IN ('claimed', 'reported')),
+  reported_record_id uuid,
+  stored_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX entra_key_reads_time ON keydesk.entra_key_reads (activity_date_time);
+CREATE INDEX entra_key_reads_unreported ON keydesk.entra_key_reads (activity_date_time)
+  WHERE matched_disclosure_id IS NULL AND report_state IS NULL;
+
+CREATE FUNCTION keydesk.refuse_key_read_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF (to_jsonb(NEW) - 'report_state' - 'reported_record_id') IS DISTINCT FROM (to_jsonb(OLD) - 'report_state' - 'reported_record_id')
+     OR OLD.report_state = 'reported' THEN
+    RAISE EXCEPTION 'keydesk: an Entra key-read event is kept as read; only its report is recorded, once'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER entra_key_reads_keep BEFORE UPDATE ON keydesk.entra_key_reads
+  FOR EACH ROW EXECUTE FUNCTION keydesk.refuse_key_read_change();
+CREATE TRIGGER entra_key_reads_no_delete BEFORE DELETE ON keydesk.entra_key_reads
+  FOR EACH ROW EXECUTE FUNCTION keydesk.refuse_change();
+CREATE TRIGGER entra_key_reads_no_truncate BEFORE TRUNCATE ON keydesk.entra_key_reads
+  FOR EACH STATEMENT EXECUTE FUNCTION keydesk.refuse_change();
+
+-- One row: the run lease (running_since), the span of Entra's log read so far, the last run.
+CREATE TABLE keydesk.reconciliation_state (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  running_since timestamptz,
+  covered_from timestamptz,
+  covered_to timestamptz,
+  last_run jsonb
+);
+INSERT INTO keydesk.reconciliation_state (singleton) VALUES (true);`,
+    grants: (r: string) => `
+GRANT SELECT, INSERT ON keydesk.entra_key_reads TO ${r};
+GRANT UPDATE (report_state, reported_record_id) ON keydesk.entra_key_reads TO ${r};
+GRANT SELECT, UPDATE ON keydesk.reconciliation_state TO ${r};`,
+  },
 ].sort((a: Migration, b: Migration) => a.version - b.version);
 
 /** The version this KeyDesk expects the schema to be at. */
