@@ -1,5 +1,6 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readNotifyConfig, type NotifyConfig } from './notify-config.js';
 
 /**
  * Environment -> typed, validated configuration. The only module that reads `process.env`:
@@ -77,6 +78,8 @@ export interface KeyDeskConfig {
   trustProxyHops: number;
   /** The helpdesk web UI; null when PUBLIC_BASE_URL is not set (the API alone). */
   web: WebConfig | null;
+  /** Notification channels (webhook, email) and the outbox's retry window (notify-config.ts). */
+  notify: NotifyConfig;
 }
 
 export type AuditStore = 'file' | 'postgres';
@@ -174,7 +177,7 @@ function orList(values: readonly string[]): string {
  * Reads variables and collects what is wrong instead of stopping at the first problem, so one
  * failed start-up names every bad variable. Each problem starts with the variable's name.
  */
-class EnvReader {
+export class EnvReader {
   readonly problems: string[] = [];
   private readonly env: Env;
 
@@ -263,6 +266,7 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     policy: readPolicy(reader),
     rateLimits: readRateLimits(reader),
     web: readWebConfig(reader, server.trustProxyHops),
+    notify: readNotifyConfig(reader),
   };
   checkScaleOut(reader, config);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
