@@ -34,5 +34,5 @@ export async function openOutbox(
   }
   const outboxLogger = logger.child({ component: 'notify' }, { level: 'info' });
   outboxLogger.info({ channels: channels.map((channel) => channel.name), store: store.outbox.kind }, 'notification outbox open');
-  return startOutbox({ queue, channels, audit: store, retryMs: config.notify.retryHours * 3_600_000, logger: outboxLogger, ...tuning });
+  return startOutbox({ queue, channels, audit: store, logger: outboxLogger, ...tuning, retryMs: tuning.retryMs ?? config.notify.retryHours * 3_600_000 });
 }
