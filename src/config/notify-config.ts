@@ -121,14 +121,20 @@ function readEmail(reader: EnvReader): EmailConfig | null {
   const raw = reader.text('SMTP_URL');
   const required = readSwitch(reader, 'NOTIFY_EMAIL_REQUIRED', false, 'true holds every disclosure back until the mail relay accepted its notice');
   const owners = readSwitch(reader, 'NOTIFY_OWNERS', true, "on also mails the device's owners, its primary user and the requester");
+  const fromHow = 'the address the notices come from, e.g. keydesk@contoso.com';
+  const toHow = 'the security mailbox, e.g. security@contoso.com (several separated by commas)';
+  const listed = { from: reader.list('NOTIFY_EMAIL_FROM', `set ${fromHow}`), to: reader.list('NOTIFY_EMAIL_TO', `set ${toHow}`), ca: reader.text('SMTP_CA_FILE') };
   if (raw === undefined) {
     if (required) reader.problem('NOTIFY_EMAIL_REQUIRED=true but SMTP_URL is not set: set the mail relay (SMTP_URL, NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO), or set NOTIFY_EMAIL_REQUIRED=false');
+    const stray = (['NOTIFY_EMAIL_FROM', 'NOTIFY_EMAIL_TO', 'SMTP_CA_FILE'] as const).filter((name) => reader.text(name) !== undefined);
+    if (stray.length > 0) reader.problem(`${stray.join(', ')} ${stray.length === 1 ? 'is' : 'are'} set but SMTP_URL is not: set SMTP_URL to the mail relay, or remove ${stray.length === 1 ? 'it' : 'them'}`);
     return null;
   }
   const smtpUrl = readSmtpUrl(reader, raw);
-  const from = readAddresses(reader, 'NOTIFY_EMAIL_FROM', 'the address the notices come from, e.g. keydesk@contoso.com')[0] ?? '';
-  const to = readAddresses(reader, 'NOTIFY_EMAIL_TO', 'the security mailbox, e.g. security@contoso.com (several separated by commas)');
-  return smtpUrl === null ? null : { smtpUrl, ca: readCaFile(reader), from, to, owners, required };
+  const from = addresses(reader, 'NOTIFY_EMAIL_FROM', listed.from, fromHow);
+  const to = addresses(reader, 'NOTIFY_EMAIL_TO', listed.to, toHow);
+  if (from.length > 1) reader.problem(`NOTIFY_EMAIL_FROM lists ${from.length} addresses: set one, ${fromHow}`);
+  return smtpUrl === null ? null : { smtpUrl, ca: readCaFile(reader, listed.ca), from: from[0] ?? '', to, owners, required };
 }
 
 function readSmtpUrl(reader: EnvReader, raw: string): string | null {
@@ -145,8 +151,7 @@ function readSmtpUrl(reader: EnvReader, raw: string): string | null {
   }
 }
 
-function readAddresses(reader: EnvReader, name: string, what: string): string[] {
-  const listed = reader.list(name, `set ${what}`);
+function addresses(reader: EnvReader, name: string, listed: string[] | undefined, what: string): string[] {
   if (listed === undefined) {
     reader.problem(`${name} is missing (SMTP_URL is set): set ${what}`);
     return [];
@@ -156,8 +161,7 @@ function readAddresses(reader: EnvReader, name: string, what: string): string[] 
   return listed.filter((address) => ADDRESS.test(address));
 }
 
-function readCaFile(reader: EnvReader): string | null {
-  const path = reader.text('SMTP_CA_FILE');
+function readCaFile(reader: EnvReader, path: string | undefined): string | null {
   if (path === undefined) return null;
   try {
     const pem = readFileSync(path, 'utf8');
