@@ -101,7 +101,8 @@ REVOKE EXECUTE ON FUNCTION keydesk.append_records FROM PUBLIC;`;
 const OUTBOX = `
 CREATE TABLE keydesk.outbox (
   channel text NOT NULL,
-  seq bigint NOT NULL REFERENCES keydesk.audit_records (seq),
+  -- No foreign key to audit_records: it would make TRUNCATE fail before the append-only trigger says why.
+  seq bigint NOT NULL,
   state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
   attempts integer NOT NULL DEFAULT 0,
   next_attempt_at timestamptz NOT NULL DEFAULT now(),
