@@ -48,6 +48,9 @@ import auditRecordRoutes from './routes/api/v1/audit/records.js';
 import auditVerificationRoutes from './routes/api/v1/audit/verification.js';
 import { createCheckpointSigner } from './audit/checkpoints/checkpoint.js';
 import webUi from './web/index.js';
+import notificationsPlugin from './plugins/app/notifications.js';
+import { createNotifications } from './notify/notifications.js';
+import type { DeliveryChannel } from './notify/channel.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -82,6 +85,8 @@ export interface AppDeps {
   redis?: Redis;
   /** The background readiness checks; default: the token verifier's OpenID check and a Graph token held. */
   readinessChecks?: { identityProvider(): Promise<void>; graphToken(): Promise<void> };
+  /** The delivery channels; default: those the configuration names (src/notify/channels.ts). */
+  channels?: readonly DeliveryChannel[];
 }
 
 function createFastify(config: KeyDeskConfig, logger: Logger): FastifyInstance {
@@ -156,9 +161,46 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   await app.register(swagger, { version: KEYDESK_VERSION, demo: deps.demo ?? false, config });
   await app.register(rateLimit, { now, shared });
   await app.register(auditTrail, { trail: deps.audit });
+  await registerServices(app, config, deps, { graph, graphLogger, graphTokens, now, newId });
+  await app.register(problemDetails, { notFound: config.web === null });
+  await app.register(authentication, { verifier, userTokenClients: config.apiUserTokenClients });
+  await app.register(readiness, { checkIdentityProvider: checks.identityProvider, checkGraphToken: checks.graphToken, auditWritable: () => deps.audit.isWritable() });
+
+  await app.register(healthRoutes);
+  if (config.metrics.token !== null) await app.register(metricsRoute, { token: config.metrics.token, source: metricsSourceFor(config.workers) });
+  await app.register(apiRoutes, { config, prefix: '/api/v1' });
+  if (config.web) {
+    await app.register(webUi, { config, web: config.web, msal, now, shared, ...(deps.sessionStore ? { sessionStore: deps.sessionStore } : {}) });
+  }
+  return app;
+}
+
+interface ServiceParts {
+  graph: GraphGateway;
+  graphLogger: Logger;
+  graphTokens: GraphTokenProvider;
+  now: () => number;
+  newId: () => string;
+}
+
+/**
+ * The services the routes use, one decorator each: the alert watch and the notifications the
+ * disclosure service feeds, the disclosures themselves, the audit reader, the device look-up and
+ * the reconciliation with Entra's audit log.
+ */
+async function registerServices(app: FastifyInstance, config: KeyDeskConfig, deps: AppDeps, { graph, graphLogger, graphTokens, now, newId }: ServiceParts): Promise<void> {
   const watch = alertWatchOf(config, deps, now);
   await app.register(alerts, { watch });
-  await app.register(disclosures, { graph, audit: deps.audit, policy: config.policy, newId, onOutcome: (record) => watch.observe(record) });
+  const notifications = createNotifications(config, { graph, logger: deps.logger, ...(deps.channels ? { channels: deps.channels } : {}) });
+  await app.register(notificationsPlugin, { notifications });
+  await app.register(disclosures, {
+    graph,
+    audit: deps.audit,
+    policy: config.policy,
+    newId,
+    onOutcome: (record) => watch.observe(record),
+    noticeBeforeRead: (intent) => notifications.noticeBeforeRead(intent),
+  });
   await app.register(auditReader, { trail: deps.audit, verifications: deps.verifications ?? memoryVerificationLog() });
   await app.register(deviceLookup, { graph });
   await app.register(reconciliation, {
@@ -171,25 +213,14 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
     now,
     logger: deps.logger.child({ component: 'reconcile' }),
   });
-  await app.register(problemDetails, { notFound: config.web === null });
-  await app.register(authentication, { verifier, userTokenClients: config.apiUserTokenClients });
-  await app.register(readiness, { checkIdentityProvider: checks.identityProvider, checkGraphToken: checks.graphToken, auditWritable: () => deps.audit.isWritable() });
+}
 
-  await app.register(healthRoutes);
-  if (config.metrics.token !== null) await app.register(metricsRoute, { token: config.metrics.token, source: metricsSourceFor(config.workers) });
-  await app.register(
-    async (api) => {
-      await api.register(deviceRoutes, { searchesPerMinute: config.rateLimits.searchesPerMinute });
-      await api.register(disclosureRoutes, { rateLimits: config.rateLimits, requiredAuthContext: config.requiredAuthContext });
-      await api.register(auditRoutes, { signingKey: config.audit.signingKey ? createCheckpointSigner(config.audit.signingKey.pem) : null });
-      await api.register(auditRecordRoutes);
-      await api.register(auditVerificationRoutes);
-      await api.register(reconciliationRoutes);
-    },
-    { prefix: '/api/v1' },
-  );
-  if (config.web) {
-    await app.register(webUi, { config, web: config.web, msal, now, shared, ...(deps.sessionStore ? { sessionStore: deps.sessionStore } : {}) });
-  }
-  return app;
+/** The REST API under /api/v1: devices, disclosures, and the audit trail's routes. */
+async function apiRoutes(api: FastifyInstance, { config }: { config: KeyDeskConfig }): Promise<void> {
+  await api.register(deviceRoutes, { searchesPerMinute: config.rateLimits.searchesPerMinute });
+  await api.register(disclosureRoutes, { rateLimits: config.rateLimits, requiredAuthContext: config.requiredAuthContext });
+  await api.register(auditRoutes, { signingKey: config.audit.signingKey ? createCheckpointSigner(config.audit.signingKey.pem) : null });
+  await api.register(auditRecordRoutes);
+  await api.register(auditVerificationRoutes);
+  await api.register(reconciliationRoutes);
 }

@@ -35,5 +35,6 @@ export function fileAuditStore(trail: FileAuditTrail, auditFile: string): AuditS
     checkpoints: fileCheckpointLog(auditFile),
     // One process per audit file: its memory is where every request can read the latest.
     verifications: memoryVerificationLog(),
+    outbox: { kind: 'file', auditFile, head: async () => trail.head() },
   };
 }

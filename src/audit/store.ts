@@ -1,4 +1,5 @@
 import type { CheckpointedStore } from './checkpoints/setup.js';
+import type { OutboxStorage } from './outbox-storage.js';
 import type { AuditTrail } from './types.js';
 import type { VerificationLog } from './verification/chain-verification.js';
 
@@ -11,4 +12,6 @@ export interface AuditStore extends AuditTrail, CheckpointedStore {
   readonly kind: 'file' | 'postgres';
   /** The leader's chain verifications: in this process (file), or in a table (PostgreSQL). */
   readonly verifications: VerificationLog;
+  /** What the notification outbox delivers from (outbox-storage.ts). */
+  readonly outbox: OutboxStorage;
 }

@@ -4,6 +4,7 @@ import { readAlertConfig, type AlertConfig } from './alert-config.js';
 import { readMetricsConfig, type MetricsConfig } from './metrics-config.js';
 import { readAuditApiConfig, type AuditApiConfig } from './audit-api-config.js';
 import { readReconcileConfig, type ReconcileConfig } from './reconcile-config.js';
+import { readNotifyConfig, type NotifyConfig } from './notify-config.js';
 
 /**
  * Environment -> typed, validated configuration. The only module that reads `process.env`:
@@ -89,6 +90,8 @@ export interface KeyDeskConfig {
   auditApi: AuditApiConfig;
   /** Reconciliation of KeyDesk's disclosures with Entra's own audit log of key reads. */
   reconcile: ReconcileConfig;
+  /** Notification channels (webhook, email) and the outbox's retry window (notify-config.ts). */
+  notify: NotifyConfig;
 }
 
 export type AuditStore = 'file' | 'postgres';
@@ -279,6 +282,7 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     metrics: readMetricsConfig(reader, server.port),
     auditApi: readAuditApiConfig(reader),
     reconcile: readReconcileConfig(reader),
+    notify: readNotifyConfig(reader),
   };
   checkScaleOut(reader, config);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);

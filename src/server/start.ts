@@ -12,6 +12,7 @@ import { startMetricsListener, type MetricsListener } from '../metrics/metrics-l
 import { chainVerification } from '../jobs/chain-verification-job.js';
 import { reconciliationJob } from '../jobs/reconciliation-job.js';
 import { openReconciliationStore } from '../reconcile/open-store.js';
+import { openOutbox } from '../notify/outbox-setup.js';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -43,42 +44,29 @@ export async function startServer(
   const auditLogger = logger.child({ component: 'audit' }, { level: 'info' });
   const audit = await openAuditStore(config, auditLogger);
   const reconciliationStore = await openReconciliationStore(config, logger);
-  const app = await buildApp(config, { ...deps, audit, verifications: audit.verifications, reconciliationStore });
-  const jobs = startPeriodicJobs(config, audit, logger, [chainVerification, reconciliationJob(app.reconciliation)]);
-  startCollecting(config.workers);
-  let metrics: MetricsListener | null = null;
   const closeStores = async () => {
     await reconciliationStore.close().catch((error: unknown) => logger.warn({ err: error }, "the reconciliation's store did not close cleanly"));
     await audit.close();
   };
+  const app = await buildApp(config, { ...deps, audit, verifications: audit.verifications, reconciliationStore });
+  const outbox = await openOutboxOrClose(config, app, audit, logger, closeStores);
+  const jobs = startPeriodicJobs(config, audit, logger, [chainVerification, reconciliationJob(app.reconciliation)]);
+  startCollecting(config.workers);
+  let metrics: MetricsListener | null = null;
 
-  let stopping: Promise<void> | null = null;
-  const stop = () => {
-    stopping ??= (async () => {
-      logger.info('shutting down: finishing in-flight requests');
-      // Inside the 30 s a container platform usually allows: a stuck client must not keep the
-      // audit log from being flushed and closed.
-      const deadline = setTimeout(() => {
-        logger.warn('in-flight requests did not finish in time; closing their connections');
-        app.server.closeAllConnections();
-      }, SHUTDOWN_GRACE_MS);
-      deadline.unref();
-      await app.close();
-      clearTimeout(deadline);
-      await metrics?.close();
-      // The last checkpoint covers every record the finished requests wrote.
-      await jobs.stop().catch((error: unknown) => logger.error({ err: error }, 'the periodic jobs did not stop cleanly'));
-      await closeStores();
-      logger.info('audit log flushed and closed; bye');
-    })();
-    return stopping;
-  };
+  const stop = stopInOrder(app, logger, async () => {
+    await metrics?.close();
+    // The last checkpoint covers every record the finished requests wrote.
+    await jobs.stop().catch((error: unknown) => logger.error({ err: error }, 'the periodic jobs did not stop cleanly'));
+    await closeStores();
+  }, outbox);
 
   try {
     await app.listen({ host: config.host, port: config.port });
     // With WORKERS > 1 the primary serves METRICS_PORT, summed over the workers.
     if (config.metrics.listener !== null && config.workers === 1) metrics = await startMetricsListener(config.metrics.listener, processMetrics, logger);
   } catch (error) {
+    await outbox?.stop().catch(() => undefined);
     await app.close().catch(() => undefined);
     await jobs.stop().catch(() => undefined);
     await closeStores();
@@ -88,11 +76,49 @@ export async function startServer(
   // Background readiness checks (Entra's OpenID configuration, a Graph token) once KeyDesk listens.
   app.readiness.start();
   jobs.start();
+  outbox?.start();
   const url = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
   logger.info({ version: KEYDESK_VERSION, url, tenantId: config.tenantId, graph: config.graphBaseUrl, authority: config.authorityHost }, 'KeyDesk listening');
 
   if (deps.handleSignals ?? true) stopOnSignals(stop, logger);
   return { app, url, audit, metrics, stop };
+}
+
+/**
+ * The graceful stop, run once however often it is asked for: the outbox stops handing out
+ * notifications (pending ones stay in the trail and its cursors, or in PostgreSQL, for the next
+ * start), in-flight requests finish (a stuck client is cut off after SHUTDOWN_GRACE_MS, inside
+ * the 30 s a container platform usually allows), then `afterRequests` closes the rest.
+ */
+function stopInOrder(app: FastifyInstance, logger: Logger, afterRequests: () => Promise<void>, outbox: { stop(): Promise<void> } | null): () => Promise<void> {
+  let stopping: Promise<void> | null = null;
+  return () => {
+    stopping ??= (async () => {
+      logger.info('shutting down: finishing in-flight requests');
+      const deadline = setTimeout(() => {
+        logger.warn('in-flight requests did not finish in time; closing their connections');
+        app.server.closeAllConnections();
+      }, SHUTDOWN_GRACE_MS);
+      deadline.unref();
+      await outbox?.stop().catch((error: unknown) => logger.error({ err: error }, 'the notification outbox did not stop cleanly'));
+      await app.close();
+      clearTimeout(deadline);
+      await afterRequests();
+      logger.info('audit log flushed and closed; bye');
+    })();
+    return stopping;
+  };
+}
+
+/** Before KeyDesk takes requests, so every record from now on is queued for its channels; a failure closes what was opened. */
+async function openOutboxOrClose(config: KeyDeskConfig, app: FastifyInstance, audit: AuditStore, logger: Logger, closeStores: () => Promise<void>) {
+  try {
+    return await openOutbox(audit, app.notifications, config, logger);
+  } catch (error) {
+    await app.close();
+    await closeStores();
+    throw error;
+  }
 }
 
 /** SIGTERM or SIGINT stops the server gracefully, then the process. */

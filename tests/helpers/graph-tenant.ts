@@ -15,6 +15,8 @@ export interface TenantUser {
   userPrincipalName: string;
   displayName: string;
   accountEnabled?: boolean;
+  /** The user's mailbox, where a disclosure notice to them goes; none unless given. */
+  mail?: string;
 }
 
 export interface TenantDevice {
@@ -145,7 +147,7 @@ export function mockGraphTenant(devices: TenantDevice[], keys: TenantKey[], othe
         const upn = literal(filter, /^userPrincipalName eq '((?:[^']|'')*)'$/);
         if (upn === null) return [400, graphError('Request_UnsupportedQuery', 'Unsupported query.')];
         const found = usersOf(devices, otherUsers).filter((u) => u.userPrincipalName.toLowerCase() === upn.toLowerCase());
-        return ok({ value: found.map((u) => ({ id: u.id, userPrincipalName: u.userPrincipalName, displayName: u.displayName, accountEnabled: u.accountEnabled ?? true })) });
+        return ok({ value: found.map((u) => ({ id: u.id, userPrincipalName: u.userPrincipalName, displayName: u.displayName, accountEnabled: u.accountEnabled ?? true, ...(u.mail ? { mail: u.mail } : {}) })) });
       }
       if (url.pathname === '/v1.0/informationProtection/bitlocker/recoveryKeys') {
         const deviceId = literal(filter, /^deviceId eq '((?:[^']|'')*)'$/);
