@@ -1,5 +1,6 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readSiemConfig, type SiemConfig } from './siem-config.js';
 
 /**
  * Environment -> typed, validated configuration. The only module that reads `process.env`:
@@ -77,6 +78,8 @@ export interface KeyDeskConfig {
   trustProxyHops: number;
   /** The helpdesk web UI; null when PUBLIC_BASE_URL is not set (the API alone). */
   web: WebConfig | null;
+  /** SIEM forwarding (syslog, Splunk HEC); each target null while its URL is unset. */
+  siem: SiemConfig;
 }
 
 export type AuditStore = 'file' | 'postgres';
@@ -263,6 +266,7 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     policy: readPolicy(reader),
     rateLimits: readRateLimits(reader),
     web: readWebConfig(reader, server.trustProxyHops),
+    siem: readSiemConfig(reader),
   };
   checkScaleOut(reader, config);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
