@@ -1,6 +1,7 @@
 import { auditEntry } from '../../src/audit/entry.js';
 import type { AuditEntry, AuditRecord } from '../../src/audit/types.js';
 import { alertEntry } from '../../src/alerts/alert-entry.js';
+import { fakeRecoveryPassword } from '../helpers/recovery-password.js';
 
 /**
  * One audit record of each kind, as the stores write them: docs/events.md shows what the mapper
@@ -121,3 +122,22 @@ export type FixtureName = keyof typeof FIXTURES;
 /** The product version the documented examples show, so a release does not change them. */
 export const DOCUMENTED_PRODUCT_VERSION = '0.1.0';
 export const DOCUMENTED_TENANT = '7f9c3a52-1c4e-4b7a-9d0e-2f5b8c6a1d34';
+
+/** The record with every string (and a detail's name) replaced by a fresh recovery-password-shaped value. */
+export function plantPasswords(record: AuditRecord): AuditRecord {
+  const plant = (value: unknown): unknown => {
+    if (typeof value === 'string') return fakeRecoveryPassword();
+    if (Array.isArray(value)) return value.map(plant);
+    if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([name, member]) => [name, plant(member)]));
+    return value;
+  };
+  const planted = plant({ ...record, time: undefined }) as AuditRecord;
+  return {
+    ...planted,
+    action: record.action,
+    outcome: record.outcome,
+    hashAlg: record.hashAlg,
+    time: record.time,
+    details: { ...(planted.details ?? {}), [fakeRecoveryPassword()]: fakeRecoveryPassword(), summary: `key ${fakeRecoveryPassword()}` },
+  };
+}

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { AuditRecord } from '../../src/audit/types.js';
 import { passwordShapedPaths } from '../../src/disclosure/password-shaped.js';
 import { OCSF_VERSION, PASSWORD_SHAPED_REPLACEMENT, toOcsf } from '../../src/siem/ocsf.js';
 import { KEYDESK_VERSION } from '../../src/version.js';
-import { fakeRecoveryPassword } from '../helpers/recovery-password.js';
-import { FIXTURES } from './fixtures.js';
+import { FIXTURES, plantPasswords } from './fixtures.js';
 
 describe('OCSF mapping of audit records', () => {
   it('maps a granted disclosure to Entity Management: Read with the recovery key as the entity, by its key ID', () => {
@@ -101,22 +99,3 @@ describe('OCSF mapping of audit records', () => {
     }
   });
 });
-
-/** The record with every string (and a detail's name) replaced by a fresh recovery-password-shaped value. */
-function plantPasswords(record: AuditRecord): AuditRecord {
-  const plant = (value: unknown): unknown => {
-    if (typeof value === 'string') return fakeRecoveryPassword();
-    if (Array.isArray(value)) return value.map(plant);
-    if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([name, member]) => [name, plant(member)]));
-    return value;
-  };
-  const planted = plant({ ...record, time: undefined }) as AuditRecord;
-  return {
-    ...planted,
-    action: record.action,
-    outcome: record.outcome,
-    hashAlg: record.hashAlg,
-    time: record.time,
-    details: { ...(planted.details ?? {}), [fakeRecoveryPassword()]: fakeRecoveryPassword(), summary: `key ${fakeRecoveryPassword()}` },
-  };
-}
