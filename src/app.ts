@@ -34,6 +34,9 @@ import disclosureRoutes from './routes/api/v1/disclosures/index.js';
 import auditRoutes from './routes/api/v1/audit/index.js';
 import { createCheckpointSigner } from './audit/checkpoints/checkpoint.js';
 import webUi from './web/index.js';
+import notificationsPlugin from './plugins/app/notifications.js';
+import { createNotifications } from './notify/notifications.js';
+import type { DeliveryChannel } from './notify/channel.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -59,6 +62,8 @@ export interface AppDeps {
   redis?: Redis;
   /** The background readiness checks; default: the token verifier's OpenID check and a Graph token held. */
   readinessChecks?: { identityProvider(): Promise<void>; graphToken(): Promise<void> };
+  /** The delivery channels; default: those the configuration names (src/notify/channels.ts). */
+  channels?: readonly DeliveryChannel[];
 }
 
 function createFastify(config: KeyDeskConfig, logger: Logger): FastifyInstance {
@@ -125,7 +130,9 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   await app.register(swagger, { version: KEYDESK_VERSION, demo: deps.demo ?? false, config });
   await app.register(rateLimit, { now, shared });
   await app.register(auditTrail, { trail: deps.audit });
-  await app.register(disclosures, { graph, audit: deps.audit, policy: config.policy, newId });
+  const notifications = createNotifications(config, { graph, logger: deps.logger, ...(deps.channels ? { channels: deps.channels } : {}) });
+  await app.register(notificationsPlugin, { notifications });
+  await app.register(disclosures, { graph, audit: deps.audit, policy: config.policy, newId, noticeBeforeRead: (intent) => notifications.noticeBeforeRead(intent) });
   await app.register(deviceLookup, { graph });
   await app.register(problemDetails, { notFound: config.web === null });
   await app.register(authentication, { verifier, userTokenClients: config.apiUserTokenClients });

@@ -30,5 +30,6 @@ export function fileAuditStore(trail: FileAuditTrail, auditFile: string): AuditS
     close: () => trail.close(),
     head: async () => trail.head(),
     checkpoints: fileCheckpointLog(auditFile),
+    outbox: { kind: 'file', auditFile, head: async () => trail.head() },
   };
 }

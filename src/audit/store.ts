@@ -1,4 +1,5 @@
 import type { CheckpointedStore } from './checkpoints/setup.js';
+import type { OutboxStorage } from './outbox-storage.js';
 import type { AuditTrail } from './types.js';
 
 /**
@@ -8,4 +9,6 @@ import type { AuditTrail } from './types.js';
  */
 export interface AuditStore extends AuditTrail, CheckpointedStore {
   readonly kind: 'file' | 'postgres';
+  /** What the notification outbox delivers from (outbox-storage.ts). */
+  readonly outbox: OutboxStorage;
 }

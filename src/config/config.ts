@@ -1,5 +1,6 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readNotifyConfig, type NotifyConfig } from './notify-config.js';
 import { readSiemConfig, type SiemConfig } from './siem-config.js';
 
 /**
@@ -78,6 +79,8 @@ export interface KeyDeskConfig {
   trustProxyHops: number;
   /** The helpdesk web UI; null when PUBLIC_BASE_URL is not set (the API alone). */
   web: WebConfig | null;
+  /** Notification channels (webhook, email) and the outbox's retry window (notify-config.ts). */
+  notify: NotifyConfig;
   /** SIEM forwarding (syslog, Splunk HEC); each target null while its URL is unset. */
   siem: SiemConfig;
 }
@@ -177,7 +180,7 @@ function orList(values: readonly string[]): string {
  * Reads variables and collects what is wrong instead of stopping at the first problem, so one
  * failed start-up names every bad variable. Each problem starts with the variable's name.
  */
-class EnvReader {
+export class EnvReader {
   readonly problems: string[] = [];
   private readonly env: Env;
 
@@ -266,6 +269,7 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     policy: readPolicy(reader),
     rateLimits: readRateLimits(reader),
     web: readWebConfig(reader, server.trustProxyHops),
+    notify: readNotifyConfig(reader),
     siem: readSiemConfig(reader),
   };
   checkScaleOut(reader, config);

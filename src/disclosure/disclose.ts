@@ -26,6 +26,11 @@ export interface DisclosureDeps {
   audit: AuditTrail;
   policy: DisclosurePolicy;
   newId: () => string;
+  /**
+   * The notice a required channel (NOTIFY_*_REQUIRED) must accept before the key is read, given
+   * the intent record; rejects with `notification_unavailable` when it was not accepted.
+   */
+  noticeBeforeRead?: (intent: AuditRecord) => Promise<void>;
 }
 
 export interface KeyRead {
@@ -44,7 +49,9 @@ export async function discloseRecoveryKey(input: DisclosureInput, trail: Disclos
 
   // Intent first, durably: Entra logs the read below, and our trail must have it even if we die.
   trail.graphClientRequestId = deps.newId();
-  await deps.audit.append(trail.entry('disclosure_intent', 'pending', null));
+  const intent = await deps.audit.append(trail.entry('disclosure_intent', 'pending', null));
+  // A required notification channel hears of the disclosure before the key is read; if it does not, the key is not read.
+  await deps.noticeBeforeRead?.(intent);
   const read = await readKeyOf(device, key, trail, deps, budget);
   trail.graphRequestId = read.graphRequestId;
   const record = await deps.audit.append(trail.entry('disclosure', 'granted', null));

@@ -62,7 +62,9 @@ export function toOwner(raw: unknown): DeviceOwner | null {
   const upn = stringOrNull(raw.userPrincipalName);
   const displayName = stringOrNull(raw.displayName);
   const enabled = booleanOrNull(raw.accountEnabled);
+  const mail = stringOrNull(raw.mail);
   if (upn !== null) owner.userPrincipalName = upn;
+  if (mail !== null) owner.mail = mail;
   if (displayName !== null) owner.displayName = displayName;
   if (enabled !== null) owner.accountEnabled = enabled;
   return owner;
@@ -129,5 +131,8 @@ export function toUser(raw: unknown): DirectoryUser | null {
   const id = stringOrNull(raw.id);
   const upn = stringOrNull(raw.userPrincipalName);
   if (id === null || upn === null) return null;
-  return { id, userPrincipalName: upn, displayName: stringOrNull(raw.displayName), accountEnabled: booleanOrNull(raw.accountEnabled) };
+  const user: DirectoryUser = { id, userPrincipalName: upn, displayName: stringOrNull(raw.displayName), accountEnabled: booleanOrNull(raw.accountEnabled) };
+  const mail = stringOrNull(raw.mail);
+  if (mail !== null) user.mail = mail;
+  return user;
 }

@@ -33,11 +33,12 @@ export interface GraphGatewayOptions {
 
 const DEVICE_SELECT = 'id,deviceId,displayName,operatingSystem,operatingSystemVersion,approximateLastSignInDateTime,trustType,isManaged,accountEnabled';
 // Owners come inline so a device lookup stays one round trip; Graph expands at most 20 of them.
-const DEVICE_EXPAND = 'registeredOwners($select=id,userPrincipalName,displayName,accountEnabled)';
+// `mail` is where a notification to the device's owners goes (src/notify/email-recipients.ts).
+const DEVICE_EXPAND = 'registeredOwners($select=id,userPrincipalName,displayName,accountEnabled,mail)';
 // Graph caps a page at 100 objects when $expand is used on directory objects.
 const DEVICE_PAGE_SIZE = 100;
 const INTUNE_SELECT = 'id,deviceName,userPrincipalName,userId,lastSyncDateTime';
-const USER_SELECT = 'id,userPrincipalName,displayName,accountEnabled';
+const USER_SELECT = 'id,userPrincipalName,displayName,accountEnabled,mail';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

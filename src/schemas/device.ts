@@ -24,6 +24,7 @@ export const DeviceOwnerSchema = Type.Object(
     userPrincipalName: Type.Optional(Type.String({ description: 'Absent when KeyDesk lacks User.Read.All', examples: [EXAMPLE.requesterUpn] })),
     displayName: Type.Optional(Type.String({ examples: [EXAMPLE.requesterName] })),
     accountEnabled: Type.Optional(Type.Boolean({ description: 'False for a disabled account (a leaver, say)', examples: [true] })),
+    mail: Type.Optional(Type.String({ description: "The owner's mail address; where a disclosure notice to the owner goes", examples: [EXAMPLE.requesterUpn] })),
   },
   { $id: 'DeviceOwner', additionalProperties: false, description: 'A registered owner of the device' },
 );
@@ -88,4 +89,6 @@ export interface DirectoryUser {
   userPrincipalName: string;
   displayName: string | null;
   accountEnabled: boolean | null;
+  /** Where a disclosure notice to this user goes; absent when the account has no mailbox. */
+  mail?: string;
 }

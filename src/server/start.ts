@@ -7,6 +7,7 @@ import { KEYDESK_VERSION } from '../version.js';
 import { openAuditStore } from '../audit/open-store.js';
 import type { AuditStore } from '../audit/store.js';
 import { startPeriodicJobs } from '../jobs/periodic-jobs.js';
+import { openOutbox } from '../notify/outbox-setup.js';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -36,6 +37,7 @@ export async function startServer(
   const auditLogger = logger.child({ component: 'audit' }, { level: 'info' });
   const audit = await openAuditStore(config, auditLogger);
   const app = await buildApp(config, { ...deps, audit });
+  const outbox = await openOutboxOrClose(config, app, audit, logger);
   const jobs = startPeriodicJobs(config, audit, logger);
 
   let stopping: Promise<void> | null = null;
@@ -49,6 +51,8 @@ export async function startServer(
         app.server.closeAllConnections();
       }, SHUTDOWN_GRACE_MS);
       deadline.unref();
+      // Pending notifications stay in the outbox (the trail and its cursors, or PostgreSQL) for the next start.
+      await outbox?.stop().catch((error: unknown) => logger.error({ err: error }, 'the notification outbox did not stop cleanly'));
       await app.close();
       clearTimeout(deadline);
       // The last checkpoint covers every record the finished requests wrote.
@@ -62,6 +66,7 @@ export async function startServer(
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
+    await outbox?.stop().catch(() => undefined);
     await jobs.stop().catch(() => undefined);
     await audit.close();
     throw error;
@@ -70,6 +75,7 @@ export async function startServer(
   // Background readiness checks (Entra's OpenID configuration, a Graph token) once KeyDesk listens.
   app.readiness.start();
   jobs.start();
+  outbox?.start();
   const url = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
   logger.info({ version: KEYDESK_VERSION, url, tenantId: config.tenantId, graph: config.graphBaseUrl, authority: config.authorityHost }, 'KeyDesk listening');
 
@@ -88,6 +94,17 @@ export async function startServer(
     }
   }
   return { app, url, audit, stop };
+}
+
+/** Before KeyDesk takes requests, so every record from now on is queued for its channels; a failure closes what was opened. */
+async function openOutboxOrClose(config: KeyDeskConfig, app: FastifyInstance, audit: AuditStore, logger: Logger) {
+  try {
+    return await openOutbox(audit, app.notifications, config, logger);
+  } catch (error) {
+    await app.close();
+    await audit.close();
+    throw error;
+  }
 }
 
 /** Settings KeyDesk runs with but an operator should hear about once, at start-up. */

@@ -91,7 +91,7 @@ describe('device search', () => {
     expect(query.get('$select')).toBe(
       'id,deviceId,displayName,operatingSystem,operatingSystemVersion,approximateLastSignInDateTime,trustType,isManaged,accountEnabled',
     );
-    expect(query.get('$expand')).toBe('registeredOwners($select=id,userPrincipalName,displayName,accountEnabled)');
+    expect(query.get('$expand')).toBe('registeredOwners($select=id,userPrincipalName,displayName,accountEnabled,mail)');
     expect(query.get('$top')).toBe('100');
   });
 
@@ -251,7 +251,7 @@ describe('getDevice', () => {
 
     expect(scope.isDone()).toBe(true);
     expect(receivedQuery(uri).get('$filter')).toBe(`deviceId eq '${DEVICE_ID}'`);
-    expect(receivedQuery(uri).get('$expand')).toBe('registeredOwners($select=id,userPrincipalName,displayName,accountEnabled)');
+    expect(receivedQuery(uri).get('$expand')).toBe('registeredOwners($select=id,userPrincipalName,displayName,accountEnabled,mail)');
     expect(device?.deviceId).toBe(DEVICE_ID);
     expect(device?.registeredOwners).toHaveLength(1);
   });
@@ -371,7 +371,7 @@ describe('findUserByUpn', () => {
     const found = await graph.findUserByUpn("o'neil@contoso.com");
 
     expect(receivedQuery(uri).get('$filter')).toBe("userPrincipalName eq 'o''neil@contoso.com'");
-    expect(receivedQuery(uri).get('$select')).toBe('id,userPrincipalName,displayName,accountEnabled');
+    expect(receivedQuery(uri).get('$select')).toBe('id,userPrincipalName,displayName,accountEnabled,mail');
     expect(found).toEqual({ id: 'u-1', userPrincipalName: "o'neil@contoso.com", displayName: "Pat O'Neil", accountEnabled: false });
   });
 

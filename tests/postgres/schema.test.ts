@@ -5,6 +5,7 @@ import pg from 'pg';
 import { checkOutDurable, createAuditPool, describeDatabaseError } from '../../src/audit/postgres/connection.js';
 import { createPostgresAuditTrail } from '../../src/audit/postgres/postgres-audit-trail.js';
 import { prepareAuditSchema } from '../../src/audit/postgres/schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/audit/postgres/migrations.js';
 import { ConfigError } from '../../src/config/config.js';
 import { disclosureEntry, memoryLogger } from '../audit/audit-kit.js';
 import { CLIENT_ID, TENANT_ID } from '../helpers/entra.js';
@@ -72,12 +73,12 @@ describe('npm run db:migrate', () => {
     const again = migrateCli(['--grant', runtime], env);
 
     expect(first.status).toBe(0);
-    expect(first.stdout).toContain('audit schema migrated to version 1');
-    expect(first.stdout).toContain('migrated from version 0 to 1');
+    expect(first.stdout).toContain(`audit schema migrated to version ${SCHEMA_VERSION}`);
+    expect(first.stdout).toContain(`migrated from version 0 to ${SCHEMA_VERSION}`);
     expect(first.stdout).toContain(`role ${runtime} may now append to and read the audit trail`);
     expect(again.status).toBe(0);
-    expect(again.stdout).toContain("is at version 1 (this KeyDesk's): nothing to migrate");
-    expect(await query(database.url, 'SELECT version FROM keydesk.schema_migrations')).toEqual([{ version: 1 }]);
+    expect(again.stdout).toContain(`is at version ${SCHEMA_VERSION} (this KeyDesk's): nothing to migrate`);
+    expect(await query(database.url, 'SELECT version FROM keydesk.schema_migrations ORDER BY version')).toEqual(MIGRATIONS.map(({ version }) => ({ version })));
     const owners = await query<{ tableowner: string }>(database.url, "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'keydesk'");
     expect(owners).toEqual([{ tableowner: owner }]);
   });
@@ -124,7 +125,7 @@ describe('what the roles may do to the trail', () => {
     // Appending through the function is the runtime role's alone: PUBLIC may not call it.
     const stranger = await database.createRole('stranger');
     await superuser(SHARED_PG, (client) => client.query(`GRANT USAGE ON SCHEMA keydesk TO ${stranger}`), database.name);
-    expect(await sqlError(database.urlAs(stranger), `SELECT keydesk.append_records(${Array(23).fill('NULL').join(', ')})`)).toBe('permission denied for function append_records');
+    expect(await sqlError(database.urlAs(stranger), `SELECT keydesk.append_records(${Array(24).fill('NULL').join(', ')})`)).toBe('permission denied for function append_records');
     // A runtime role with only its grants draws no warning.
     expect(logged.lines.filter((line) => line.level === 40)).toEqual([]);
   });
@@ -173,12 +174,12 @@ describe('start-up with a role that does not own the schema', () => {
 
   it('exits 78 naming both versions when the schema is ahead of this KeyDesk', async () => {
     const { runtime } = await ownerAndRuntime();
-    await superuser(SHARED_PG, (client) => client.query("INSERT INTO keydesk.schema_migrations (version, description) VALUES (2, 'from a newer KeyDesk')"), database.name);
+    await superuser(SHARED_PG, (client) => client.query("INSERT INTO keydesk.schema_migrations (version, description) VALUES ($1, 'from a newer KeyDesk')", [SCHEMA_VERSION + 1]), database.name);
 
     const result = await startEntry(database.urlAs(runtime));
 
     expect(result.status).toBe(78);
-    expect(result.stderr).toContain(`The audit schema in database ${database.name} is at version 2, newer than this KeyDesk understands (version 1)`);
+    expect(result.stderr).toContain(`The audit schema in database ${database.name} is at version ${SCHEMA_VERSION + 1}, newer than this KeyDesk understands (version ${SCHEMA_VERSION})`);
   });
 
   it('refuses (ConfigError) naming both versions when the schema is behind this KeyDesk', async () => {
@@ -189,7 +190,7 @@ describe('start-up with a role that does not own the schema', () => {
 
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toEqual([
-      `The audit schema in database ${database.name} is at version 0, but this KeyDesk needs version 1: run \`npm run db:migrate\` with DATABASE_MIGRATION_URL set to the schema owner's connection, then start KeyDesk again.`,
+      `The audit schema in database ${database.name} is at version 0, but this KeyDesk needs version ${SCHEMA_VERSION}: run \`npm run db:migrate\` with DATABASE_MIGRATION_URL set to the schema owner's connection, then start KeyDesk again.`,
     ]);
   });
 });
@@ -216,8 +217,8 @@ describe('start-up on an empty database', () => {
       for (const { child } of children) child.kill('SIGTERM');
     }
     expect(await Promise.all(children.map(({ exited }) => exited))).toEqual([0, 0]);
-    expect(await query(database.url, 'SELECT version FROM keydesk.schema_migrations')).toEqual([{ version: 1 }]);
-    const migrated = children.filter(({ output }) => output().includes('audit schema migrated to version 1'));
+    expect(await query(database.url, 'SELECT version FROM keydesk.schema_migrations ORDER BY version')).toEqual(MIGRATIONS.map(({ version }) => ({ version })));
+    const migrated = children.filter(({ output }) => output().includes(`audit schema migrated to version ${SCHEMA_VERSION}`));
     expect(migrated).toHaveLength(1);
     for (const { output } of children) expect(output()).toContain('"msg":"audit chain opened"');
   });
@@ -227,7 +228,7 @@ describe('start-up on an empty database', () => {
     const owner = await database.createRole('owner');
     const logs = Array.from({ length: 4 }, () => memoryLogger());
     await Promise.all(logs.map((log) => prepareAuditSchema(database.urlAs(owner), log.logger)));
-    expect(logs.flatMap((log) => log.lines).filter((line) => line.msg.startsWith('audit schema migrated'))).toHaveLength(1);
+    expect(logs.flatMap((log) => log.lines).filter((line) => line.msg.startsWith('audit schema migrated'))).toHaveLength(MIGRATIONS.length);
   });
 });
 

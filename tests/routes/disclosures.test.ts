@@ -109,7 +109,7 @@ describe('POST /api/v1/disclosures', () => {
       '/v1.0/users',
       `/v1.0/informationProtection/bitlocker/recoveryKeys/${osKey.id}`,
     ]);
-    expect(tenant.requests[3]!.query.get('$select')).toBe('id,userPrincipalName,displayName,accountEnabled');
+    expect(tenant.requests[3]!.query.get('$select')).toBe('id,userPrincipalName,displayName,accountEnabled,mail');
   });
 
   it('needs only the key read for a second disclosure of the same device', async () => {

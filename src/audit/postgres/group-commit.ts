@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ChainHead } from '../chain.js';
+import type { OutboxRoute } from '../outbox-storage.js';
 import type { AuditRecord } from '../types.js';
 import { RECORD_COLUMNS, recordRow } from './records.js';
 
@@ -38,7 +39,7 @@ export interface UncertainBatch {
   backendPid: number | null;
 }
 
-const APPEND_SQL = `SELECT appended, head_seq, head_hash FROM keydesk.append_records(${Array.from({ length: 3 + RECORD_COLUMNS.length }, (_, n) => `$${n + 1}`).join(', ')})`;
+const APPEND_SQL = `SELECT appended, head_seq, head_hash FROM keydesk.append_records(${Array.from({ length: 4 + RECORD_COLUMNS.length }, (_, n) => `$${n + 1}`).join(', ')})`;
 const READ_HEAD = 'SELECT seq, hash FROM keydesk.chain_head WHERE singleton';
 
 function headOf(row: { seq: string; hash: string } | undefined): ChainHead {
@@ -52,14 +53,16 @@ function rolledBack(error: unknown): boolean {
 }
 
 /** One call of the function: whether it appended `records` on `expected`, and the head after it. */
-async function appendRecords(client: pg.PoolClient, expected: ChainHead, records: readonly AuditRecord[], attempt: CommitAttempt): Promise<{ appended: boolean; head: ChainHead }> {
+async function appendRecords(client: pg.PoolClient, expected: ChainHead, records: readonly AuditRecord[], attempt: CommitAttempt, route: OutboxRoute): Promise<{ appended: boolean; head: ChainHead }> {
   const rows = records.map((record) => recordRow(record));
   const columns = RECORD_COLUMNS.map((column) => rows.map((row) => row[column]));
+  // The outbox rows go in with the records, in the same statement (migration 3).
+  const outboxChannels = records.map((record) => route(record).join(','));
   attempt.inFlight = true;
   attempt.backendPid = (client as unknown as { processID: number | null }).processID;
   let answer: pg.QueryResult<{ appended: boolean; head_seq: string; head_hash: string }>;
   try {
-    answer = await client.query(APPEND_SQL, [expected.seq, expected.hash, records.at(-1)!.hash, ...columns]);
+    answer = await client.query(APPEND_SQL, [expected.seq, expected.hash, records.at(-1)!.hash, ...columns, outboxChannels]);
   } catch (error) {
     if (rolledBack(error)) attempt.inFlight = false;
     throw error;
@@ -80,13 +83,14 @@ export async function commitBatch(
   known: ChainHead | null,
   seal: (head: ChainHead) => AuditRecord[],
   attempt: CommitAttempt,
+  route: OutboxRoute = () => [],
 ): Promise<{ records: AuditRecord[]; head: ChainHead }> {
   let head = known ?? headOf((await client.query<{ seq: string; hash: string }>(READ_HEAD)).rows[0]);
   for (;;) {
     const records = seal(head);
     if (records.length === 0) return { records, head };
     if (attempt.abandoned) throw new Error('the batch was abandoned before it was sent');
-    const answer = await appendRecords(client, head, records, attempt);
+    const answer = await appendRecords(client, head, records, attempt, route);
     if (answer.appended) return { records, head: answer.head };
     head = answer.head;
   }

@@ -90,6 +90,39 @@ END $$;
 REVOKE EXECUTE ON FUNCTION keydesk.append_records FROM PUBLIC;`;
 
 /**
+ * Migration 3: the notification outbox. `keydesk.append_records` takes one more array, the channels
+ * each record is queued for (comma-separated, '' for none), and inserts their `keydesk.outbox` rows
+ * in the same statement as the records: a record is never committed without its notifications, nor
+ * a notification without its record. Unlike the trail, the outbox is delivery state the runtime
+ * role updates (claimed, delivered, retried, failed); the record it points at stays append-only.
+ * Rows are claimed with FOR UPDATE SKIP LOCKED and a lease (`next_attempt_at` moved past the
+ * delivery), so any number of instances deliver and no row is handed to two of them.
+ */
+const OUTBOX = `
+CREATE TABLE keydesk.outbox (
+  channel text NOT NULL,
+  seq bigint NOT NULL REFERENCES keydesk.audit_records (seq),
+  state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+  attempts integer NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz NOT NULL DEFAULT now(),
+  last_error text,
+  settled_at timestamptz,
+  PRIMARY KEY (channel, seq)
+);
+CREATE INDEX outbox_due ON keydesk.outbox (channel, next_attempt_at, seq) WHERE state = 'pending';
+
+DROP FUNCTION keydesk.append_records(bigint, text, text, bigint[], uuid[], timestamptz[], text[], text[], text[], text[],
+  text[], text[], text[], text[], text[], text[], text[], text[], text[], text[], text[], text[], text[]);
+${APPEND_RECORDS.replace('prev_hashes text[], hashes text[], lines text[],', 'prev_hashes text[], hashes text[], lines text[], outbox_channels text[],').replace(
+  '  head_seq := expected_seq + n;',
+  `  INSERT INTO keydesk.outbox (channel, seq)
+    SELECT channel, queued.seq FROM unnest(seqs, outbox_channels) AS queued (seq, channels),
+      unnest(string_to_array(queued.channels, ',')) AS channel
+    WHERE queued.channels IS NOT NULL AND channel <> '';
+  head_seq := expected_seq + n;`,
+).replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION')}`;
+
+/**
  * Every migration, in version order. Versions are whole numbers with no gaps: each feature's
  * tables come in their own migration, with the grants its runtime needs beside them.
  */
@@ -158,6 +191,14 @@ GRANT SELECT ON keydesk.schema_migrations TO ${r};
 GRANT INSERT, SELECT ON keydesk.audit_records TO ${r};
 GRANT INSERT, SELECT ON keydesk.audit_checkpoints TO ${r};
 GRANT SELECT, UPDATE ON keydesk.chain_head TO ${r};
+GRANT EXECUTE ON FUNCTION keydesk.append_records TO ${r};`,
+  },
+  {
+    version: 3,
+    description: 'notification outbox, written with the records',
+    sql: OUTBOX,
+    grants: (r: string) => `
+GRANT SELECT, INSERT, UPDATE ON keydesk.outbox TO ${r};
 GRANT EXECUTE ON FUNCTION keydesk.append_records TO ${r};`,
   },
 ].sort((a: Migration, b: Migration) => a.version - b.version);

@@ -5,6 +5,7 @@ import { sealBatch, settleDurable, type QueuedAppend, type SealedAppend } from '
 import type { ChainHead } from '../chain.js';
 import type { CheckpointLog } from '../checkpoints/checkpointer.js';
 import type { AuditLogger } from '../file/start-up.js';
+import type { OutboxRoute, PostgresOutboxStorage } from '../outbox-storage.js';
 import type { AuditStore } from '../store.js';
 import type { AuditEntry, AuditFilter, AuditPage, AuditPageRequest, AuditRecord } from '../types.js';
 import { checkOutDurable, databaseLabel, describeDatabaseError } from './connection.js';
@@ -64,6 +65,7 @@ export function createPostgresAuditTrail(options: PostgresAuditTrailOptions): Au
 class PostgresAuditTrail implements AuditStore {
   readonly kind = 'postgres';
   readonly checkpoints: CheckpointLog;
+  readonly outbox: PostgresOutboxStorage;
   readonly #pool: pg.Pool;
   readonly #url: string;
   readonly #hmacKey: Buffer | null;
@@ -81,6 +83,8 @@ class PostgresAuditTrail implements AuditStore {
   #resolving: Promise<void> | null = null;
   /** The last chain head this process knows (its own last append, or the database's answer); a batch is sealed on it. */
   #known: ChainHead | null = null;
+  /** Which channels each record is queued for in keydesk.outbox; none until the outbox starts. */
+  #route: OutboxRoute = () => [];
 
   constructor(options: PostgresAuditTrailOptions) {
     this.#pool = options.pool;
@@ -90,6 +94,13 @@ class PostgresAuditTrail implements AuditStore {
     this.#clock = options.clock ?? (() => new Date());
     this.#newId = options.newId ?? randomUUID;
     this.checkpoints = postgresCheckpointLog({ read: this.#read, pool: this.#pool });
+    this.outbox = {
+      kind: 'postgres',
+      route: (route) => {
+        this.#route = route;
+      },
+      sql: (sql, values, timeoutMs) => this.#track(this.#read(sql, values, timeoutMs)),
+    };
   }
 
   append(entry: AuditEntry): Promise<AuditRecord> {
@@ -165,7 +176,7 @@ class PostgresAuditTrail implements AuditStore {
       return sealed.map(({ record }) => record);
     };
     try {
-      const { head } = await this.#onConnection(deadline - now, attempt, (client) => commitBatch(client, this.#known, seal, attempt));
+      const { head } = await this.#onConnection(deadline - now, attempt, (client) => commitBatch(client, this.#known, seal, attempt, this.#route));
       this.#known = head;
     } catch (error) {
       this.#failed(sealed ?? batch.map((pending) => ({ pending, record: null })), attempt, error);

@@ -1,0 +1,245 @@
+import { open, rename, stat, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { ChainHead } from '../audit/chain.js';
+import { PRIVATE_FILE_MODE } from '../audit/file/permissions.js';
+import { normaliseAuditRecord } from '../audit/query.js';
+import type { AuditRecord } from '../audit/types.js';
+import type { ChannelName } from './channel.js';
+import type { OutboxQueue, PendingNotification } from './outbox.js';
+
+/**
+ * The outbox of the file store: the trail itself, read forward, and one cursor file per channel
+ * beside AUDIT_FILE (`<AUDIT_FILE>.outbox-<channel>.json`, 0600): the last record settled for
+ * that channel (delivered, failed, or not wanted), its byte offset, and the attempts and next
+ * attempt time of the record after it. A channel is delivered in trail order, one record at a
+ * time; the cursor is fsynced (written aside, fsynced, renamed, the folder fsynced) after every
+ * delivery, so after a restart each pending notification is delivered once: not lost, and not
+ * sent again unless KeyDesk died between the receiver's answer and the cursor's fsync.
+ * A new cursor starts at the trail's end: history is not replayed to a channel added later.
+ */
+
+interface Cursor {
+  /** The last record settled for the channel. */
+  seq: number;
+  /** Byte offset just after that record's line. */
+  offset: number;
+  /** Failed attempts of the next wanted record. */
+  attempts: number;
+  /** Epoch ms before which the next wanted record is not tried again. */
+  nextAttemptAt: number;
+}
+
+interface Buffered {
+  record: AuditRecord;
+  /** Byte offset just after its line. */
+  end: number;
+}
+
+/** Records read ahead per channel at most: a channel down for long does not fill memory. */
+const READ_AHEAD = 1000;
+const CHUNK_BYTES = 256 * 1024;
+
+export function cursorFileOf(auditFile: string, channel: ChannelName): string {
+  return `${auditFile}.outbox-${channel}.json`;
+}
+
+async function fsyncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeCursor(path: string, cursor: Cursor): Promise<void> {
+  const aside = `${path}.tmp`;
+  const handle = await open(aside, 'w', PRIVATE_FILE_MODE);
+  try {
+    await handle.chmod(PRIVATE_FILE_MODE);
+    await handle.writeFile(`${JSON.stringify(cursor)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(aside, path);
+  await fsyncFolder(dirname(path));
+}
+
+async function readCursor(path: string): Promise<Cursor | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  try {
+    const cursor = JSON.parse(await handle.readFile('utf8')) as Cursor;
+    if (![cursor.seq, cursor.offset, cursor.attempts, cursor.nextAttemptAt].every(Number.isSafeInteger)) throw new Error('not a cursor');
+    return cursor;
+  } catch (error) {
+    throw new Error(`the outbox cursor ${path} cannot be read (${(error as Error).message}): move it aside to restart that channel from the trail's end`, { cause: error });
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads the trail forward from a byte offset: whole lines of durable records only. */
+class TrailReader {
+  #handle: FileHandle | null = null;
+  constructor(readonly file: string) {}
+
+  async #open(): Promise<FileHandle> {
+    this.#handle ??= await open(this.file, 'r');
+    return this.#handle;
+  }
+
+  /** Records after `offset`, at most `max`, none past `head`. */
+  async read(offset: number, head: number, max: number): Promise<Buffered[]> {
+    const handle = await this.#open();
+    const out: Buffered[] = [];
+    let position = offset;
+    let carry = Buffer.alloc(0);
+    while (out.length < max) {
+      const chunk = Buffer.alloc(CHUNK_BYTES);
+      const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, position + carry.length);
+      if (bytesRead === 0) break;
+      let bytes = Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+      let newline = bytes.indexOf(0x0a);
+      while (newline !== -1 && out.length < max) {
+        const record = normaliseAuditRecord(JSON.parse(bytes.subarray(0, newline).toString('utf8')) as Record<string, unknown>);
+        if (record.seq > head) return out;
+        position += newline + 1;
+        out.push({ record, end: position });
+        bytes = bytes.subarray(newline + 1);
+        newline = bytes.indexOf(0x0a);
+      }
+      carry = bytes;
+    }
+    return out;
+  }
+
+  /** The seq of the record whose line ends at `offset`, or null when no line ends there. */
+  async seqEndingAt(offset: number): Promise<number | null> {
+    if (offset === 0) return 0;
+    const handle = await this.#open();
+    const length = Math.min(offset, CHUNK_BYTES * 4);
+    const bytes = Buffer.alloc(length);
+    await handle.read(bytes, 0, length, offset - length);
+    if (bytes[length - 1] !== 0x0a) return null;
+    const start = bytes.lastIndexOf(0x0a, length - 2) + 1;
+    if (start === 0 && length < offset) return null;
+    try {
+      return (JSON.parse(bytes.subarray(start, length - 1).toString('utf8')) as { seq: number }).seq;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The offset just after record `seq`, found by reading from the start. */
+  async offsetAfter(seq: number): Promise<number> {
+    let offset = 0;
+    for (;;) {
+      const batch = await this.read(offset, seq, READ_AHEAD);
+      if (batch.length === 0) return offset;
+      offset = batch.at(-1)!.end;
+      if (batch.at(-1)!.record.seq >= seq) return offset;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#handle?.close();
+    this.#handle = null;
+  }
+}
+
+interface ChannelState {
+  path: string;
+  cursor: Cursor;
+  ahead: Buffered[];
+  wants: (record: AuditRecord) => boolean;
+}
+
+export interface FileOutboxOptions {
+  auditFile: string;
+  head: () => Promise<ChainHead>;
+  /** Each channel's choice of records (channels.ts `queuedFor`). */
+  channels: ReadonlyMap<ChannelName, (record: AuditRecord) => boolean>;
+}
+
+/** Opens (or creates, at the trail's end) each channel's cursor. */
+export async function openFileOutboxQueue(options: FileOutboxOptions): Promise<OutboxQueue> {
+  const reader = new TrailReader(options.auditFile);
+  const head = await options.head();
+  const states = new Map<ChannelName, ChannelState>();
+  for (const [channel, wants] of options.channels) {
+    const path = cursorFileOf(options.auditFile, channel);
+    let cursor = await readCursor(path);
+    if (cursor === null || (await reader.seqEndingAt(cursor.offset)) !== cursor.seq) {
+      // A new channel starts at the trail's end; a cursor whose offset does not end its record is found again by seq.
+      const seq = cursor?.seq ?? head.seq;
+      const size = (await stat(options.auditFile)).size;
+      const offset = (await reader.seqEndingAt(size)) === seq ? size : await reader.offsetAfter(seq);
+      cursor = { seq, offset, attempts: cursor?.attempts ?? 0, nextAttemptAt: cursor?.nextAttemptAt ?? 0 };
+      await writeCursor(path, cursor);
+    }
+    states.set(channel, { path, cursor, ahead: [], wants });
+  }
+  return fileQueue(reader, states, options.head);
+}
+
+function fileQueue(reader: TrailReader, states: Map<ChannelName, ChannelState>, head: () => Promise<ChainHead>): OutboxQueue {
+  const stateOf = (channel: ChannelName) => {
+    const state = states.get(channel);
+    if (!state) throw new Error(`no outbox cursor for channel ${channel}`);
+    return state;
+  };
+  /** Reads ahead and moves the cursor (in memory) past records the channel does not want. */
+  async function front(state: ChannelState): Promise<Buffered | null> {
+    for (let reads = 0; reads < 20; reads += 1) {
+      if (state.ahead.length === 0) state.ahead = await reader.read(state.cursor.offset, (await head()).seq, READ_AHEAD);
+      if (state.ahead.length === 0) return null;
+      while (state.ahead.length > 0 && !state.wants(state.ahead[0]!.record)) {
+        const skipped = state.ahead.shift()!;
+        state.cursor = { seq: skipped.record.seq, offset: skipped.end, attempts: 0, nextAttemptAt: 0 };
+      }
+      if (state.ahead.length > 0) return state.ahead[0]!;
+    }
+    return null;
+  }
+  async function settle(channel: ChannelName, item: PendingNotification, next: Pick<Cursor, 'attempts' | 'nextAttemptAt'> | null): Promise<void> {
+    const state = stateOf(channel);
+    const first = state.ahead[0];
+    if (first?.record.seq !== item.record.seq) throw new Error(`the ${channel} outbox settled seq ${item.record.seq}, not the next one`);
+    if (next === null) {
+      state.ahead.shift();
+      state.cursor = { seq: first.record.seq, offset: first.end, attempts: 0, nextAttemptAt: 0 };
+    } else {
+      state.cursor = { ...state.cursor, ...next };
+    }
+    await writeCursor(state.path, state.cursor);
+  }
+  return {
+    async due(channel, now) {
+      const state = stateOf(channel);
+      const next = await front(state);
+      if (next === null || state.cursor.nextAttemptAt > now) return [];
+      return [{ record: next.record, attempts: state.cursor.attempts }];
+    },
+    delivered: (channel, item) => settle(channel, item, null),
+    retryAt: (channel, item, at) => settle(channel, item, { attempts: item.attempts + 1, nextAttemptAt: Math.ceil(at) }),
+    failed: (channel, item) => settle(channel, item, null),
+    release: async () => undefined,
+    async depth(channel) {
+      const state = stateOf(channel);
+      await front(state);
+      return state.ahead.filter(({ record }) => state.wants(record)).length;
+    },
+    async close() {
+      // Where the cursors moved past records no channel wanted, that is kept too.
+      for (const state of states.values()) await writeCursor(state.path, state.cursor);
+      await reader.close();
+    },
+  };
+}
