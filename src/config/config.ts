@@ -5,6 +5,7 @@ import { readMetricsConfig, type MetricsConfig } from './metrics-config.js';
 import { readAuditApiConfig, type AuditApiConfig } from './audit-api-config.js';
 import { readReconcileConfig, type ReconcileConfig } from './reconcile-config.js';
 import { readNotifyConfig, type NotifyConfig } from './notify-config.js';
+import { readSiemConfig, type SiemConfig } from './siem-config.js';
 
 /**
  * Environment -> typed, validated configuration. The only module that reads `process.env`:
@@ -92,6 +93,8 @@ export interface KeyDeskConfig {
   reconcile: ReconcileConfig;
   /** Notification channels (webhook, email) and the outbox's retry window (notify-config.ts). */
   notify: NotifyConfig;
+  /** SIEM forwarding (syslog, Splunk HEC); each target null while its URL is unset. */
+  siem: SiemConfig;
 }
 
 export type AuditStore = 'file' | 'postgres';
@@ -283,6 +286,7 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     auditApi: readAuditApiConfig(reader),
     reconcile: readReconcileConfig(reader),
     notify: readNotifyConfig(reader),
+    siem: readSiemConfig(reader),
   };
   checkScaleOut(reader, config);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);

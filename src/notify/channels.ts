@@ -3,6 +3,8 @@ import type { AuditRecord } from '../audit/types.js';
 import type { KeyDeskConfig } from '../config/config.js';
 import type { GraphGateway } from '../graph/types.js';
 import type { ChannelName, DeliveryChannel } from './channel.js';
+import { createSplunkChannel } from '../siem/splunk-channel.js';
+import { createSyslogChannel } from '../siem/syslog-channel.js';
 import { emailChannel } from './email.js';
 import { webhookChannel } from './webhook.js';
 
@@ -23,7 +25,10 @@ export type ChannelFactory = (config: KeyDeskConfig, deps: ChannelDeps) => Deliv
 const webhook: ChannelFactory = ({ notify }) => (notify.webhook ? webhookChannel({ config: notify.webhook, events: notify.events }) : null);
 const email: ChannelFactory = ({ notify }, { graph }) => (notify.email ? emailChannel({ config: notify.email, events: notify.events, graph }) : null);
 
-export const CHANNEL_FACTORIES: readonly ChannelFactory[] = [webhook, email];
+const syslog: ChannelFactory = ({ siem, tenantId }) => (siem.syslog ? createSyslogChannel({ target: siem.syslog, ocsf: { tenantUid: tenantId } }) : null);
+const splunk: ChannelFactory = ({ siem, tenantId }) => (siem.splunk ? createSplunkChannel({ target: siem.splunk, ocsf: { tenantUid: tenantId } }) : null);
+
+export const CHANNEL_FACTORIES: readonly ChannelFactory[] = [webhook, email, syslog, splunk];
 
 /** Every configured channel, in CHANNEL_FACTORIES order. */
 export function configuredChannels(config: KeyDeskConfig, deps: ChannelDeps, factories: readonly ChannelFactory[] = CHANNEL_FACTORIES): DeliveryChannel[] {
