@@ -125,7 +125,7 @@ describe('what the roles may do to the trail', () => {
     // Appending through the function is the runtime role's alone: PUBLIC may not call it.
     const stranger = await database.createRole('stranger');
     await superuser(SHARED_PG, (client) => client.query(`GRANT USAGE ON SCHEMA keydesk TO ${stranger}`), database.name);
-    expect(await sqlError(database.urlAs(stranger), `SELECT keydesk.append_records(${Array(23).fill('NULL').join(', ')})`)).toBe('permission denied for function append_records');
+    expect(await sqlError(database.urlAs(stranger), `SELECT keydesk.append_records(${Array(24).fill('NULL').join(', ')})`)).toBe('permission denied for function append_records');
     // A runtime role with only its grants draws no warning.
     expect(logged.lines.filter((line) => line.level === 40)).toEqual([]);
   });

@@ -87,6 +87,7 @@ const disclosureProblems = problemResponses(
   'comment_required',
   'agent_mismatch',
   'audit_unavailable',
+  'notification_unavailable',
 );
 
 const disclosureRoutes: FastifyPluginAsyncTypebox<DisclosureRoutesOptions> = async (app, options) => {
