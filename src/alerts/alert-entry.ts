@@ -1,3 +1,4 @@
+import { auditEntry } from '../audit/entry.js';
 import type { AuditEntry } from '../audit/types.js';
 
 /**
@@ -28,26 +29,18 @@ export interface AlertFacts {
 
 export function alertEntry(facts: AlertFacts): AuditEntry {
   const related = facts.related ?? {};
-  return {
+  return auditEntry({
     action: 'alert',
     outcome: 'raised',
     code: null,
     door: related.door ?? null,
     disclosureId: related.disclosureId ?? null,
-    requestId: null,
-    callerRequestId: null,
     caller: related.caller ?? null,
     agentUpn: related.agentUpn ?? null,
     requesterUpn: related.requesterUpn ?? null,
     ticket: related.ticket ?? null,
-    reason: null,
-    comment: null,
     device: related.device ?? null,
     recoveryKeyId: related.recoveryKeyId ?? null,
-    keyIdInput: null,
-    checks: null,
-    graphClientRequestId: null,
-    graphRequestId: null,
     details: { rule: facts.rule, subject: facts.subject, summary: facts.summary, ...facts.details },
-  };
+  });
 }

@@ -1,3 +1,4 @@
+import { auditEntry } from '../audit/entry.js';
 import type { AuditEntry } from '../audit/types.js';
 import { alertEntry } from '../alerts/alert-entry.js';
 import type { StoredKeyRead } from './types.js';
@@ -17,28 +18,14 @@ function readerOf(read: StoredKeyRead): string {
 }
 
 export function outOfBandEntry(read: StoredKeyRead): AuditEntry {
-  return {
+  return auditEntry({
     action: 'out_of_band_read',
     outcome: 'observed',
     code: null,
-    door: null,
-    disclosureId: null,
-    requestId: null,
-    callerRequestId: null,
-    caller: null,
-    agentUpn: null,
-    requesterUpn: null,
-    ticket: null,
-    reason: null,
-    comment: null,
     device: deviceOf(read),
     recoveryKeyId: read.keyId,
-    keyIdInput: null,
-    checks: null,
-    graphClientRequestId: null,
-    graphRequestId: null,
     details: { entraEventId: read.entraEventId, initiatedBy: read.initiatedBy, activityDateTime: read.activityDateTime },
-  };
+  });
 }
 
 export function outOfBandAlert(read: StoredKeyRead, recordId: string): AuditEntry {
