@@ -28,3 +28,8 @@ export function auditCallerOf(identity: CallerIdentity, request: FastifyRequest)
 export function readerContextOf(identity: CallerIdentity, via: ReaderContext['via'], request: FastifyRequest): ReaderContext {
   return { caller: auditCallerOf(identity, request), via, requestId: request.id, callerRequestId: request.callerRequestId };
 }
+
+/** The reader behind an API request: its caller (the auth hook set it), or an unnamed app before that. */
+export function apiReaderOf(request: FastifyRequest): ReaderContext {
+  return readerContextOf(request.caller ?? { kind: 'app', appId: null, oid: null, upn: null, name: null }, 'api', request);
+}

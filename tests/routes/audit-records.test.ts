@@ -111,6 +111,17 @@ describe('GET /api/v1/audit/records on the file store', () => {
     ]);
   });
 
+  it('records each look at the chain status and at the reconciliation as an audit_query naming the report', async () => {
+    expect((await get('/api/v1/audit/verification')).statusCode).toBe(200);
+    expect((await get('/api/v1/audit/reconciliation?from=2026-11-01T00:00:00Z')).statusCode).toBe(200);
+    const recorded = (await trailRecords()).slice(-2);
+    expect(recorded.map((r) => [r.action, r.details?.via, r.details?.report, r.details?.rowCount])).toEqual([
+      ['audit_query', 'api', 'verification', 0],
+      ['audit_query', 'api', 'reconciliation', 0],
+    ]);
+    expect(recorded[1]!.details?.filters).toEqual({ from: '2026-11-01T00:00:00Z' });
+  });
+
   it('refuses a caller without a token, without BitLocker.Audit, or with a delegated token, as problem+json, serving no record', async () => {
     const anonymous = await harness.inject({ method: 'GET', url: '/api/v1/audit/records' });
     expect([anonymous.statusCode, anonymous.json().code]).toEqual([401, 'unauthorized']);
@@ -170,7 +181,7 @@ describe('GET /api/v1/audit/records on the file store', () => {
     };
     await harness.app.close();
     harness = await buildHarness('audit-records-failing', { audit: failing });
-    for (const url of ['/api/v1/audit/records?deviceName=LAPTOP-X', `/api/v1/audit/records/${idAt(4)}`, '/api/v1/audit/records?format=jsonl']) {
+    for (const url of ['/api/v1/audit/records?deviceName=LAPTOP-X', `/api/v1/audit/records/${idAt(4)}`, '/api/v1/audit/records?format=jsonl', '/api/v1/audit/verification', '/api/v1/audit/reconciliation']) {
       const response = await get(url);
       expect(response.statusCode, url).toBe(503);
       expect(response.json().code).toBe('audit_unavailable');

@@ -58,6 +58,17 @@ export class AuditReader {
     return found;
   }
 
+  /**
+   * A report drawn from the trail rather than its records (the chain's verification, the
+   * reconciliation with Entra's log): read, then recorded as an `audit_query` naming the report,
+   * before it is served, like any other look at the trail.
+   */
+  async report<T>(context: ReaderContext, report: 'verification' | 'reconciliation', filters: Record<string, unknown>, read: () => Promise<T>, rowCount: (found: T) => number): Promise<T> {
+    const found = await read();
+    await this.#record(context, 'audit_query', { report, filters, rowCount: rowCount(found) });
+    return found;
+  }
+
   /** Writes the started record, then hands over the file to stream. */
   async export(context: ReaderContext, filter: AuditFilter, format: ExportFormat): Promise<AuditExport> {
     const filters = { ...filter };

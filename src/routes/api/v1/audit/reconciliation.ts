@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { apiReaderOf } from '../../../../auth/audit-caller.js';
 import { APP_ROLES } from '../../../../auth/roles.js';
 import { problemResponses } from '../../../../schemas/api.js';
 import { inputProblem } from '../../../../schemas/problem-examples.js';
@@ -14,6 +15,7 @@ const AUDITOR_PROBLEMS = ['unauthorized', 'forbidden', 'app_token_required', 'in
 const reportProblems = problemResponses(
   { instance: '/api/v1/audit/reconciliation', invalidRequest: inputProblem('querystring', 'format', '/from', { format: 'date-time' }) },
   'invalid_request',
+  'audit_unavailable',
   ...AUDITOR_PROBLEMS,
 );
 const runProblems = problemResponses({ instance: '/api/v1/audit/reconciliation/run' }, ...AUDITOR_PROBLEMS);
@@ -27,13 +29,14 @@ const reconciliationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getReconciliation',
         summary: "Key reads in Entra's log that KeyDesk did not make, and disclosures Entra does not show",
         description:
-          "`outOfBand`: every \"Read BitLocker key\" event of Entra's directory audit that matches no KeyDesk intent record (another app, a person in the admin portal, a script); each is also written once as an `out_of_band_read` record and an alert. `missingInEntra`: granted disclosures with no Entra event `RECONCILE_GRACE_MINUTES` after them. Answered from KeyDesk's own store of the events, so it reaches back further than Entra keeps them.",
+          "`outOfBand`: every \"Read BitLocker key\" event of Entra's directory audit that matches no KeyDesk intent record (another app, a person in the admin portal, a script); each is also written once as an `out_of_band_read` record and an alert. `missingInEntra`: granted disclosures with no Entra event `RECONCILE_GRACE_MINUTES` after them. Answered from KeyDesk's own store of the events, so it reaches back further than Entra keeps them. Each look is itself recorded (`audit_query`, `details.report: \"reconciliation\"`, with the filters and the number of findings).",
         tags: ['audit'],
         querystring: ReconciliationQuery,
         response: { 200: ReconciliationResponse, ...reportProblems },
       },
     },
-    async (request) => app.reconciliation.report(request.query),
+    async (request) =>
+      app.auditReader.report(apiReaderOf(request), 'reconciliation', { ...request.query }, () => app.reconciliation.report(request.query), (found) => found.outOfBand.length + found.missingInEntra.length),
   );
 
   app.post(

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
-import { auditRecordNotFound, type ReaderContext } from '../../../../audit/reading/audit-reader.js';
+import { auditRecordNotFound } from '../../../../audit/reading/audit-reader.js';
 import { DEFAULT_API_AUDIT_PAGE } from '../../../../audit/types.js';
-import { readerContextOf } from '../../../../auth/audit-caller.js';
+import { apiReaderOf as readerOf } from '../../../../auth/audit-caller.js';
 import { APP_ROLES } from '../../../../auth/roles.js';
 import { exportFormatOf, sendAuditExport } from '../../../../plugins/app/audit-reader.js';
 import { problemResponses } from '../../../../schemas/api.js';
@@ -19,10 +18,6 @@ const AUDIT_PROBLEMS = ['invalid_request', 'unauthorized', 'forbidden', 'app_tok
 
 const listProblems = problemResponses({ instance: '/api/v1/audit/records', invalidRequest: inputProblem('querystring', 'pattern', '/limit', {}) }, ...AUDIT_PROBLEMS);
 const recordProblems = problemResponses({ instance: `/api/v1/audit/records/${EXAMPLE.auditRecordId}`, invalidRequest: inputProblem('params', 'maxLength', '/id', { limit: 64 }) }, ...AUDIT_PROBLEMS, 'not_found');
-
-function readerOf(request: FastifyRequest): ReaderContext {
-  return readerContextOf(request.caller ?? { kind: 'app', appId: null, oid: null, upn: null, name: null }, 'api', request);
-}
 
 /**
  * Records are served as the trail holds them (the stores normalise each to today's shape), so

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { apiReaderOf } from '../../../../auth/audit-caller.js';
 import { APP_ROLES } from '../../../../auth/roles.js';
 import { problemResponses } from '../../../../schemas/api.js';
 import { ChainVerificationSchema } from '../../../../schemas/audit-api.js';
@@ -27,12 +28,12 @@ const auditVerificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'The latest verification of the audit chain',
         description:
           'KeyDesk\'s leader verifies the whole chain every `AUDIT_VERIFY_INTERVAL_MINUTES` (and soon after it starts) and keeps the result; this answers the latest one. ' +
-          'Before the first run every member is null. `checkpoint` compares the chain with its newest signed checkpoint.',
+          'Before the first run every member is null. `checkpoint` compares the chain with its newest signed checkpoint. Each look is itself recorded (`audit_query`, `details.report: "verification"`).',
         tags: ['audit'],
         response: { 200: ChainVerificationSchema, ...verificationProblems },
       },
     },
-    async () => latestVerification(app.chainVerifications),
+    async (request) => app.auditReader.report(apiReaderOf(request), 'verification', {}, () => latestVerification(app.chainVerifications), (found) => (found.verifiedAt === null ? 0 : 1)),
   );
 };
 
