@@ -7,6 +7,7 @@ import { createSplunkChannel } from '../siem/splunk-channel.js';
 import { createSyslogChannel } from '../siem/syslog-channel.js';
 import { emailChannel } from './email.js';
 import { webhookChannel } from './webhook.js';
+import { notGivenAfterNotice } from './notification.js';
 
 /**
  * The registry of delivery channels: each factory turns the configuration into its channel, or
@@ -50,6 +51,7 @@ export function requiredChannelNames(config: KeyDeskConfig): Set<ChannelName> {
  * for that same channel, which is what failed.
  */
 export function queuedFor(channel: DeliveryChannel, record: AuditRecord, required: ReadonlySet<ChannelName>): boolean {
+  if (required.has(channel.name) && notGivenAfterNotice(record)) return true;
   if (!channel.wants(record)) return false;
   if (record.action === 'alert' && record.details?.rule === 'notification_failed' && record.details.subject === `channel:${channel.name}`) return false;
   return !(required.has(channel.name) && record.action === 'disclosure' && record.outcome === 'granted');

@@ -44,11 +44,16 @@ function securityText(record: AuditRecord): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Before the read (a required channel's notice) the key is being given; after it, it was given. */
+function ownerSubject(record: AuditRecord): string {
+  return `The recovery key of ${deviceLabel(record)} ${record.action === 'disclosure_intent' ? 'is being' : 'was'} given to the helpdesk`;
+}
+
 /** The owners' message: short, in plain words, with what to do if it was not them. */
 function ownerText(record: AuditRecord): string {
   const ticket = record.ticket ? ` under ticket ${record.ticket}` : '';
   return (
-    `The recovery key of ${deviceLabel(record)} was given to the helpdesk${ticket}` +
+    `${ownerSubject(record)}${ticket}` +
     `${record.requesterUpn ? ` at the request of ${record.requesterUpn}` : ''} (${record.time}).\n\n` +
     'If you did not ask for it, call security.\n'
   );
@@ -74,12 +79,12 @@ export function emailChannel({ config, events, graph }: EmailChannelOptions): De
     name: 'email',
     wants: (record) => wantedByEvents(record, events),
     async deliver(record, signal) {
+      // The owners are looked up first: a Graph failure then retries the whole notice, rather than re-sending the security mail on every attempt.
+      const owners = config.owners && noticeTypeOf(record) === 'disclosure_granted' ? await ownerAddresses(record, graph) : [];
       const security = await sendOrAbort(transport, { ...common(record, 'security'), to: config.to, subject: `KeyDesk: ${headline(record)}`, text: securityText(record) }, signal);
       if (security.rejected.length > 0) throw new Error(`the mail relay refused ${security.rejected.length} of the security recipients (NOTIFY_EMAIL_TO)`);
-      if (!config.owners || noticeTypeOf(record) !== 'disclosure_granted') return;
-      const owners = await ownerAddresses(record, graph);
       if (owners.length === 0) return;
-      await sendOrAbort(transport, { ...common(record, 'owners'), to: owners, subject: `The recovery key of ${deviceLabel(record)} was given to the helpdesk`, text: ownerText(record) }, signal);
+      await sendOrAbort(transport, { ...common(record, 'owners'), to: owners, subject: ownerSubject(record), text: ownerText(record) }, signal);
     },
     close: async () => transport.close(),
   };

@@ -25,6 +25,17 @@ export interface KeyDeskEvent {
   ticket: string | null;
   agentUpn: string | null;
   caller: AuditRecord['caller'];
+  /** The disclosure the record belongs to: it links a required channel's notice to the failure that may follow it. */
+  disclosureId: string | null;
+}
+
+/**
+ * A disclosure that ended without the key, refused or failed, after its intent record was written
+ * (its Graph client-request-id is set only then): a required channel was, or may have been, told the key was being given, and
+ * must hear that it was not, whatever NOTIFY_EVENTS lists.
+ */
+export function notGivenAfterNotice(record: AuditRecord): boolean {
+  return record.action === 'disclosure' && record.outcome !== 'granted' && record.graphClientRequestId !== null;
 }
 
 /** The type a record is notified as: an intent record is the synchronous notice of a disclosure. */
@@ -52,6 +63,7 @@ export function keydeskEvent(record: AuditRecord): KeyDeskEvent {
     ticket: record.ticket,
     agentUpn: record.agentUpn,
     caller: record.caller,
+    disclosureId: record.disclosureId ?? null,
   };
 }
 
@@ -74,6 +86,8 @@ export function headline(record: AuditRecord): string {
   const ticket = record.ticket ? ` under ticket ${record.ticket}` : '';
   switch (noticeTypeOf(record)) {
     case 'disclosure_granted':
+      // A required channel's notice comes before the read: it says so, and a failure notice follows if the read fails.
+      if (record.action === 'disclosure_intent') return `The recovery key of ${device} is being given to ${actorLabel(record)}${ticket}`;
       return `The recovery key of ${device} was given to ${actorLabel(record)}${ticket}`;
     case 'disclosure_refused':
       return `KeyDesk ${record.outcome === 'failed' ? 'could not disclose' : 'refused to disclose'} the recovery key of ${device} to ${actorLabel(record)} (${record.code ?? 'no code'})`;

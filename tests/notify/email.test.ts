@@ -9,6 +9,7 @@ import type { AuditRecord } from '../../src/audit/types.js';
 import { isProblem } from '../../src/problem/problem.js';
 import { memoryLogger, tempAuditFile, disclosureEntry } from '../audit/audit-kit.js';
 import { testConfig } from '../helpers/config.js';
+import { KeyDeskProblem } from '../../src/problem/problem.js';
 import { FakeGraph, device, user } from '../helpers/fakes.js';
 import { RECOVERY_PASSWORD_PATTERN } from '../helpers/secret-scan.js';
 import { startMailServer, type MailServer } from './notify-kit.js';
@@ -87,6 +88,29 @@ describe('the email channel', () => {
     expect(unfolded(owners!.raw)).toContain('If you did not ask for it, call security.');
     for (const mail of server.mails) expect(unfolded(mail.raw)).not.toMatch(RECOVERY_PASSWORD_PATTERN);
     expect(graph.calls.some((call) => call.startsWith('readRecoveryPassword'))).toBe(false);
+  });
+
+  it('sends nothing while the owners cannot be looked up, then one security mail and one owners mail on the retry', async () => {
+    const server = await mailServer('email-owners-graph-down');
+    const graph = directory();
+    const channel = channelFor({ SMTP_URL: `smtp://127.0.0.1:${server.port}` }, graph);
+    const record = grantedRecord();
+    graph.failWith = new KeyDeskProblem('graph_unavailable', 'Graph is down');
+    await expect(channel.deliver(record, AbortSignal.timeout(10_000))).rejects.toThrow();
+    expect(server.mails).toHaveLength(0);
+    graph.failWith = null;
+    await channel.deliver(record, AbortSignal.timeout(10_000));
+    expect(server.mails.map((mail) => mail.to.length > 1 ? 'owners' : mail.to[0])).toEqual(['security@contoso.com', 'owners']);
+  });
+
+  it('tells the owners the key is being given when the notice comes before the read (a required channel)', async () => {
+    const server = await mailServer('email-intent');
+    const record = { ...grantedRecord(), action: 'disclosure_intent' as const, outcome: 'pending' as const };
+    await channelFor({ SMTP_URL: `smtp://127.0.0.1:${server.port}` }).deliver(record, AbortSignal.timeout(10_000));
+    const [security, owners] = server.mails.map((mail) => unfolded(mail.raw));
+    expect(security).toContain('The recovery key of LAPTOP-X is being given to');
+    expect(owners).toContain('The recovery key of LAPTOP-X is being given to the helpdesk under ticket INC0012345');
+    expect(owners).not.toContain('was given');
   });
 
   it('mails only the security mailbox with NOTIFY_OWNERS=off', async () => {

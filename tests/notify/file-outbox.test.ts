@@ -70,7 +70,9 @@ describe('the file outbox', () => {
       ticket: 'INC0000001',
       agentUpn: record.agentUpn,
       caller: record.caller,
+      disclosureId: record.disclosureId,
     });
+    expect(record.disclosureId).toEqual(expect.any(String));
     expect((await stat(cursorFileOf(file, 'webhook'))).mode & 0o777).toBe(0o600);
   });
 

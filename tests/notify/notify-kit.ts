@@ -33,6 +33,8 @@ export interface WebhookReceiver {
   received: ReceivedWebhook[];
   /** What it answers; 204 by default. */
   status: number;
+  /** Called with each webhook as it arrives, before the answer. */
+  onReceive?: (webhook: ReceivedWebhook) => void;
   close(): Promise<void>;
 }
 
@@ -55,7 +57,9 @@ export async function startWebhookReceiver(name: string, secret = WEBHOOK_SECRET
     request.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
       keepForSecretScan(`webhook-${name}`, raw);
-      received.push({ headers: request.headers, raw, body: JSON.parse(raw) as Record<string, unknown>, verified: verifySignature(request.headers['keydesk-signature'] as string | undefined, raw, secret) });
+      const webhook = { headers: request.headers, raw, body: JSON.parse(raw) as Record<string, unknown>, verified: verifySignature(request.headers['keydesk-signature'] as string | undefined, raw, secret) };
+      received.push(webhook);
+      receiver.onReceive?.(webhook);
       response.statusCode = receiver.status;
       response.end();
     });

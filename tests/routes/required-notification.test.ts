@@ -68,6 +68,18 @@ describe('a required webhook', () => {
     expect(harness.app.notifications.route(grantedRecord!)).toEqual([]);
   });
 
+  it('says the key is being given, and when the read then fails, sends the refusal to the required webhook whatever NOTIFY_EVENTS lists', async () => {
+    // The key vanishes from Entra between the notice and the read.
+    receiver.onReceive = () => tenant.keys.splice(0, tenant.keys.length);
+    const response = await disclose();
+    expect(response.statusCode).toBeGreaterThanOrEqual(400);
+    const [intent, failed] = harness.auditRecords();
+    expect(failed).toMatchObject({ action: 'disclosure', outcome: 'refused', code: expect.any(String), disclosureId: intent!.disclosureId });
+    expect(receiver.received[0]!.body).toMatchObject({ type: 'disclosure_granted', auditRecordId: intent!.id, disclosureId: intent!.disclosureId });
+    // NOTIFY_EVENTS is the default (disclosure_granted only), yet the webhook that was told hears it was not given.
+    expect(harness.app.notifications.route(failed!)).toEqual(['webhook']);
+  });
+
   it('holds the key back when the webhook refuses the notice: 503 notification_unavailable, the attempt recorded failed, no key read', async () => {
     receiver.status = 500;
     const response = await disclose();
