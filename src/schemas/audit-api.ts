@@ -36,7 +36,7 @@ export const AuditRecordsQuery = Type.Object(
   {
     ...Object.fromEntries(Object.entries(AuditFilterQuery).map(([name, schema]) => [name, Type.Optional(schema)])),
     limit: Type.Optional(
-      Type.String({ pattern: '^[0-9]{1,6}$', description: `Records per page, 1 to ${MAX_AUDIT_PAGE}; default ${DEFAULT_API_AUDIT_PAGE}. Ignored by an export.`, examples: ['100'] }),
+      Type.String({ pattern: '^(?:[1-9]|[1-9][0-9]|[1-4][0-9]{2}|500)$', description: `Records per page, a whole number from 1 to ${MAX_AUDIT_PAGE}; default ${DEFAULT_API_AUDIT_PAGE}. Ignored by an export.`, examples: ['100'] }),
     ),
     cursor: Type.Optional(Type.String({ maxLength: 256, description: 'nextCursor of the previous page, exactly as received', examples: ['ZmlsZToxMjM6NDU2Nzg6MGFiY2RlZjAxMjM0NTY3OA'] })),
     format: Type.Optional(Type.Enum(['csv', 'jsonl'], { description: 'Export every match (ignoring limit and cursor) as a download, oldest first; or send Accept: text/csv or application/x-ndjson', examples: ['csv'] })),

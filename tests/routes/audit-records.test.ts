@@ -80,8 +80,9 @@ describe('GET /api/v1/audit/records on the file store', () => {
   });
 
   it.each([
-    ['limit=501', null],
-    ['limit=0', null],
+    ['limit=501', '/limit'],
+    ['limit=0', '/limit'],
+    ['limit=000100', '/limit'],
     ['limit=ten', '/limit'],
     ['from=yesterday', null],
     ['outcome=won', '/outcome'],
@@ -147,6 +148,19 @@ describe('GET /api/v1/audit/records on the file store', () => {
     const [started, completed] = lines.slice(-2).map((line) => JSON.parse(line) as AuditRecord);
     expect(started).toMatchObject({ action: 'audit_export', details: { stage: 'started', format: 'jsonl', rowCount: null, filters: {} } });
     expect(completed).toMatchObject({ action: 'audit_export', details: { stage: 'completed', format: 'jsonl', rowCount: RECORDS + 1, startedRecordId: started!.id } });
+  });
+
+  it.each([
+    ['text/csv;q=0.1, application/json', 'json'],
+    ['application/x-ndjson;q=0.9, text/csv', 'csv'],
+    ['application/json;q=0, application/x-ndjson', 'jsonl'],
+    ['*/*', 'json'],
+    ['text/html', 'json'],
+  ])('honours the q-values of Accept: %s → %s', async (accept, expected) => {
+    const response = await get('/api/v1/audit/records?limit=500', { accept });
+    expect(response.statusCode).toBe(200);
+    const types = { json: 'application/json', csv: 'text/csv', jsonl: 'application/x-ndjson' } as const;
+    expect(response.headers['content-type']).toMatch(new RegExp(`^${types[expected as keyof typeof types]}`));
   });
 
   it('exports CSV for Accept: text/csv with dotted columns, RFC 4180 quoting and formula cells defused', async () => {

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import Negotiator from 'negotiator';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AuditReader, type AuditExport, type ExportFormat } from '../../audit/reading/audit-reader.js';
@@ -31,12 +32,13 @@ export function sendAuditExport(reply: FastifyReply, exported: AuditExport): Fas
 
 const EXPORT_TYPES: Record<string, ExportFormat | 'json'> = { 'application/json': 'json', 'text/csv': 'csv', 'application/x-ndjson': 'jsonl' };
 
-/** `format`, else the first of JSON, CSV and JSON Lines the Accept header names; null: a page of JSON. */
+/**
+ * `format`, else the type the Accept header prefers among JSON, CSV and JSON Lines, q-values
+ * honoured (`negotiator`); null: a page of JSON, also for no Accept, `*\/*` or none of the three.
+ */
 export function exportFormatOf(format: ExportFormat | undefined, accept: string | undefined): ExportFormat | null {
   if (format !== undefined) return format;
-  for (const range of (accept ?? '').split(',')) {
-    const wanted = EXPORT_TYPES[range.split(';')[0]!.trim().toLowerCase()];
-    if (wanted !== undefined) return wanted === 'json' ? null : wanted;
-  }
-  return null;
+  const wanted = new Negotiator({ headers: { accept: accept ?? '*/*' } }).mediaType(Object.keys(EXPORT_TYPES));
+  const chosen = wanted === undefined ? undefined : EXPORT_TYPES[wanted];
+  return chosen === undefined || chosen === 'json' ? null : chosen;
 }
