@@ -4,7 +4,7 @@ import { fileCheckpointLog } from './checkpoints/setup.js';
 import { openFileAuditTrail, type FileAuditTrail } from './file/file-audit-trail.js';
 import { openPostgresAuditStore } from './postgres/open.js';
 import type { AuditStore } from './store.js';
-import { memoryVerificationLog } from './verification/chain-verification.js';
+import { fileVerificationLog } from './verification/chain-verification.js';
 
 /**
  * The audit store AUDIT_STORE names, open: the file trail (AUDIT_FILE) or PostgreSQL
@@ -33,8 +33,8 @@ export function fileAuditStore(trail: FileAuditTrail, auditFile: string): AuditS
     close: () => trail.close(),
     head: async () => trail.head(),
     checkpoints: fileCheckpointLog(auditFile),
-    // One process per audit file: its memory is where every request can read the latest.
-    verifications: memoryVerificationLog(),
+    // One process per audit file; kept beside the trail so that a restart still shows the latest.
+    verifications: fileVerificationLog(auditFile),
     outbox: { kind: 'file', auditFile, head: async () => trail.head() },
   };
 }

@@ -1,7 +1,6 @@
-import { open, rename, stat, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { ChainHead } from '../audit/chain.js';
-import { PRIVATE_FILE_MODE } from '../audit/file/permissions.js';
+import { readPrivateJson, replaceFileAtomically } from '../audit/file/private-json-file.js';
 import { normaliseAuditRecord } from '../audit/query.js';
 import type { AuditRecord } from '../audit/types.js';
 import type { ChannelName } from './channel.js';
@@ -43,46 +42,20 @@ export function cursorFileOf(auditFile: string, channel: ChannelName): string {
   return `${auditFile}.outbox-${channel}.json`;
 }
 
-async function fsyncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+function writeCursor(path: string, cursor: Cursor): Promise<void> {
+  return replaceFileAtomically(path, `${JSON.stringify(cursor)}\n`);
 }
 
-async function writeCursor(path: string, cursor: Cursor): Promise<void> {
-  const aside = `${path}.tmp`;
-  const handle = await open(aside, 'w', PRIVATE_FILE_MODE);
-  try {
-    await handle.chmod(PRIVATE_FILE_MODE);
-    await handle.writeFile(`${JSON.stringify(cursor)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(aside, path);
-  await fsyncFolder(dirname(path));
-}
-
-async function readCursor(path: string): Promise<Cursor | null> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-  try {
-    const cursor = JSON.parse(await handle.readFile('utf8')) as Cursor;
-    if (![cursor.seq, cursor.offset, cursor.attempts, cursor.nextAttemptAt].every(Number.isSafeInteger)) throw new Error('not a cursor');
-    return cursor;
-  } catch (error) {
-    throw new Error(`the outbox cursor ${path} cannot be read (${(error as Error).message}): move it aside to restart that channel from the trail's end`, { cause: error });
-  } finally {
-    await handle.close();
-  }
+function readCursor(path: string): Promise<Cursor | null> {
+  return readPrivateJson(
+    path,
+    (value) => {
+      const cursor = value as Cursor;
+      if (![cursor.seq, cursor.offset, cursor.attempts, cursor.nextAttemptAt].every(Number.isSafeInteger)) throw new Error('not a cursor');
+      return cursor;
+    },
+    "move it aside to restart that channel from the trail's end",
+  );
 }
 
 /** Reads the trail forward from a byte offset: whole lines of durable records only. */

@@ -77,7 +77,7 @@ describe.each(['file', 'postgres'] as StoreKind[])('the audit API on the %s stor
     await tamperWithTicketOf(5);
     const broken = await job.verifyNow();
     expect(broken).toMatchObject({ intact: false, records: 4, firstBroken: { seq: 5, reason: expect.stringContaining('edited') } });
-    // Every instance answers the latest: PostgreSQL from its table, the file store from its process.
+    // Every instance answers the latest: PostgreSQL from its table, the file store from the file beside its trail.
     expect((await get('/api/v1/audit/verification')).json()).toMatchObject({ intact: false, firstBroken: { seq: 5 } });
   });
 

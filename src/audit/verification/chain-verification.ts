@@ -4,6 +4,7 @@ import type { ChainHead } from '../chain.js';
 import type { Checkpoint } from '../checkpoints/checkpoint.js';
 import { checkpointFileOf, readLastCheckpoint } from '../checkpoints/checkpoint-file.js';
 import { checkAgainstCheckpoint } from '../checkpoints/verify-checkpoint.js';
+import { readPrivateJson, replaceFileAtomically } from '../file/private-json-file.js';
 import { readLines, verifyTrailLines, type BrokenLink, type TrailLine, type VerifyResult } from '../verify.js';
 
 /**
@@ -31,7 +32,7 @@ export interface ChainVerification {
   checkpoint: CheckpointAgreement | null;
 }
 
-/** Where results are kept: this process's memory (the file store), or a table every instance reads. */
+/** Where results are kept: a file beside the trail (the file store), or a table every instance reads. */
 export interface VerificationLog {
   latest(): Promise<ChainVerification | null>;
   record(verification: ChainVerification): Promise<void>;
@@ -43,6 +44,30 @@ export type NoVerificationYet = { [K in keyof ChainVerification]: null };
 /** The latest verification as the API and the audit page show it. */
 export async function latestVerification(log: VerificationLog): Promise<ChainVerification | NoVerificationYet> {
   return (await log.latest()) ?? { intact: null, records: null, head: null, firstBroken: null, verifiedAt: null, checkpoint: null };
+}
+
+/** Where the file store keeps its latest verification, so a restart still answers it. */
+export function verificationFileOf(auditFile: string): string {
+  return `${auditFile}.verification.json`;
+}
+
+/**
+ * The file store's log: the latest result in `<AUDIT_FILE>.verification.json` (0600, replaced
+ * atomically), cached in memory: one process per audit file writes and reads it.
+ */
+export function fileVerificationLog(auditFile: string): VerificationLog {
+  const path = verificationFileOf(auditFile);
+  let last: ChainVerification | null | undefined;
+  return {
+    latest: async () => {
+      last ??= await readPrivateJson(path, (value) => value as ChainVerification, 'delete it; the leader verifies the chain again within AUDIT_VERIFY_INTERVAL_MINUTES of starting');
+      return last;
+    },
+    record: async (verification) => {
+      await replaceFileAtomically(path, `${JSON.stringify(verification)}\n`);
+      last = verification;
+    },
+  };
 }
 
 export function memoryVerificationLog(): VerificationLog {
