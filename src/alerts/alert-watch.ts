@@ -41,7 +41,7 @@ export function alertBackendFor(
   deps: { audit: Pick<AuditTrail, 'query'>; now: () => number; logger: Pick<Logger, 'warn'> },
 ): AlertBackend {
   if (database !== null) return new PostgresAlertBackend(createAuditPool({ url: database.url, poolMax: ALERT_POOL_MAX }, deps.logger), database.url);
-  return new MemoryAlertBackend({ audit: deps.audit, now: deps.now, longestWindowMs: longestWindowMs(config), logger: deps.logger });
+  return new MemoryAlertBackend({ audit: deps.audit, now: deps.now, longestWindowMs: longestWindowMs(config), checksOf: (record) => alertChecks(record, config), logger: deps.logger });
 }
 
 export function createAlertWatch(config: AlertConfig, deps: AlertWatchDeps): AlertWatch {

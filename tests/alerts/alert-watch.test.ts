@@ -30,6 +30,27 @@ describe('the alert watch', () => {
     expect(rulesOf(await alertsOf(store, [restarted.watch]))).toEqual([`refusals_per_10_minutes staff:${eve.oid}`, `refusals_per_10_minutes staff:${eve.oid}`]);
   });
 
+  it('counts the disclosures recorded before a restart on the file store: three refusals before and three after make six, and alert', async () => {
+    const clock = new Clock(Date.parse('2026-11-25T10:00:00Z'));
+    const { store } = await openStore('file', { clock: clock.date });
+    const graph = laptops(2);
+    const eve = staff('eve@contoso.com');
+    const threeRefusals = async (instance: ReturnType<typeof instanceOn>) => {
+      for (let n = 0; n < 3; n += 1) await instance.refuse(1, { caller: eve, agentUpn: eve.upn! });
+    };
+    const before = instanceOn(store, graph, { env: ONLY_REFUSALS, now: clock.now });
+    await threeRefusals(before);
+    expect(await alertsOf(store, [before.watch])).toHaveLength(0);
+    await before.watch.close();
+
+    clock.advance(2);
+    const restarted = instanceOn(store, graph, { env: ONLY_REFUSALS, now: clock.now });
+    await threeRefusals(restarted);
+    expect(rulesOf(await alertsOf(store, [restarted.watch]))).toEqual([`refusals_per_10_minutes staff:${eve.oid}`]);
+    const [alert] = await alertsOf(store, [restarted.watch]);
+    expect(alert!.details).toMatchObject({ rule: 'refusals_per_10_minutes' });
+  });
+
   it('answers a disclosure whatever happens to the alert rules, and logs why an alert was given up', async () => {
     const clock = new Clock(Date.parse('2026-11-25T10:00:00Z'));
     const { store } = await openStore('file', { clock: clock.date });
