@@ -7,22 +7,30 @@ import { Clock, alertsOf, instanceOn, laptops, rulesOf, staff } from './alert-ki
 
 const ONLY_REFUSALS = { ALERT_DISCLOSURES_PER_HOUR: '0', ALERT_REPEAT_DEVICE_HOURS: '0' };
 
+/** A file store on a test clock, and eve, whose refusals are counted. */
+async function refusalsOnFileStore() {
+  const clock = new Clock(Date.parse('2026-11-25T10:00:00Z'));
+  const { store } = await openStore('file', { clock: clock.date });
+  const graph = laptops(3);
+  const eve = staff('eve@contoso.com');
+  const refusals = async (instance: ReturnType<typeof instanceOn>, count: number) => {
+    for (let n = 0; n < count; n += 1) await instance.refuse(1, { caller: eve, agentUpn: eve.upn! });
+  };
+  const start = () => instanceOn(store, graph, { env: ONLY_REFUSALS, now: clock.now });
+  return { clock, store, eve, refusals, start };
+}
+
 describe('the alert watch', () => {
   it('does not raise an alert again after a restart within its window on the file store, and does once the window has passed', async () => {
-    const clock = new Clock(Date.parse('2026-11-25T10:00:00Z'));
-    const { store } = await openStore('file', { clock: clock.date });
-    const graph = laptops(3);
-    const eve = staff('eve@contoso.com');
-    const sixRefusals = async (instance: ReturnType<typeof instanceOn>) => {
-      for (let n = 0; n < 6; n += 1) await instance.refuse(1, { caller: eve, agentUpn: eve.upn! });
-    };
-    const before = instanceOn(store, graph, { env: ONLY_REFUSALS, now: clock.now });
+    const { clock, store, eve, refusals, start } = await refusalsOnFileStore();
+    const sixRefusals = (instance: ReturnType<typeof instanceOn>) => refusals(instance, 6);
+    const before = start();
     await sixRefusals(before);
     expect(rulesOf(await alertsOf(store, [before.watch]))).toHaveLength(1);
     await before.watch.close();
 
     clock.advance(5);
-    const restarted = instanceOn(store, graph, { env: ONLY_REFUSALS, now: clock.now });
+    const restarted = start();
     await sixRefusals(restarted);
     expect(rulesOf(await alertsOf(store, [restarted.watch]))).toHaveLength(1);
     clock.advance(10);
@@ -31,20 +39,15 @@ describe('the alert watch', () => {
   });
 
   it('counts the disclosures recorded before a restart on the file store: three refusals before and three after make six, and alert', async () => {
-    const clock = new Clock(Date.parse('2026-11-25T10:00:00Z'));
-    const { store } = await openStore('file', { clock: clock.date });
-    const graph = laptops(2);
-    const eve = staff('eve@contoso.com');
-    const threeRefusals = async (instance: ReturnType<typeof instanceOn>) => {
-      for (let n = 0; n < 3; n += 1) await instance.refuse(1, { caller: eve, agentUpn: eve.upn! });
-    };
-    const before = instanceOn(store, graph, { env: ONLY_REFUSALS, now: clock.now });
+    const { clock, store, eve, refusals, start } = await refusalsOnFileStore();
+    const threeRefusals = (instance: ReturnType<typeof instanceOn>) => refusals(instance, 3);
+    const before = start();
     await threeRefusals(before);
     expect(await alertsOf(store, [before.watch])).toHaveLength(0);
     await before.watch.close();
 
     clock.advance(2);
-    const restarted = instanceOn(store, graph, { env: ONLY_REFUSALS, now: clock.now });
+    const restarted = start();
     await threeRefusals(restarted);
     expect(rulesOf(await alertsOf(store, [restarted.watch]))).toEqual([`refusals_per_10_minutes staff:${eve.oid}`]);
     const [alert] = await alertsOf(store, [restarted.watch]);
