@@ -1,3 +1,5 @@
+import { AuditFilterQuery } from '../schemas/audit-api.js';
+
 /**
  * Where a sign-in may send the browser afterwards: one of KeyDesk's own pages, never another site.
  * The check is made on the URL as a browser will resolve it (dot segments, encoded slashes and
@@ -10,9 +12,9 @@ const BASE = 'https://keydesk.invalid';
 const MAX_LENGTH = 2_048;
 
 /** KeyDesk's pages a sign-in may return to. */
-const PAGES = [/^\/$/, /^\/devices\/[0-9A-Fa-f-]{1,64}$/, /^\/my\/disclosures$/];
-/** Query parameters a page keeps across a sign-in (the search form's). */
-const KEPT_QUERY: Record<string, readonly string[]> = { '/': ['name', 'match'] };
+const PAGES = [/^\/$/, /^\/devices\/[0-9A-Fa-f-]{1,64}$/, /^\/my\/disclosures$/, /^\/audit$/, /^\/audit\/records\/[0-9A-Fa-f-]{1,64}$/];
+/** Query parameters a page keeps across a sign-in (the search forms'). */
+const KEPT_QUERY: Record<string, readonly string[]> = { '/': ['name', 'match'], '/audit': [...Object.keys(AuditFilterQuery), 'limit'] };
 
 export function safeReturnTo(raw: unknown): string {
   if (typeof raw !== 'string' || raw.length > MAX_LENGTH || !raw.startsWith('/')) return '/';

@@ -46,6 +46,9 @@ describe('where a sign-in returns to', () => {
     ['/devices/6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f', '/devices/6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f'],
     ['/my/disclosures', '/my/disclosures'],
     ['/devices/../my/disclosures', '/my/disclosures'],
+    ['/audit', '/audit'],
+    ['/audit?deviceName=LAPTOP-X&outcome=granted&colour=red&cursor=abc', '/audit?outcome=granted&deviceName=LAPTOP-X'],
+    ['/audit/records/6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f', '/audit/records/6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f'],
   ])('keeps the KeyDesk page %s', (raw, expected) => {
     expect(safeReturnTo(raw)).toBe(expected);
   });
@@ -77,6 +80,8 @@ describe('where a sign-in returns to', () => {
     '/devices/6d2e5c8f/../../..//evil.example',
     '/docs',
     '/openapi.json',
+    '/audit/export.csv',
+    '/audit/records/x/../../../api/v1/audit/records',
   ])('lands %j on the home page instead', (raw) => {
     expect(safeReturnTo(raw)).toBe('/');
   });
