@@ -42,6 +42,10 @@ input[type="radio"], input[type="checkbox"] { width: auto; }
 textarea { display: block; }
 fieldset { border: 1px solid var(--line); margin-top: 1rem; min-width: 0; max-width: 36rem; }
 fieldset label { display: inline; font-weight: normal; margin: 0 0 0 .35rem; }
+/* The audit filters: a group of fields side by side on a wide screen, one column on a narrow one. */
+.audit-filters fieldset.filter-group { max-width: none; display: grid; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); gap: 0 1.25rem; padding-bottom: .75rem; }
+.audit-filters legend { font-weight: 600; padding: 0 .35rem; }
+.audit-filters fieldset.filter-group label { display: block; font-weight: 600; margin: .6rem 0 .2rem; }
 .choice { display: inline-block; margin-right: 1.25rem; white-space: nowrap; }
 button { font: inherit; padding: .45rem 1rem; margin-top: 1rem; border: 0; border-radius: 3px; background: var(--accent); color: #fff; cursor: pointer; }
 button[aria-pressed="true"] { background: #fff; color: var(--accent); box-shadow: inset 0 0 0 2px var(--accent); }

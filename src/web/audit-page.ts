@@ -40,11 +40,48 @@ function queryString(query: AuditRecordsQueryType, extra: Record<string, string>
   return params.toString();
 }
 
+type FilterName = keyof typeof AuditFilterQuery;
+
+/** The filters as an auditor reads them: grouped, each with a plain label (the API name stays the field's name). */
+const FILTER_LABELS: Record<FilterName, string> = {
+  from: 'From',
+  to: 'To',
+  action: 'Action',
+  outcome: 'Outcome',
+  code: 'Problem code',
+  door: 'Door',
+  disclosureId: 'Disclosure ID',
+  caller: 'Caller',
+  agentUpn: 'Agent',
+  requesterUpn: 'Requester',
+  deviceId: 'Device ID',
+  deviceName: 'Device name',
+  recoveryKeyId: 'Recovery key ID',
+  ticket: 'Ticket',
+};
+
+export const FILTER_GROUPS: readonly [string, readonly FilterName[]][] = [
+  ['When', ['from', 'to']],
+  ['What', ['action', 'outcome', 'code', 'door']],
+  ['Who', ['caller', 'agentUpn', 'requesterUpn']],
+  ['Device, key or ticket', ['deviceName', 'deviceId', 'recoveryKeyId', 'ticket', 'disclosureId']],
+];
+
+function filterField(name: FilterName, query: AuditRecordsQueryType): SafeHtml {
+  const schema = AuditFilterQuery[name] as { description?: string; enum?: string[] };
+  const label = html`<label for="audit-${name}">${FILTER_LABELS[name]} <span class="hint">${schema.description ?? ''}</span></label>`;
+  if (schema.enum !== undefined) {
+    const options = schema.enum.map((value) => html`<option value="${value}"${query[name] === value ? html` selected` : ''}>${value}</option>`);
+    return html`<div class="field">${label}<select id="audit-${name}" name="${name}"><option value="">any</option>${options}</select></div>\n`;
+  }
+  return html`<div class="field">${label}<input id="audit-${name}" name="${name}" maxlength="256" autocomplete="off" spellcheck="false" value="${query[name] ?? ''}"></div>\n`;
+}
+
 function filterForm(query: AuditRecordsQueryType): SafeHtml {
-  const field = (name: keyof typeof AuditFilterQuery) =>
-    html`<div class="field"><label for="audit-${name}">${name} <span class="hint">${(AuditFilterQuery[name] as { description?: string }).description ?? ''}</span></label><input id="audit-${name}" name="${name}" maxlength="256" autocomplete="off" spellcheck="false" value="${query[name] ?? ''}"></div>\n`;
+  const groups = FILTER_GROUPS.map(([legend, names]) => html`<fieldset class="filter-group"><legend>${legend}</legend>
+${names.map((name) => filterField(name, query))}</fieldset>\n`);
   return html`<form method="get" action="/audit" role="search" class="search-form audit-filters">
-${FILTER_NAMES.map(field)}<button type="submit">Search the trail</button>
+${groups}<button type="submit">Search the trail</button>
 </form>`;
 }
 
@@ -63,7 +100,7 @@ function recordRow(record: AuditRecord): SafeHtml {
 function resultsTable(records: AuditRecord[], next: string | null): SafeHtml {
   if (records.length === 0) return html`<p>No record matches.</p>`;
   return html`<table class="results">
-<caption>${String(records.length)} records, newest first</caption>
+<caption>${String(records.length)} ${records.length === 1 ? 'record' : 'records'}, newest first</caption>
 <thead><tr><th scope="col">Seq</th><th scope="col">Time</th><th scope="col">Action</th><th scope="col">Outcome</th><th scope="col">Caller</th><th scope="col">Device</th><th scope="col">Requester</th><th scope="col">Ticket</th><th scope="col">Record</th></tr></thead>
 <tbody>
 ${records.map(recordRow)}</tbody>
