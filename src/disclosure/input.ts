@@ -72,7 +72,8 @@ export const DisclosureInputSchema = Type.Object(
     additionalProperties: false,
     description:
       'At most one of deviceName or deviceId. With neither, the key ID finds the device through the key index (give the whole key ID, or as many digits as the screen shows); Graph confirms the device before anything is read.',
-    not: { required: ['deviceName', 'deviceId'] },
+    // Named in properties too: a schema that requires what it does not define confuses OpenAPI tools.
+    not: { required: ['deviceName', 'deviceId'], properties: { deviceName: {}, deviceId: {} } },
     examples: [BY_DEVICE_NAME, BY_DEVICE_ID, BY_KEY_ID],
     // Named examples for /openapi.json (OpenAPI's Example Objects); the same two requests.
     'x-examples': {

@@ -106,10 +106,10 @@ const CLASS_ATTRIBUTES: Record<OcsfClassName, (record: AuditRecord) => Record<st
   api_activity: (record) =>
     compact({
       actor: actorOf(record) ?? { app_name: 'KeyDesk' },
-      api: compact({ operation: record.action, service: { name: 'KeyDesk audit' }, request: record.requestId === null ? undefined : { uid: record.requestId } }),
+      api: compact({ operation: record.action, service: { name: record.action === 'key_index_sync' ? 'KeyDesk key index' : 'KeyDesk audit' }, request: record.requestId === null ? undefined : { uid: record.requestId } }),
       src_endpoint: srcEndpointOf(record.caller),
       http_request: httpRequestOf(record.caller),
-      resources: [{ type: 'KeyDesk audit trail', name: 'audit records' }],
+      resources: [record.action === 'key_index_sync' ? { type: 'KeyDesk key index', name: 'recovery key metadata' } : { type: 'KeyDesk audit trail', name: 'audit records' }],
     }),
   application_error: () => ({}),
 };
