@@ -19,6 +19,11 @@ export interface SimEscrowGaps {
   nearLimit: SimDevice;
   /** An ordinary managed device with an OS-volume key, for tests that delete it. */
   toDelete: SimDevice;
+  /**
+   * Two devices whose OS-volume keys share the first 8 hex digits (the part the recovery screen
+   * shows): rare for one pair, but likely somewhere in a tenant of 100,000 keys.
+   */
+  sharedKeyIdPrefix: [SimDevice, SimDevice];
 }
 
 const DAY_MS = 86_400_000;
@@ -102,6 +107,10 @@ export function plantEscrowGaps(directory: SimDirectory, seed: number, reference
   for (let n = NEAR_LIMIT_KEYS; n > 0; n--) escrow(p, nearLimit, p.reference - n * DAY_MS);
   const toDelete = plantDevice(p, 'LOANER-AMS-11', true);
   escrow(p, toDelete, p.reference - 30 * DAY_MS);
+  const twins: [SimDevice, SimDevice] = [plantDevice(p, 'TWIN-LDS-01', true), plantDevice(p, 'TWIN-LDS-02', true)];
+  for (const twin of twins) escrow(p, twin, p.reference - 60 * DAY_MS);
+  const [first, second] = [p.keys.at(-2)!, p.keys.at(-1)!];
+  second.id = `${first.id.slice(0, 8)}${second.id.slice(8)}`;
   for (let n = 0; n < bulkKeys; n++) {
     const device = plantDevice(p, `BULK-${String(n).padStart(6, '0')}`, true);
     escrow(p, device, p.reference - p.random.int(1, 300) * DAY_MS);
@@ -109,7 +118,7 @@ export function plantEscrowGaps(directory: SimDirectory, seed: number, reference
   const users = [...directory.users];
   return {
     directory: directoryOf(directory.tenantId, users, p.devices, p.managed, p.keys, directory.notable),
-    gaps: { encryptedWithoutKey, staleKey, nearLimit, toDelete },
+    gaps: { encryptedWithoutKey, staleKey, nearLimit, toDelete, sharedKeyIdPrefix: twins },
   };
 }
 

@@ -136,6 +136,24 @@ describe('the key-ID index against the simulated tenant', () => {
     expect(harness.auditRecords().at(-1)).toMatchObject({ action: 'disclosure', outcome: 'refused', code: 'device_not_found', keyIdInput: '0000AAAA' });
   });
 
+  it('answers a key ID that starts keys of two devices with ambiguous_key_id and both devices as candidates, reading no key', async () => {
+    await synced();
+    const [one, other] = tenant.escrowGaps.sharedKeyIdPrefix;
+    const prefix = tenant.directory.keysOf(one.deviceId)[0]!.id.slice(0, 8);
+    expect(tenant.directory.keysOf(other.deviceId)[0]!.id.startsWith(prefix)).toBe(true);
+    tenant.clearLogs();
+    const answer = await disclose({ keyId: prefix.toUpperCase(), ticket: 'INC0012345', reason: 'forgotten_pin', requesterUpn: 'someone@contoso.example' });
+    expect(answer.statusCode).toBe(409);
+    expect(answer.json().code).toBe('ambiguous_key_id');
+    expect(answer.json().candidates.map((c: { displayName: string }) => c.displayName).sort()).toEqual([one.displayName, other.displayName]);
+    expect(tenant.counters().recoveryPasswordReads).toBe(0);
+    expect(harness.auditRecords().at(-1)).toMatchObject({ action: 'disclosure', outcome: 'refused', code: 'ambiguous_key_id' });
+    // More digits settle it, as they do on the screen of a Windows that shows the whole ID.
+    const whole = tenant.directory.keysOf(one.deviceId)[0]!.id;
+    const found = (await get(`/api/v1/recovery-keys?keyIdPrefix=${whole}`, lookup)).json().recoveryKeys;
+    expect(found.map((k: { deviceId: string }) => k.deviceId)).toEqual([one.deviceId]);
+  });
+
   it('refuses a disclosure that names both deviceName and deviceId', async () => {
     const device = tenant.directory.notable.typical;
     const answer = await disclose({ deviceName: device.displayName, deviceId: device.deviceId, keyId: '1A2B3C4D', ticket: 'INC0012345', reason: 'forgotten_pin', requesterUpn: requesterOf(device) });
