@@ -18,6 +18,10 @@ import { MemoryKeyIndex } from './key-index/memory-store.js';
 import type { KeyIndexStore } from './key-index/types.js';
 import { withKeyIndexRefresh } from './key-index/refreshing-gateway.js';
 import { createTenantKeyList, type TenantKeyList } from './graph/tenant-key-list.js';
+import { createEscrowCoverage, type EscrowCoverage } from './coverage/coverage-service.js';
+import { memoryCoverageStore, type CoverageStore } from './coverage/store.js';
+import escrowCoveragePlugin from './plugins/app/escrow-coverage.js';
+import escrowCoverageRoutes from './routes/api/v1/reports/escrow-coverage.js';
 import { createEntraTokenVerifier, type AccessTokenVerifier } from './auth/access-token.js';
 import { createMsalClient, type MsalClient } from './graph/msal-client.js';
 import type { SessionStore } from './auth/session-store.js';
@@ -78,6 +82,8 @@ export interface AppDeps {
   keyIndexStore?: KeyIndexStore;
   /** Graph's tenant-wide key list the index syncs from; by default read with KeyDesk's token at KEY_INDEX_SYNC_REQUESTS_PER_10S. */
   tenantKeyList?: TenantKeyList;
+  /** Where the escrow coverage reports are kept (src/coverage/store.ts); memory when not given. The caller closes it. */
+  coverageStore?: CoverageStore;
   /** KeyDesk's one MSAL client (Graph tokens, staff sign-in); built from the configuration by default. */
   msal?: MsalClient;
   /** Defaults to Entra token verification built from the configuration. */
@@ -154,7 +160,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   const msal = deps.msal ?? createMsalClient(config, now);
   const graphLogger = deps.logger.child({ component: 'graph' });
   const graphTokens = new GraphTokenProvider(config, { logger: graphLogger, msal });
-  const keyIndex = keyIndexOf(config, deps, { graphLogger, graphTokens, now });
+  const { keyIndex, coverage } = keyIndexOf(config, deps, { graphLogger, graphTokens, now });
   const gateway = deps.graph ?? createGraphGateway(config, { logger: graphLogger, tokenProvider: graphTokens });
   const graph = withDeviceCache(withKeyIndexRefresh(gateway, keyIndex), { ttlMs: config.deviceCacheTtlMs });
   const verifier = deps.tokenVerifier ?? createEntraTokenVerifier({ authorityHost: config.authorityHost, tenantId: config.tenantId, audiences: config.apiAudiences });
@@ -175,6 +181,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   await app.register(rateLimit, { now, shared });
   await app.register(auditTrail, { trail: deps.audit });
   await registerServices(app, config, deps, { graph, graphLogger, graphTokens, now, newId, keyIndex });
+  await app.register(escrowCoveragePlugin, { coverage });
   await app.register(problemDetails, { notFound: config.web === null });
   await app.register(authentication, { verifier, userTokenClients: config.apiUserTokenClients });
   await app.register(readiness, { checkIdentityProvider: checks.identityProvider, checkGraphToken: checks.graphToken, auditWritable: () => deps.audit.isWritable() });
@@ -231,21 +238,24 @@ async function registerServices(app: FastifyInstance, config: KeyDeskConfig, dep
   });
 }
 
-/** The key-ID index over the store given (memory by default), synced from Graph's tenant-wide key list. */
-function keyIndexOf(config: KeyDeskConfig, deps: AppDeps, { graphLogger, graphTokens, now }: Pick<ServiceParts, 'graphLogger' | 'graphTokens' | 'now'>): KeyIndex {
-  return createKeyIndex({
-    store: deps.keyIndexStore ?? new MemoryKeyIndex(),
-    list: deps.tenantKeyList ?? createTenantKeyList(config, { logger: graphLogger, tokenProvider: graphTokens, requestsPer10s: config.keyIndex.requestsPer10s }),
-    audit: deps.audit,
-    now,
-    logger: deps.logger.child({ component: 'key-index' }),
-  });
+/**
+ * The key-ID index over the store given (memory by default), synced from Graph's tenant-wide key
+ * list, and the escrow coverage report computed after each full sync from the same paced reader.
+ */
+function keyIndexOf(config: KeyDeskConfig, deps: AppDeps, { graphLogger, graphTokens, now }: Pick<ServiceParts, 'graphLogger' | 'graphTokens' | 'now'>): { keyIndex: KeyIndex; coverage: EscrowCoverage } {
+  const store = deps.keyIndexStore ?? new MemoryKeyIndex();
+  const list = deps.tenantKeyList ?? createTenantKeyList(config, { logger: graphLogger, tokenProvider: graphTokens, requestsPer10s: config.keyIndex.requestsPer10s });
+  const logger = deps.logger.child({ component: 'key-index' });
+  const coverage = createEscrowCoverage({ store: deps.coverageStore ?? memoryCoverageStore(), index: store, list, thresholds: config.escrow, now, logger });
+  const keyIndex = createKeyIndex({ store, list, audit: deps.audit, now, logger, afterFullSync: () => coverage.compute() });
+  return { keyIndex, coverage };
 }
 
 /** The REST API under /api/v1: devices, recovery keys by key ID, disclosures, and the audit trail's routes. */
 async function apiRoutes(api: FastifyInstance, { config }: { config: KeyDeskConfig }): Promise<void> {
   await api.register(deviceRoutes, { searchesPerMinute: config.rateLimits.searchesPerMinute });
   await api.register(recoveryKeyRoutes);
+  await api.register(escrowCoverageRoutes);
   await api.register(disclosureRoutes, { rateLimits: config.rateLimits, requiredAuthContext: config.requiredAuthContext });
   await api.register(auditRoutes, { signingKey: config.audit.signingKey ? createCheckpointSigner(config.audit.signingKey.pem) : null });
   await api.register(auditRecordRoutes);

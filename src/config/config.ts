@@ -5,6 +5,7 @@ import { readMetricsConfig, type MetricsConfig } from './metrics-config.js';
 import { readAuditApiConfig, type AuditApiConfig } from './audit-api-config.js';
 import { readReconcileConfig, type ReconcileConfig } from './reconcile-config.js';
 import { readKeyIndexConfig, type KeyIndexConfig } from './key-index-config.js';
+import { readEscrowConfig, type EscrowConfig } from './escrow-config.js';
 import { readNotifyConfig, type NotifyConfig } from './notify-config.js';
 import { readSiemConfig, type SiemConfig } from './siem-config.js';
 
@@ -94,6 +95,8 @@ export interface KeyDeskConfig {
   reconcile: ReconcileConfig;
   /** The key-ID index synced from Graph's tenant-wide recovery key list (key-index-config.ts). */
   keyIndex: KeyIndexConfig;
+  /** The escrow coverage report's thresholds (escrow-config.ts). */
+  escrow: EscrowConfig;
   /** Notification channels (webhook, email) and the outbox's retry window (notify-config.ts). */
   notify: NotifyConfig;
   /** SIEM forwarding (syslog, Splunk HEC); each target null while its URL is unset. */
@@ -289,6 +292,7 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     auditApi: readAuditApiConfig(reader),
     reconcile: readReconcileConfig(reader),
     keyIndex: readKeyIndexConfig(reader),
+    escrow: readEscrowConfig(reader),
     notify: readNotifyConfig(reader),
     siem: readSiemConfig(reader),
   };

@@ -43,7 +43,7 @@ async function readLines(path: string): Promise<Line[]> {
 }
 
 /** Writes `lines` to a private temporary file, fsyncs it, renames it over `path`, fsyncs the folder. */
-async function replaceFile(path: string, lines: readonly string[]): Promise<void> {
+export async function replaceFile(path: string, lines: readonly string[]): Promise<void> {
   const temporary = `${path}.tmp`;
   const handle = await open(temporary, 'w', PRIVATE_FILE_MODE);
   try {
@@ -71,7 +71,7 @@ class FileKeyIndex extends MemoryKeyIndex {
     for (const line of lines) {
       // A sync that was running when the process stopped did not finish.
       if (line.type === 'sync') this.sync = line.status.state === 'running' ? { ...line.status, state: 'failed', error: 'interrupted: KeyDesk stopped during the sync' } : line.status;
-      else this.keys.set(line.key.id, line.key);
+      else this.set(line.key.id, line.key);
     }
   }
 

@@ -34,6 +34,8 @@ export interface KeyIndexDeps {
   audit: AuditTrail;
   now: () => number;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Runs after each successful full sync (the escrow coverage report); a failure is logged, the sync stands. */
+  afterFullSync?: () => Promise<unknown>;
 }
 
 export interface KeyIndex {
@@ -58,7 +60,7 @@ function failureOf(error: unknown): string {
 }
 
 /** One full sync: every page into the store, then its end (and on success, the keys Entra no longer lists marked removed). */
-async function sync({ store, list, now, logger }: KeyIndexDeps, startedAt: string, stopping: () => boolean): Promise<void> {
+async function sync({ store, list, now, logger, afterFullSync }: KeyIndexDeps, startedAt: string, stopping: () => boolean): Promise<void> {
   const progress = { pages: 0, keys: 0 };
   let error: string | null = null;
   try {
@@ -77,6 +79,7 @@ async function sync({ store, list, now, logger }: KeyIndexDeps, startedAt: strin
   if (error === null) {
     keyIndexKeys.set(progress.keys);
     logger.info({ keyIndex: progress }, 'key index synced from Graph');
+    await afterFullSync?.().catch((cause: unknown) => logger.error({ err: cause }, 'the escrow coverage report could not be computed after the sync'));
   }
 }
 

@@ -11,12 +11,14 @@ export const NEVER_SYNCED: KeyIndexSyncStatus = { state: 'never', startedAt: nul
 
 export class MemoryKeyIndex implements KeyIndexStore {
   protected readonly keys = new Map<string, IndexedKey>();
+  /** Each key ID's hex digits, computed once: a look-up scans 100,000 of them. */
+  readonly #hex = new Map<string, string>();
   protected sync: KeyIndexSyncStatus = { ...NEVER_SYNCED };
   #runningSince: string | null = null;
 
   async findByKeyIdPrefix(hex: string): Promise<IndexedKey[]> {
     const found: IndexedKey[] = [];
-    for (const entry of this.keys.values()) if (normaliseKeyId(entry.id).startsWith(hex)) found.push({ ...entry });
+    for (const [id, digits] of this.#hex) if (digits.startsWith(hex)) found.push({ ...this.keys.get(id)! });
     return found;
   }
 
@@ -27,7 +29,7 @@ export class MemoryKeyIndex implements KeyIndexStore {
   protected upsert(key: RecoveryKeyMetadata, seenAt: string): void {
     const id = key.id.toLowerCase();
     const known = this.keys.get(id);
-    this.keys.set(id, {
+    this.set(id, {
       id,
       deviceId: key.deviceId.toLowerCase(),
       volumeType: key.volumeType,
@@ -36,6 +38,12 @@ export class MemoryKeyIndex implements KeyIndexStore {
       lastSeenAt: seenAt,
       removedAt: null,
     });
+  }
+
+  /** Adds or replaces an entry (the file store's load goes through here too). */
+  protected set(id: string, entry: IndexedKey): void {
+    this.keys.set(id, entry);
+    this.#hex.set(id, normaliseKeyId(id));
   }
 
   async refreshDevice(deviceId: string, keys: readonly RecoveryKeyMetadata[], at: string): Promise<void> {

@@ -14,6 +14,7 @@ import { reconciliationJob } from '../jobs/reconciliation-job.js';
 import { openReconciliationStore } from '../reconcile/open-store.js';
 import { openKeyIndexStore } from '../key-index/open-store.js';
 import { keyIndexSyncJob } from '../jobs/key-index-sync-job.js';
+import { openCoverageStore } from '../coverage/store.js';
 import { openOutbox } from '../notify/outbox-setup.js';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
@@ -47,12 +48,14 @@ export async function startServer(
   const audit = await openAuditStore(config, auditLogger);
   const reconciliationStore = await openReconciliationStore(config, logger);
   const keyIndexStore = await openKeyIndexStore(config, logger);
+  const coverageStore = openCoverageStore(config, logger);
   const closeStores = async () => {
     await reconciliationStore.close().catch((error: unknown) => logger.warn({ err: error }, "the reconciliation's store did not close cleanly"));
     await keyIndexStore.close().catch((error: unknown) => logger.warn({ err: error }, 'the key index did not close cleanly'));
+    await coverageStore.close().catch((error: unknown) => logger.warn({ err: error }, "the escrow coverage report's store did not close cleanly"));
     await audit.close();
   };
-  const app = await buildApp(config, { ...deps, audit, verifications: audit.verifications, reconciliationStore, keyIndexStore });
+  const app = await buildApp(config, { ...deps, audit, verifications: audit.verifications, reconciliationStore, keyIndexStore, coverageStore });
   const outbox = await openOutboxOrClose(config, app, audit, logger, closeStores);
   const jobs = startPeriodicJobs(config, audit, logger, [chainVerification, reconciliationJob(app.reconciliation), keyIndexSyncJob(app.keyIndex)]);
   startCollecting(config.workers);

@@ -161,6 +161,40 @@ describe('the key-ID index against the simulated tenant', () => {
     expect(answer.json().errors).toEqual([{ location: 'body', path: '/', message: 'may name at most one of deviceName or deviceId' }]);
   });
 
+  it('reports the planted escrow gaps after a full sync, as JSON, as CSV and in the daily history', async () => {
+    // A device deleted from Entra after a sync: the next sync no longer lists its keys; the index remembers them.
+    await synced();
+    const deleted = tenant.directory.notable.removableVolume;
+    const deletedKeys = tenant.directory.keysOf(deleted.deviceId).map((k) => k.id).sort();
+    tenant.knobs.deleteDevice(deleted.deviceId);
+    await synced();
+    const answer = await get('/api/v1/reports/escrow-coverage', auditor);
+    expect(answer.statusCode, answer.body).toBe(200);
+    const report = answer.json();
+    const { encryptedWithoutKey, staleKey, nearLimit } = tenant.escrowGaps;
+    expect(report.noEscrow.map((r: { deviceId: string }) => r.deviceId)).toContain(encryptedWithoutKey.deviceId);
+    expect(report.noEscrow.map((r: { deviceId: string }) => r.deviceId)).not.toContain(tenant.directory.notable.withoutKeys.deviceId);
+    expect(report.staleKey.map((r: { deviceId: string }) => r.deviceId)).toContain(staleKey.deviceId);
+    expect(report.nearLimit).toEqual([expect.objectContaining({ deviceId: nearLimit.deviceId, deviceName: nearLimit.displayName, keyCount: 190 })]);
+    expect(report.orphanedKeys.map((r: { id: string }) => r.id).sort()).toEqual(deletedKeys);
+    for (const row of report.orphanedKeys) expect(row).toMatchObject({ deviceId: deleted.deviceId, removedAt: expect.any(String), note: 'no longer held by Entra: unrecoverable unless the device is restored or the key is escrowed elsewhere' });
+    expect(report.counts).toMatchObject({ noEscrow: report.noEscrow.length, staleKey: report.staleKey.length, nearLimit: 1, orphanedKeys: deletedKeys.length });
+    const csv = await harness.inject({ method: 'GET', url: '/api/v1/reports/escrow-coverage?format=csv', headers: { authorization: `Bearer ${auditor}` } });
+    expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+    expect(csv.body.split('\r\n')[0]).toBe('gap,deviceId,deviceName,keyId,keyCount,date,note');
+    expect(csv.body).toContain(`noEscrow,${encryptedWithoutKey.deviceId},${encryptedWithoutKey.displayName}`);
+    const history = (await get('/api/v1/reports/escrow-coverage/history', auditor)).json();
+    // Two syncs today: the day's last report stands for it.
+    expect(history.days).toEqual([{ day: report.generatedAt.slice(0, 10), generatedAt: report.generatedAt, counts: report.counts }]);
+    expect((await get('/api/v1/reports/escrow-coverage', lookup)).statusCode).toBe(403);
+  });
+
+  it('answers 404 not_found before any report was computed', async () => {
+    const answer = await get('/api/v1/reports/escrow-coverage', auditor);
+    expect(answer.statusCode).toBe(404);
+    expect(answer.json().code).toBe('not_found');
+  });
+
   it("refreshes a device's entries whenever KeyDesk reads its key list", async () => {
     const device = tenant.directory.notable.twoVolumes;
     const [key] = tenant.directory.keysOf(device.deviceId);

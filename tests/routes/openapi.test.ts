@@ -126,7 +126,7 @@ describe('the OpenAPI document', () => {
   it('names every operation with a unique operationId', async () => {
     harness = await buildHarness('openapi-ids');
     const ids = operations(await documentOf(harness)).map(({ operation }) => operation.operationId);
-    expect(ids.sort()).toEqual(['discloseRecoveryKey', 'findDevices', 'findRecoveryKeysByKeyId', 'getAuditRecord', 'getAuditSigningKey', 'getAuditVerification', 'getKeyIndexSync', 'getReconciliation', 'listAuditRecords', 'listRecoveryKeys', 'liveness', 'readiness', 'runReconciliation', 'startKeyIndexSync']);
+    expect(ids.sort()).toEqual(['discloseRecoveryKey', 'findDevices', 'findRecoveryKeysByKeyId', 'getAuditRecord', 'getAuditSigningKey', 'getAuditVerification', 'getEscrowCoverage', 'getEscrowCoverageHistory', 'getKeyIndexSync', 'getReconciliation', 'listAuditRecords', 'listRecoveryKeys', 'liveness', 'readiness', 'runReconciliation', 'startKeyIndexSync']);
   });
 
   it('asks for a client-credentials token from the configured authority and tenant, scoped to the first API audience', async () => {
@@ -206,7 +206,8 @@ describe('the OpenAPI document', () => {
       }
       const successTypes = Object.entries(operation.responses).filter(([s]) => Number(s) < 300).flatMap(([, r]) => Object.keys(r.content ?? {}));
       // Only the audit listing also answers its exports (CSV, JSON Lines) with 200.
-      expect(successTypes).toEqual(operation.operationId === 'listAuditRecords' ? ['application/json', 'text/csv', 'application/x-ndjson'] : ['application/json']);
+      const exported: Record<string, string[]> = { listAuditRecords: ['application/json', 'text/csv', 'application/x-ndjson'], getEscrowCoverage: ['application/json', 'text/csv'] };
+      expect(successTypes).toEqual(exported[operation.operationId ?? ''] ?? ['application/json']);
     }
     const statuses = (id: string) => Object.keys(operationById(doc, id).responses);
     for (const id of ['findDevices', 'listRecoveryKeys', 'discloseRecoveryKey']) expect(statuses(id)).toEqual(expect.arrayContaining(['400', '401', '403', '429', '500', '502', '503']));

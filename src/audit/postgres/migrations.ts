@@ -324,6 +324,22 @@ INSERT INTO keydesk.recovery_key_index_sync (singleton) VALUES (true);`,
 GRANT SELECT, INSERT, UPDATE ON keydesk.recovery_key_index TO ${r};
 GRANT SELECT, UPDATE ON keydesk.recovery_key_index_sync TO ${r};`,
   },
+  {
+    // The escrow coverage report (src/coverage/store.ts): the last report of each UTC day, whole,
+    // so the latest answers GET …/reports/escrow-coverage and the counts make its history.
+    version: 8,
+    description: 'escrow coverage reports',
+    sql: `
+CREATE TABLE keydesk.escrow_coverage (
+  day date PRIMARY KEY,
+  generated_at timestamptz NOT NULL,
+  counts jsonb NOT NULL,
+  report jsonb NOT NULL
+);
+CREATE INDEX escrow_coverage_generated ON keydesk.escrow_coverage (generated_at);`,
+    grants: (r: string) => `
+GRANT SELECT, INSERT, UPDATE ON keydesk.escrow_coverage TO ${r};`,
+  },
 ].sort((a: Migration, b: Migration) => a.version - b.version);
 
 /** The version this KeyDesk expects the schema to be at. */
