@@ -23,9 +23,10 @@ const LIST_TENANT_KEYS: Operation = { name: 'listTenantRecoveryKeys', what: "lis
 const LIST_TENANT_DEVICES: Operation = { name: 'listTenantDevices', what: "list the tenant's devices", permission: 'Device.Read.All' };
 const LIST_MANAGED_DEVICES: Operation = { name: 'listManagedDevices', what: "list Intune's managed devices", permission: 'DeviceManagementManagedDevices.Read.All' };
 const FIRST_PAGE = 'informationProtection/bitlocker/recoveryKeys';
-// $select on devices and managed devices is harmless (only a recovery key's $select is audited by Entra).
-const DEVICES_PAGE = `devices${queryString({ $select: 'id,deviceId,displayName' })}`;
-const MANAGED_PAGE = `deviceManagement/managedDevices${queryString({ $select: 'id,azureADDeviceId,deviceName,operatingSystem,isEncrypted' })}`;
+// $select on devices and managed devices is harmless (only a recovery key's $select is audited by
+// Entra), and both lists take $top: 999 a page keeps a large tenant's inventory to few requests.
+const DEVICES_PAGE = `devices${queryString({ $select: 'id,deviceId,displayName', $top: 999 })}`;
+const MANAGED_PAGE = `deviceManagement/managedDevices${queryString({ $select: 'id,azureADDeviceId,deviceName,operatingSystem,isEncrypted', $top: 999 })}`;
 
 /** An Entra device as the coverage report needs it. */
 export interface InventoryDevice {
