@@ -254,7 +254,7 @@ function keyIndexOf(config: KeyDeskConfig, deps: AppDeps, { graphLogger, graphTo
 /** The REST API under /api/v1: devices, recovery keys by key ID, disclosures, and the audit trail's routes. */
 async function apiRoutes(api: FastifyInstance, { config }: { config: KeyDeskConfig }): Promise<void> {
   await api.register(deviceRoutes, { searchesPerMinute: config.rateLimits.searchesPerMinute });
-  await api.register(recoveryKeyRoutes);
+  await api.register(recoveryKeyRoutes, { searchesPerMinute: config.rateLimits.searchesPerMinute });
   await api.register(escrowCoverageRoutes);
   await api.register(disclosureRoutes, { rateLimits: config.rateLimits, requiredAuthContext: config.requiredAuthContext });
   await api.register(auditRoutes, { signingKey: config.audit.signingKey ? createCheckpointSigner(config.audit.signingKey.pem) : null });

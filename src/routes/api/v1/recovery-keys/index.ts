@@ -4,6 +4,8 @@ import { auditCallerOf } from '../../../../auth/audit-caller.js';
 import { COMMON_API_PROBLEMS, problemResponses } from '../../../../schemas/api.js';
 import { KeyIdLookupResponse, KeyIdPrefixQuery, KeyIndexSyncResponse, KeyIndexSyncStartResponse } from '../../../../schemas/key-index.js';
 import { inputProblem } from '../../../../schemas/problem-examples.js';
+import { perMinute } from '../../../../plugins/external/rate-limit.js';
+import { searcherOf } from '../devices/index.js';
 
 /**
  * The key-ID index: find a key (and its device) by the key ID read off the recovery screen, and
@@ -19,11 +21,13 @@ const lookupProblems = problemResponses(
 const statusProblems = problemResponses({ instance: '/api/v1/recovery-keys/sync' }, ...OPERATOR_PROBLEMS);
 const startProblems = problemResponses({ instance: '/api/v1/recovery-keys/sync' }, ...OPERATOR_PROBLEMS, 'audit_unavailable');
 
-const recoveryKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
+const recoveryKeyRoutes: FastifyPluginAsyncTypebox<{ searchesPerMinute: number }> = async (app, options) => {
+  // A look-up by key ID reads its devices from Graph: it counts as a search (RATE_LIMIT_SEARCHES_PER_MINUTE).
+  const rateLimit = perMinute({ max: () => options.searchesPerMinute, key: searcherOf });
   app.get(
     '/recovery-keys',
     {
-      config: { requiredRole: APP_ROLES.lookup },
+      config: { requiredRole: APP_ROLES.lookup, rateLimit },
       schema: {
         operationId: 'findRecoveryKeysByKeyId',
         summary: 'Find recovery keys, and their devices, by key ID',
