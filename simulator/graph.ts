@@ -234,15 +234,15 @@ export function createGraphHost(state: SimulatorState): GraphHost {
   function listKeys(request: GraphRequest, caller: Caller, ids: Ids): Json {
     requireUserAgent(request);
     requirePermission(caller, BITLOCKER_BASIC, 'bitlocker', ids, request.path);
-    only(request.query, ['$filter', '$select', '$top', '$skiptoken'], 'bitlocker');
+    // The key list has no $top (its metadata says TopSupported=false): it pages by @odata.nextLink only.
+    only(request.query, ['$filter', '$select', '$skiptoken'], 'bitlocker');
     const filter = option(request.query, '$filter');
     const clause = filter === null ? null : parseFilter(filter, keyFilter);
     const selectText = option(request.query, '$select');
     // `key` is never part of a list, selected or not.
     const select = selectText === null ? null : parseSelect(selectText, RECOVERY_KEY_PROPERTIES, 'bitlockerRecoveryKey', 'bitlocker').filter((p) => p !== 'key');
-    const top = parseTop(option(request.query, '$top'), 'bitlocker');
     const found = clause === null ? keys : (keysByDevice.get(lower(clause.value)) ?? []);
-    return page(request, found, Math.min(top ?? 100, state.pageSizes.plain), 'bitlocker', contextUrl('informationProtection/bitlocker/recoveryKeys', null), (k) =>
+    return page(request, found, Math.min(100, state.pageSizes.plain), 'bitlocker', contextUrl('informationProtection/bitlocker/recoveryKeys', null), (k) =>
       pick(recoveryKeyJson(k), select !== null && select.length > 0 ? select : null),
     );
   }

@@ -3,6 +3,7 @@ import { ensureSimulatorCertificates } from './certificates.js';
 import { createEntraHost, type DelegatedApiTokenRequest } from './entra.js';
 import { FaultInjector, type FailOptions, type SlowOptions, type ThrottleOptions } from './faults.js';
 import { createGraphHost } from './graph.js';
+import { plantEscrowGaps, withoutDevice, type SimEscrowGaps } from './escrow-gaps.js';
 import { recordPortalRead, type PortalRead } from './graph-audit-log.js';
 import { Delays, startListener, type Listener, type SimHandler } from './listener.js';
 import type { SimDirectory } from './organisation.js';
@@ -22,6 +23,7 @@ export type { SimApp, SimStaffMember } from './registrations.js';
 export type { SimDirectoryAuditEntry, SimEntraLogEntry, SimRequestLogEntry, SimTokenLogEntry, SimulatorCounters } from './state.js';
 export type { FailOptions, SlowOptions, ThrottleOptions } from './faults.js';
 export type { PortalRead } from './graph-audit-log.js';
+export type { SimEscrowGaps } from './escrow-gaps.js';
 export { KEYDESK_APP_ROLES, KEYDESK_GRAPH_PERMISSIONS } from './registrations.js';
 export { createClientCertificateFile, ensureSimulatorCertificates, type ClientCertificateFile, type SimulatorCertificates } from './certificates.js';
 export type { DelegatedApiTokenRequest } from './entra.js';
@@ -51,6 +53,8 @@ export interface SimulatedTenantOptions {
   referenceDate?: Date;
   /** Most entries each request log keeps; beyond it the oldest quarter is dropped (the counters keep counting). Default 200,000. */
   maxLogEntries?: number;
+  /** Extra managed devices with one recovery key each (named BULK-000000…), for a large tenant: the benchmark's key-index sync. Default 0. */
+  bulkKeys?: number;
 }
 
 export interface SimulatedTenant {
@@ -72,7 +76,11 @@ export interface SimulatedTenant {
   staff: SimStaffMember[];
   /** The seeded organisation, read-only, so tests can pick devices (with their owners, primary user, keys incl. passwords). */
   directory: SimDirectory;
+  /** The devices planted for the key index and the escrow coverage report (also in `directory`). */
+  escrowGaps: SimEscrowGaps;
   knobs: {
+    /** Deletes a device from Entra (by Entra device ID): it, its Intune records and its recovery keys are gone from Graph, and from `directory`. */
+    deleteDevice(deviceId: string): void;
     /** Added latency for every Graph (and token) response, ms. */
     setLatency(ms: number): void;
     /** Next `requests` Graph requests (or all within `forMs`) answer 429 with Retry-After: retryAfterSeconds. */
@@ -151,7 +159,10 @@ function positive(name: string, value: number): number {
 export async function startSimulatedTenant(options: SimulatedTenantOptions): Promise<SimulatedTenant> {
   const seed = options.seed ?? 1;
   const certificates = await ensureSimulatorCertificates(options.dataDir);
-  const model = buildTenantModel(seed, options.referenceDate ?? startOfTodayUtc());
+  const referenceDate = options.referenceDate ?? startOfTodayUtc();
+  const drawn = buildTenantModel(seed, referenceDate);
+  const planted = plantEscrowGaps(drawn.directory, seed, referenceDate, options.bulkKeys ?? 0);
+  const model = { ...drawn, directory: planted.directory };
   const initialPermissions = [...(options.graphPermissions ?? KEYDESK_GRAPH_PERMISSIONS)];
   const tls = { key: certificates.serverKey, cert: certificates.serverCert };
 
@@ -213,8 +224,18 @@ export async function startSimulatedTenant(options: SimulatedTenantOptions): Pro
     ticketingApps: model.ticketingApps.map((app) => ({ ...app, roles: [...app.roles] })),
     chatBotApp: { ...model.chatBot, roles: [...model.chatBot.roles] },
     staff: model.staff.map((member) => ({ ...member, roles: [...member.roles] })),
-    directory: model.directory,
-    knobs: knobsOf(state, initialPermissions),
+    get directory() {
+      return state.model.directory;
+    },
+    escrowGaps: planted.gaps,
+    knobs: {
+      ...knobsOf(state, initialPermissions),
+      deleteDevice(deviceId) {
+        // The Graph host indexes the directory once; a deletion builds it anew on the smaller directory.
+        state.model = { ...state.model, directory: withoutDevice(state.model.directory, deviceId) };
+        graphHandler = createGraphHost(state).handler;
+      },
+    },
     graphRequests: logs.graph,
     tokenRequests: logs.token,
     entraRequests: logs.entra,
@@ -238,7 +259,7 @@ export async function startSimulatedTenant(options: SimulatedTenantOptions): Pro
   };
 }
 
-function knobsOf(state: SimulatorState, initialPermissions: readonly string[]): SimulatedTenant['knobs'] {
+function knobsOf(state: SimulatorState, initialPermissions: readonly string[]): Omit<SimulatedTenant['knobs'], 'deleteDevice'> {
   const grant = (permissions: readonly string[]) => {
     state.graphPermissions.clear();
     for (const permission of permissions) state.graphPermissions.add(permission);

@@ -560,7 +560,7 @@ function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string
   return map;
 }
 
-function directoryOf(
+export function directoryOf(
   tenantId: string,
   users: SimUser[],
   devices: SimDevice[],

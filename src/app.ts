@@ -11,6 +11,17 @@ import { MemoryReconciliationStore } from './reconcile/memory-store.js';
 import type { ReconciliationStore } from './reconcile/types.js';
 import reconciliation from './plugins/app/reconciliation.js';
 import reconciliationRoutes from './routes/api/v1/audit/reconciliation.js';
+import keyIndexPlugin from './plugins/app/key-index.js';
+import recoveryKeyRoutes from './routes/api/v1/recovery-keys/index.js';
+import { createKeyIndex, type KeyIndex } from './key-index/key-index.js';
+import { MemoryKeyIndex } from './key-index/memory-store.js';
+import type { KeyIndexStore } from './key-index/types.js';
+import { withKeyIndexRefresh } from './key-index/refreshing-gateway.js';
+import { createTenantKeyList, type TenantKeyList } from './graph/tenant-key-list.js';
+import { createEscrowCoverage, type EscrowCoverage } from './coverage/coverage-service.js';
+import { memoryCoverageStore, type CoverageStore } from './coverage/store.js';
+import escrowCoveragePlugin from './plugins/app/escrow-coverage.js';
+import escrowCoverageRoutes from './routes/api/v1/reports/escrow-coverage.js';
 import { createEntraTokenVerifier, type AccessTokenVerifier } from './auth/access-token.js';
 import { createMsalClient, type MsalClient } from './graph/msal-client.js';
 import type { SessionStore } from './auth/session-store.js';
@@ -67,6 +78,12 @@ export interface AppDeps {
    * memory when not given. The caller closes it.
    */
   reconciliationStore?: ReconciliationStore;
+  /** Where the key-ID index lives (src/key-index/open-store.ts); memory when not given. The caller closes it. */
+  keyIndexStore?: KeyIndexStore;
+  /** Graph's tenant-wide key list the index syncs from; by default read with KeyDesk's token at KEY_INDEX_SYNC_REQUESTS_PER_10S. */
+  tenantKeyList?: TenantKeyList;
+  /** Where the escrow coverage reports are kept (src/coverage/store.ts); memory when not given. The caller closes it. */
+  coverageStore?: CoverageStore;
   /** KeyDesk's one MSAL client (Graph tokens, staff sign-in); built from the configuration by default. */
   msal?: MsalClient;
   /** Defaults to Entra token verification built from the configuration. */
@@ -143,7 +160,9 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   const msal = deps.msal ?? createMsalClient(config, now);
   const graphLogger = deps.logger.child({ component: 'graph' });
   const graphTokens = new GraphTokenProvider(config, { logger: graphLogger, msal });
-  const graph = withDeviceCache(deps.graph ?? createGraphGateway(config, { logger: graphLogger, tokenProvider: graphTokens }), { ttlMs: config.deviceCacheTtlMs });
+  const { keyIndex, coverage } = keyIndexOf(config, deps, { graphLogger, graphTokens, now });
+  const gateway = deps.graph ?? createGraphGateway(config, { logger: graphLogger, tokenProvider: graphTokens });
+  const graph = withDeviceCache(withKeyIndexRefresh(gateway, keyIndex), { ttlMs: config.deviceCacheTtlMs });
   const verifier = deps.tokenVerifier ?? createEntraTokenVerifier({ authorityHost: config.authorityHost, tenantId: config.tenantId, audiences: config.apiAudiences });
   const checks = deps.readinessChecks ?? { identityProvider: () => verifier.checkIdentityProvider(), graphToken: () => graphTokens.ensureTokenValidFor(GRAPH_TOKEN_MIN_VALIDITY_MS) };
   const app = createFastify(config, deps.logger);
@@ -161,7 +180,8 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
   await app.register(swagger, { version: KEYDESK_VERSION, demo: deps.demo ?? false, config });
   await app.register(rateLimit, { now, shared });
   await app.register(auditTrail, { trail: deps.audit });
-  await registerServices(app, config, deps, { graph, graphLogger, graphTokens, now, newId });
+  await registerServices(app, config, deps, { graph, graphLogger, graphTokens, now, newId, keyIndex });
+  await app.register(escrowCoveragePlugin, { coverage });
   await app.register(problemDetails, { notFound: config.web === null });
   await app.register(authentication, { verifier, userTokenClients: config.apiUserTokenClients });
   await app.register(readiness, { checkIdentityProvider: checks.identityProvider, checkGraphToken: checks.graphToken, auditWritable: () => deps.audit.isWritable() });
@@ -177,6 +197,7 @@ export async function buildApp(config: KeyDeskConfig, deps: AppDeps): Promise<Fa
 
 interface ServiceParts {
   graph: GraphGateway;
+  keyIndex: KeyIndex;
   graphLogger: Logger;
   graphTokens: GraphTokenProvider;
   now: () => number;
@@ -188,7 +209,7 @@ interface ServiceParts {
  * disclosure service feeds, the disclosures themselves, the audit reader, the device look-up and
  * the reconciliation with Entra's audit log.
  */
-async function registerServices(app: FastifyInstance, config: KeyDeskConfig, deps: AppDeps, { graph, graphLogger, graphTokens, now, newId }: ServiceParts): Promise<void> {
+async function registerServices(app: FastifyInstance, config: KeyDeskConfig, deps: AppDeps, { graph, graphLogger, graphTokens, now, newId, keyIndex }: ServiceParts): Promise<void> {
   const watch = alertWatchOf(config, deps, now);
   await app.register(alerts, { watch });
   const notifications = createNotifications(config, { graph, logger: deps.logger, ...(deps.channels ? { channels: deps.channels } : {}) });
@@ -200,7 +221,9 @@ async function registerServices(app: FastifyInstance, config: KeyDeskConfig, dep
     newId,
     onOutcome: (record) => watch.observe(record),
     noticeBeforeRead: (intent) => notifications.noticeBeforeRead(intent),
+    keyIndex,
   });
+  await app.register(keyIndexPlugin, { keyIndex, graph });
   await app.register(auditReader, { trail: deps.audit, verifications: deps.verifications ?? memoryVerificationLog() });
   await app.register(deviceLookup, { graph });
   await app.register(reconciliation, {
@@ -215,9 +238,24 @@ async function registerServices(app: FastifyInstance, config: KeyDeskConfig, dep
   });
 }
 
-/** The REST API under /api/v1: devices, disclosures, and the audit trail's routes. */
+/**
+ * The key-ID index over the store given (memory by default), synced from Graph's tenant-wide key
+ * list, and the escrow coverage report computed after each full sync from the same paced reader.
+ */
+function keyIndexOf(config: KeyDeskConfig, deps: AppDeps, { graphLogger, graphTokens, now }: Pick<ServiceParts, 'graphLogger' | 'graphTokens' | 'now'>): { keyIndex: KeyIndex; coverage: EscrowCoverage } {
+  const store = deps.keyIndexStore ?? new MemoryKeyIndex();
+  const list = deps.tenantKeyList ?? createTenantKeyList(config, { logger: graphLogger, tokenProvider: graphTokens, requestsPer10s: config.keyIndex.requestsPer10s });
+  const logger = deps.logger.child({ component: 'key-index' });
+  const coverage = createEscrowCoverage({ store: deps.coverageStore ?? memoryCoverageStore(), index: store, list, thresholds: config.escrow, now, logger });
+  const keyIndex = createKeyIndex({ store, list, audit: deps.audit, now, logger, afterFullSync: () => coverage.compute() });
+  return { keyIndex, coverage };
+}
+
+/** The REST API under /api/v1: devices, recovery keys by key ID, disclosures, and the audit trail's routes. */
 async function apiRoutes(api: FastifyInstance, { config }: { config: KeyDeskConfig }): Promise<void> {
   await api.register(deviceRoutes, { searchesPerMinute: config.rateLimits.searchesPerMinute });
+  await api.register(recoveryKeyRoutes, { searchesPerMinute: config.rateLimits.searchesPerMinute });
+  await api.register(escrowCoverageRoutes);
   await api.register(disclosureRoutes, { rateLimits: config.rateLimits, requiredAuthContext: config.requiredAuthContext });
   await api.register(auditRoutes, { signingKey: config.audit.signingKey ? createCheckpointSigner(config.audit.signingKey.pem) : null });
   await api.register(auditRecordRoutes);

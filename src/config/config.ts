@@ -4,6 +4,8 @@ import { readAlertConfig, type AlertConfig } from './alert-config.js';
 import { readMetricsConfig, type MetricsConfig } from './metrics-config.js';
 import { readAuditApiConfig, type AuditApiConfig } from './audit-api-config.js';
 import { readReconcileConfig, type ReconcileConfig } from './reconcile-config.js';
+import { readKeyIndexConfig, type KeyIndexConfig } from './key-index-config.js';
+import { readEscrowConfig, type EscrowConfig } from './escrow-config.js';
 import { readNotifyConfig, type NotifyConfig } from './notify-config.js';
 import { readSiemConfig, type SiemConfig } from './siem-config.js';
 
@@ -91,6 +93,10 @@ export interface KeyDeskConfig {
   auditApi: AuditApiConfig;
   /** Reconciliation of KeyDesk's disclosures with Entra's own audit log of key reads. */
   reconcile: ReconcileConfig;
+  /** The key-ID index synced from Graph's tenant-wide recovery key list (key-index-config.ts). */
+  keyIndex: KeyIndexConfig;
+  /** The escrow coverage report's thresholds (escrow-config.ts). */
+  escrow: EscrowConfig;
   /** Notification channels (webhook, email) and the outbox's retry window (notify-config.ts). */
   notify: NotifyConfig;
   /** SIEM forwarding (syslog, Splunk HEC); each target null while its URL is unset. */
@@ -285,6 +291,8 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     metrics: readMetricsConfig(reader, server.port),
     auditApi: readAuditApiConfig(reader),
     reconcile: readReconcileConfig(reader),
+    keyIndex: readKeyIndexConfig(reader),
+    escrow: readEscrowConfig(reader),
     notify: readNotifyConfig(reader),
     siem: readSiemConfig(reader),
   };

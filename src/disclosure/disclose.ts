@@ -7,6 +7,7 @@ import { GRAPH_REQUESTS_PER_REQUEST, GraphBudget } from '../graph/request-budget
 import type { DisclosureInput } from './input.js';
 import { checkDeviceEnabled, checkReason, checkRequester, checkRequesterEnabled, checkTicket, matchKeyId, pickDevice, type CheckResult } from './rules.js';
 import type { DisclosureTrail } from './trail.js';
+import { findDeviceByKeyId, type KeyIdFinder } from './key-id-device.js';
 
 /**
  * One disclosure, start to finish: the checks, the audit records and the single key read, in the
@@ -31,6 +32,8 @@ export interface DisclosureDeps {
    * the intent record; rejects with `notification_unavailable` when it was not accepted.
    */
   noticeBeforeRead?: (intent: AuditRecord) => Promise<void>;
+  /** Finds the device of a disclosure that names none, by its key ID (the key index). */
+  keyIndex?: KeyIdFinder;
 }
 
 export interface KeyRead {
@@ -69,13 +72,9 @@ function checkWhy(input: DisclosureInput, trail: DisclosureTrail, policy: Disclo
 }
 
 /** Graph step 1: the device (owners inline), then whether it may be unlocked at all. */
-async function resolveDevice(input: DisclosureInput, trail: DisclosureTrail, { graph, policy }: DisclosureDeps, budget: GraphBudget): Promise<Device> {
+async function resolveDevice(input: DisclosureInput, trail: DisclosureTrail, { graph, policy, keyIndex }: DisclosureDeps, budget: GraphBudget): Promise<Device> {
   trail.checks.deviceResolved = false;
-  const candidates =
-    input.deviceId !== undefined
-      ? await graph.getDevice(input.deviceId, budget).then((device) => (device ? [device] : []))
-      : (await graph.findDevicesByName(input.deviceName ?? '', budget)).devices;
-  const device = pickDevice(candidates, input);
+  const device = input.deviceId === undefined && input.deviceName === undefined ? await findDeviceByKeyId(input.keyId, keyIndex, graph, budget) : await namedDevice(input, graph, budget);
   trail.resolved.device = device;
   trail.checks.deviceResolved = true;
   trail.checks.deviceEnabled = 'failed';
@@ -141,6 +140,15 @@ async function readKeyOf(device: Device, key: RecoveryKeyMetadata, trail: Disclo
   const owner = read.recoveryKey.deviceId;
   if (owner !== '' && owner.toLowerCase() !== device.deviceId.toLowerCase()) throw stale();
   return read;
+}
+
+/** The device the caller named, by Entra device ID or by a display name that must be unique. */
+async function namedDevice(input: DisclosureInput, graph: GraphGateway, budget: GraphBudget): Promise<Device> {
+  const candidates =
+    input.deviceId !== undefined
+      ? await graph.getDevice(input.deviceId, budget).then((device) => (device ? [device] : []))
+      : (await graph.findDevicesByName(input.deviceName ?? '', budget)).devices;
+  return pickDevice(candidates, input);
 }
 
 function note(trail: DisclosureTrail, result: CheckResult, check: 'deviceEnabled' | 'requester' | 'requesterEnabled'): void {

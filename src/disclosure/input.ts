@@ -30,6 +30,9 @@ export type DisclosureReason = Static<typeof DisclosureReasonSchema>;
 /** The fewest hex digits of a key ID that prove the caller is reading the recovery screen. */
 export const MIN_KEY_ID_DIGITS = 8;
 
+/** 8 to 32 hex digits, hyphens between them as the screen or a GUID groups them. */
+export const KEY_ID_PATTERN = '^(?:[0-9a-fA-F]-?){7,31}[0-9a-fA-F]$';
+
 /** Like a device name, no control characters or lone surrogates; and no space or second @. */
 const UPN_PART = '[^\\s@\\u0000-\\u001f\\u007f\\ud800-\\udfff]+';
 
@@ -45,6 +48,8 @@ const BY_DEVICE_ID = {
   requesterUpn: 'ann.lee@contoso.com',
 };
 
+const BY_KEY_ID = { keyId: '1A2B3C4D-5E6F-4A1B-8C2D-3E4F5A6B7C8D', ticket: 'INC0012345', reason: 'forgotten_pin', requesterUpn: 'ann.lee@contoso.com' };
+
 export const DisclosureInputSchema = Type.Object(
   {
     deviceName: Type.Optional(DeviceNameSchema),
@@ -52,8 +57,7 @@ export const DisclosureInputSchema = Type.Object(
     keyId: Type.String({
       minLength: MIN_KEY_ID_DIGITS,
       maxLength: 40,
-      // 8 to 32 hex digits, hyphens between them as the screen or a GUID groups them.
-      pattern: '^(?:[0-9a-fA-F]-?){7,31}[0-9a-fA-F]$',
+      pattern: KEY_ID_PATTERN,
       description: 'The recovery key ID read off the recovery screen: at least its first 8 hex digits, or the whole ID',
       examples: ['1A2B3C4D'],
     }),
@@ -66,16 +70,16 @@ export const DisclosureInputSchema = Type.Object(
   {
     $id: 'DisclosureRequest',
     additionalProperties: false,
-    description: 'Exactly one of deviceName or deviceId',
-    oneOf: [
-      { title: 'By device name', description: 'The name the caller reads off the device', required: ['deviceName'] },
-      { title: 'By device ID', description: 'The Entra device ID, e.g. after an ambiguous_device answer', required: ['deviceId'] },
-    ],
-    examples: [BY_DEVICE_NAME, BY_DEVICE_ID],
+    description:
+      'At most one of deviceName or deviceId. With neither, the key ID finds the device through the key index (give the whole key ID, or as many digits as the screen shows); Graph confirms the device before anything is read.',
+    // Named in properties too: a schema that requires what it does not define confuses OpenAPI tools.
+    not: { required: ['deviceName', 'deviceId'], properties: { deviceName: {}, deviceId: {} } },
+    examples: [BY_DEVICE_NAME, BY_DEVICE_ID, BY_KEY_ID],
     // Named examples for /openapi.json (OpenAPI's Example Objects); the same two requests.
     'x-examples': {
       byDeviceName: { summary: 'By device name', value: BY_DEVICE_NAME },
       byDeviceId: { summary: 'By device ID, after an ambiguous_device answer', value: BY_DEVICE_ID },
+      byKeyId: { summary: 'By key ID alone, found through the key index', value: BY_KEY_ID },
     },
   },
 );

@@ -28,7 +28,7 @@ export function pickDevice(candidates: Device[], asked: { deviceName?: string | 
   return candidates[0]!;
 }
 
-function candidateOf(device: Device) {
+export function candidateOf(device: Device) {
   return {
     deviceId: device.deviceId,
     displayName: device.displayName,

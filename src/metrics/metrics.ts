@@ -90,3 +90,14 @@ export const sessionsGauge = new Gauge({
     if (count !== null) this.set(count);
   },
 });
+
+export const keyIndexSyncsTotal = new Counter({
+  name: 'keydesk_key_index_syncs_total',
+  help: 'Full syncs of the key-ID index from Graph, by outcome (succeeded, failed).',
+  labelNames: ['outcome'] as const,
+});
+
+export const keyIndexKeys = new Gauge({
+  name: 'keydesk_key_index_keys',
+  help: "Keys in Graph's tenant-wide list at the last successful sync of the key-ID index (this process's, when it ran it).",
+});

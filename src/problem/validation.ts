@@ -18,6 +18,7 @@ export interface ValidationError {
 /** What a pattern-checked member accepts, by member name; every pattern KeyDesk uses has an entry. */
 const PATTERN_WORDS: Record<string, string> = {
   keyId: 'must be the recovery key ID shown on the recovery screen: at least its first 8 hexadecimal digits (hyphens allowed), or the whole ID',
+  keyIdPrefix: 'must be at least the first 8 hexadecimal digits of a recovery key ID (hyphens allowed), or the whole ID',
   deviceId: 'must be an Entra device ID, a GUID such as 6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f',
   requesterUpn: 'must be a user principal name such as ann.lee@contoso.com',
   agentUpn: 'must be a user principal name such as sam.agent@contoso.com',
@@ -93,6 +94,8 @@ function messageFor(error: ErrorObject, params: Record<string, unknown>): string
       return exactlyOneOf(error) ?? 'does not match exactly one of the allowed forms';
     case 'anyOf':
       return 'does not match any of the allowed forms';
+    case 'not':
+      return atMostOneOf(error) ?? 'is not in an allowed form';
     default:
       // Ajv's own words, unless they would quote a pattern.
       return error.message && !/pattern/i.test(error.message) ? error.message : 'is not valid';
@@ -115,6 +118,12 @@ function exactlyOneOf(error: ErrorObject): string | null {
     return Array.isArray(required) && required.length === 1 ? [String(required[0])] : [];
   });
   return names.length === branches.length && names.length > 1 ? `needs exactly one of ${names.join(' or ')}` : null;
+}
+
+/** `not: { required: [a, b] }` means "at most one of a or b". */
+function atMostOneOf(error: ErrorObject): string | null {
+  const required = (error.schema as { required?: unknown } | undefined)?.required;
+  return Array.isArray(required) && required.length > 1 ? `may name at most one of ${required.map(String).join(' or ')}` : null;
 }
 
 function knownProperties(error: ErrorObject): string[] {

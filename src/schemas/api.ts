@@ -38,7 +38,7 @@ export const ProblemSchema = Type.Object(
     detail: Type.String({ description: 'What happened and what to do next', examples: ['The key ID 1A2B3C4D does not match any recovery key of LAPTOP-ANN. Ask the caller to read the recovery key ID on the screen again.'] }),
     instance: Type.Optional(Type.String({ description: 'The path of the request', examples: ['/api/v1/disclosures'] })),
     errors: Type.Optional(Type.Array(ValidationErrorSchema, { description: 'With invalid_request: each member that failed its schema' })),
-    candidates: Type.Optional(Type.Array(CandidateSchema, { description: 'With ambiguous_device: the devices sharing the name; retry with one deviceId' })),
+    candidates: Type.Optional(Type.Array(CandidateSchema, { description: 'With ambiguous_device: the devices sharing the name; with ambiguous_key_id for a disclosure naming no device: the devices whose keys start with the key ID. Retry with one deviceId' })),
     disclosureId: Type.Optional(Type.String({ description: 'With a refused disclosure: the attempt, as the audit trail names it', examples: [EXAMPLE.disclosureId] })),
     auditRecordId: Type.Optional(Type.String({ description: 'With a refused disclosure: the audit record of the refusal', examples: [EXAMPLE.auditRecordId] })),
     graphRequestId: Type.Optional(Type.String({ description: "Graph's request-id, for Microsoft support", examples: [EXAMPLE.graphRequestId] })),

@@ -27,6 +27,8 @@ export const AuditActionSchema = Type.Union([
   Type.Literal('alert'),
   /** Entra's log holds a read of a recovery key that no KeyDesk disclosure accounts for. */
   Type.Literal('out_of_band_read'),
+  /** Someone started a sync of the key-ID index from Graph's tenant-wide key list (`details.status`: started or already_running). */
+  Type.Literal('key_index_sync'),
 ]);
 export type AuditAction = Static<typeof AuditActionSchema>;
 

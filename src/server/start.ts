@@ -12,6 +12,9 @@ import { startMetricsListener, type MetricsListener } from '../metrics/metrics-l
 import { chainVerification } from '../jobs/chain-verification-job.js';
 import { reconciliationJob } from '../jobs/reconciliation-job.js';
 import { openReconciliationStore } from '../reconcile/open-store.js';
+import { openKeyIndexStore } from '../key-index/open-store.js';
+import { keyIndexSyncJob } from '../jobs/key-index-sync-job.js';
+import { openCoverageStore } from '../coverage/store.js';
 import { openOutbox } from '../notify/outbox-setup.js';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
@@ -44,13 +47,17 @@ export async function startServer(
   const auditLogger = logger.child({ component: 'audit' }, { level: 'info' });
   const audit = await openAuditStore(config, auditLogger);
   const reconciliationStore = await openReconciliationStore(config, logger);
+  const keyIndexStore = await openKeyIndexStore(config, logger);
+  const coverageStore = openCoverageStore(config, logger);
   const closeStores = async () => {
     await reconciliationStore.close().catch((error: unknown) => logger.warn({ err: error }, "the reconciliation's store did not close cleanly"));
+    await keyIndexStore.close().catch((error: unknown) => logger.warn({ err: error }, 'the key index did not close cleanly'));
+    await coverageStore.close().catch((error: unknown) => logger.warn({ err: error }, "the escrow coverage report's store did not close cleanly"));
     await audit.close();
   };
-  const app = await buildApp(config, { ...deps, audit, verifications: audit.verifications, reconciliationStore });
+  const app = await buildApp(config, { ...deps, audit, verifications: audit.verifications, reconciliationStore, keyIndexStore, coverageStore });
   const outbox = await openOutboxOrClose(config, app, audit, logger, closeStores);
-  const jobs = startPeriodicJobs(config, audit, logger, [chainVerification, reconciliationJob(app.reconciliation)]);
+  const jobs = startPeriodicJobs(config, audit, logger, [chainVerification, reconciliationJob(app.reconciliation), keyIndexSyncJob(app.keyIndex)]);
   startCollecting(config.workers);
   let metrics: MetricsListener | null = null;
 

@@ -33,6 +33,7 @@ export const OCSF_ACTIVITIES: Record<AuditAction, { class: OcsfClassName; activi
   alert: { class: 'detection_finding', activity_id: 1, activity_name: 'Create' },
   out_of_band_read: { class: 'detection_finding', activity_id: 1, activity_name: 'Create' },
   chain_recovered: { class: 'application_error', activity_id: 1, activity_name: 'General Error' },
+  key_index_sync: { class: 'api_activity', activity_id: 1, activity_name: 'Create' },
 };
 
 export const OCSF_SEVERITIES = { 1: 'Informational', 2: 'Low', 3: 'Medium', 4: 'High' } as const;
@@ -105,10 +106,10 @@ const CLASS_ATTRIBUTES: Record<OcsfClassName, (record: AuditRecord) => Record<st
   api_activity: (record) =>
     compact({
       actor: actorOf(record) ?? { app_name: 'KeyDesk' },
-      api: compact({ operation: record.action, service: { name: 'KeyDesk audit' }, request: record.requestId === null ? undefined : { uid: record.requestId } }),
+      api: compact({ operation: record.action, service: { name: record.action === 'key_index_sync' ? 'KeyDesk key index' : 'KeyDesk audit' }, request: record.requestId === null ? undefined : { uid: record.requestId } }),
       src_endpoint: srcEndpointOf(record.caller),
       http_request: httpRequestOf(record.caller),
-      resources: [{ type: 'KeyDesk audit trail', name: 'audit records' }],
+      resources: [record.action === 'key_index_sync' ? { type: 'KeyDesk key index', name: 'recovery key metadata' } : { type: 'KeyDesk audit trail', name: 'audit records' }],
     }),
   application_error: () => ({}),
 };
@@ -224,6 +225,7 @@ const SEVERITIES: Record<AuditAction, Partial<Record<AuditOutcome, OcsfSeverityI
   alert: { default: 4 },
   out_of_band_read: { default: 4 },
   chain_recovered: { default: 3 },
+  key_index_sync: { default: 1 },
 };
 
 function severityOf(record: AuditRecord): OcsfSeverityId {
@@ -270,6 +272,8 @@ function messageOf(record: AuditRecord): string {
     case 'alert':
     case 'out_of_band_read':
       return detailText(record, 'summary') ?? FINDING_TITLES[record.action] ?? `KeyDesk alert: ${detailText(record, 'rule') ?? 'unknown rule'}`;
+    case 'key_index_sync':
+      return `${who} started a sync of the recovery key index (${detailText(record, 'status') ?? 'started'})`;
     case 'chain_recovered':
       return `The audit file ended in a torn write: ${String(record.details?.tornBytes ?? '?')} bytes were moved to ${String(record.details?.tornFile ?? '?')}; the chain continues after seq ${String(record.details?.lastGoodSeq ?? '?')}`;
   }

@@ -17,6 +17,7 @@ import { KeyDeskProblem } from '../problem/problem.js';
 import type { SharedRedis } from '../redis/client.js';
 import assets from './assets.js';
 import auditPages from './audit-page.js';
+import escrowCoveragePage from './escrow-coverage-page.js';
 import devicePage from './device-page.js';
 import formTokens from './form-token.js';
 import myDisclosuresPage from './my-disclosures-page.js';
@@ -145,4 +146,5 @@ export default async function webUi(app: FastifyInstance, options: WebUiOptions)
   await app.register(revealRoute, { web, disabledDeviceCheck: config.policy.disabledDeviceCheck, clientId: config.clientId, requiredAuthContext: config.requiredAuthContext, staffDisclosuresPerMinute: config.rateLimits.staffDisclosuresPerMinute, now });
   await app.register(myDisclosuresPage);
   await app.register(auditPages, { clientId: config.clientId });
+  await app.register(escrowCoveragePage);
 }

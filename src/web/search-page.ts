@@ -9,6 +9,7 @@ import { DeviceSearchQuery } from '../schemas/api.js';
 import { breakableUpns, formatDateTime, ownersOf } from './device-text.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, sendPage, viewerOf, type PageViewer } from './pages.js';
+import { keyIdResults, looksLikeKeyId } from './key-id-results.js';
 
 /**
  * The page a signed-in staff member lands on: find a device by the name the caller reads off its
@@ -31,7 +32,7 @@ export const DETAILED_RESULTS = 10;
 function searchForm(query: SearchQuery): SafeHtml {
   const match = query.match ?? 'exact';
   return html`<form method="get" action="/" role="search" class="search-form">
-<div class="field"><label for="device-name">Device name <span class="hint">As on the device's sticker or its recovery screen.</span></label>
+<div class="field"><label for="device-name">Device name or key ID <span class="hint">The name on the device's sticker, or the recovery key ID on its recovery screen (8 or more digits).</span></label>
 <input id="device-name" name="name" type="search" maxlength="256" required autocomplete="off" spellcheck="false" value="${query.name ?? ''}"></div>
 <fieldset>
 <legend>Match</legend>
@@ -94,7 +95,10 @@ function refusalBox(problem: KeyDeskProblem): SafeHtml {
 async function searchResults(app: FastifyInstance, request: FastifyRequest, query: DeviceQuery): Promise<{ status: number; body: SafeHtml; keptName: boolean }> {
   const problem = checkSearch(request, query);
   if (problem) return { status: problem.status, body: refusalBox(problem), keptName: passwordShapedPaths(query).length === 0 };
-  return { status: 200, body: resultsTable(await app.deviceLookup.searchWithDetails(query, DETAILED_RESULTS)), keptName: true };
+  const typed = query.name ?? query.prefix ?? '';
+  const [byKeyId, byName] = await Promise.all([keyIdResults(app, typed), app.deviceLookup.searchWithDetails(query, DETAILED_RESULTS)]);
+  const nameHeading = looksLikeKeyId(typed) ? html`<h2 id="by-name">By device name</h2>` : html``;
+  return { status: 200, body: html`${byKeyId}${nameHeading}${resultsTable(byName)}`, keptName: true };
 }
 
 export default async function searchPage(app: FastifyInstance, options: { rateLimit: object }): Promise<void> {

@@ -20,10 +20,10 @@ describe('the disclosure input contract', () => {
     expect(parseDisclosureInput(byId, 'form').deviceId).toBe(byId.deviceId);
   });
 
-  it('wants exactly one of deviceName and deviceId', async () => {
+  it('takes at most one of deviceName and deviceId, and neither (the key ID alone)', async () => {
     const { deviceName: _drop, ...neither } = valid;
-    expect(await errorsOf(neither)).toContainEqual({ location: 'body', path: '/', message: 'needs exactly one of deviceName or deviceId' });
-    expect(await errorsOf({ ...valid, deviceId: '6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f' })).toContainEqual({ location: 'body', path: '/', message: 'needs exactly one of deviceName or deviceId' });
+    expect(parseDisclosureInput(neither, 'body')).toEqual(neither);
+    expect(await errorsOf({ ...valid, deviceId: '6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f' })).toContainEqual({ location: 'body', path: '/', message: 'may name at most one of deviceName or deviceId' });
   });
 
   it('names an unknown property and suggests the closest known one', async () => {

@@ -235,7 +235,6 @@ describe('POST /api/v1/disclosures', () => {
   });
 
   it.each([
-    ['neither deviceName nor deviceId', { deviceName: undefined }],
     ['both deviceName and deviceId', { deviceId: randomUUID() }],
     ['a key ID shorter than 8 digits', { keyId: '1A2B3C4' }],
     ['a key ID with non-hex characters', { keyId: '1A2B3C4Z' }],
@@ -253,6 +252,15 @@ describe('POST /api/v1/disclosures', () => {
     const records = harness.auditRecords();
     expect(records).toEqual([expect.objectContaining({ action: 'disclosure', outcome: 'refused', code: 'invalid_request' })]);
     expect(response.json()).toMatchObject({ disclosureId: records[0]!.disclosureId, auditRecordId: records[0]!.id });
+    expect(tenant.requests).toHaveLength(0);
+  });
+
+  it('looks a disclosure that names no device up by its key ID, and refuses it with device_not_found while the index has never synced', async () => {
+    const response = await disclose(body({ deviceName: undefined }));
+    expect(response.statusCode).toBe(404);
+    expect(response.json().code).toBe('device_not_found');
+    expect(response.json().detail).toContain('the key index has not completed a sync yet');
+    expect(harness.auditRecords()).toEqual([expect.objectContaining({ action: 'disclosure', outcome: 'refused', code: 'device_not_found' })]);
     expect(tenant.requests).toHaveLength(0);
   });
 

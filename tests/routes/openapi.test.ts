@@ -126,7 +126,7 @@ describe('the OpenAPI document', () => {
   it('names every operation with a unique operationId', async () => {
     harness = await buildHarness('openapi-ids');
     const ids = operations(await documentOf(harness)).map(({ operation }) => operation.operationId);
-    expect(ids.sort()).toEqual(['discloseRecoveryKey', 'findDevices', 'getAuditRecord', 'getAuditSigningKey', 'getAuditVerification', 'getReconciliation', 'listAuditRecords', 'listRecoveryKeys', 'liveness', 'readiness', 'runReconciliation']);
+    expect(ids.sort()).toEqual(['discloseRecoveryKey', 'findDevices', 'findRecoveryKeysByKeyId', 'getAuditRecord', 'getAuditSigningKey', 'getAuditVerification', 'getEscrowCoverage', 'getEscrowCoverageHistory', 'getKeyIndexSync', 'getReconciliation', 'listAuditRecords', 'listRecoveryKeys', 'liveness', 'readiness', 'runReconciliation', 'startKeyIndexSync']);
   });
 
   it('asks for a client-credentials token from the configured authority and tenant, scoped to the first API audience', async () => {
@@ -206,7 +206,8 @@ describe('the OpenAPI document', () => {
       }
       const successTypes = Object.entries(operation.responses).filter(([s]) => Number(s) < 300).flatMap(([, r]) => Object.keys(r.content ?? {}));
       // Only the audit listing also answers its exports (CSV, JSON Lines) with 200.
-      expect(successTypes).toEqual(operation.operationId === 'listAuditRecords' ? ['application/json', 'text/csv', 'application/x-ndjson'] : ['application/json']);
+      const exported: Record<string, string[]> = { listAuditRecords: ['application/json', 'text/csv', 'application/x-ndjson'], getEscrowCoverage: ['application/json', 'text/csv'] };
+      expect(successTypes).toEqual(exported[operation.operationId ?? ''] ?? ['application/json']);
     }
     const statuses = (id: string) => Object.keys(operationById(doc, id).responses);
     for (const id of ['findDevices', 'listRecoveryKeys', 'discloseRecoveryKey']) expect(statuses(id)).toEqual(expect.arrayContaining(['400', '401', '403', '429', '500', '502', '503']));
@@ -233,14 +234,14 @@ describe('the OpenAPI document', () => {
     expect((await documentOf(harness)).servers.map((s) => s.url)).toEqual(['https://keydesk.contoso.com']);
   });
 
-  it('describes the disclosure request with one reason enum and the device as deviceName or deviceId', async () => {
+  it('describes the disclosure request with one reason enum and the device as deviceName, deviceId or neither (the key ID alone)', async () => {
     harness = await buildHarness('openapi-request');
     const media = operationById(await documentOf(harness), 'discloseRecoveryKey').requestBody!.content['application/json']!;
     const properties = media.schema.properties as Record<string, Json>;
     expect(properties.reason).toMatchObject({ enum: [...DISCLOSURE_REASONS] });
     expect(properties.reason).not.toHaveProperty('anyOf');
-    expect((media.schema.oneOf as Json[]).map((branch) => branch.required)).toEqual([['deviceName'], ['deviceId']]);
-    expect(Object.values(media.examples!).map((e) => Object.keys(e.value as Json).filter((k) => k === 'deviceName' || k === 'deviceId'))).toEqual([['deviceName'], ['deviceId']]);
+    expect(media.schema.not).toMatchObject({ required: ['deviceName', 'deviceId'] });
+    expect(Object.values(media.examples!).map((e) => Object.keys(e.value as Json).filter((k) => k === 'deviceName' || k === 'deviceId'))).toEqual([['deviceName'], ['deviceId'], []]);
   });
 
   it('shows only examples its own schemas accept, none shaped like a recovery password, and one for every patterned input', async () => {
@@ -325,6 +326,7 @@ describe('the answers and the document agree', () => {
       'findDevices querystring prefix': 'LAP\u0007',
       'listAuditRecords querystring limit': 'ten',
       'listRecoveryKeys params deviceId': 'not-a-device-id',
+      'findRecoveryKeysByKeyId querystring keyIdPrefix': '1A2B3C4',
       'discloseRecoveryKey body deviceName': 'LAPTOP\u0007ANN',
       'discloseRecoveryKey body deviceId': 'not-a-device-id',
       'discloseRecoveryKey body keyId': 'ZZZZZZZZ',
@@ -338,7 +340,7 @@ describe('the answers and the document agree', () => {
       const bad = badValues[`${input.operationId} ${input.location} ${input.name}`]!;
       const response =
         input.location === 'querystring'
-          ? await harness.inject({ method: 'GET', url: `/api/v1/${input.operationId === 'listAuditRecords' ? 'audit/records' : 'devices'}?${input.name}=${encodeURIComponent(bad)}`, headers: input.operationId === 'listAuditRecords' ? { authorization: `Bearer ${await issueAppToken(signingKey, { roles: ['BitLocker.Audit'] })}` } : auth })
+          ? await harness.inject({ method: 'GET', url: `/api/v1/${input.operationId === 'listAuditRecords' ? 'audit/records' : input.operationId === 'findRecoveryKeysByKeyId' ? 'recovery-keys' : 'devices'}?${input.name}=${encodeURIComponent(bad)}`, headers: input.operationId === 'listAuditRecords' ? { authorization: `Bearer ${await issueAppToken(signingKey, { roles: ['BitLocker.Audit'] })}` } : auth })
           : input.location === 'params'
             ? await harness.inject({ method: 'GET', url: `/api/v1/devices/${bad}/recovery-keys`, headers: auth })
             : await disclose(input.name === 'deviceId' ? { ...request, deviceName: undefined, deviceId: bad } : { ...request, [input.name]: bad });

@@ -115,6 +115,11 @@ export const FIXTURES = {
     'f1a2b3c4-0011-4a5b-8c6d-7e8f9a0b1c2d',
     '2026-11-05T06:15:02.640Z',
   ),
+  key_index_sync: sealed(
+    auditEntry({ action: 'key_index_sync', outcome: 'granted', code: null, requestId: 'req-7a2b', caller: { ...AGENT, upn: 'sue.auditor@contoso.com', name: 'Sue Auditor' }, details: { status: 'started' } }),
+    'f1a2b3c4-0012-4a5b-8c6d-7e8f9a0b1c2d',
+    '2026-11-05T08:09:12.500Z',
+  ),
 } satisfies Record<string, AuditRecord>;
 
 export type FixtureName = keyof typeof FIXTURES;

@@ -287,6 +287,59 @@ GRANT SELECT, UPDATE ON keydesk.reconciliation_state TO ${r};`,
 GRANT SELECT, INSERT, UPDATE ON keydesk.outbox TO ${r};
 GRANT EXECUTE ON FUNCTION keydesk.append_records TO ${r};`,
   },
+  {
+    // Not records: the key-ID index (src/key-index/postgres-store.ts), a copy of the metadata of
+    // Graph's tenant-wide key list (never a recovery password), and its one-row sync state whose
+    // running_since is the sync lease every instance shares. Rows are never deleted: a key Entra
+    // no longer holds keeps its metadata with removed_at.
+    version: 7,
+    description: 'recovery key index',
+    sql: `
+CREATE TABLE keydesk.recovery_key_index (
+  id text PRIMARY KEY,
+  -- The key ID's 32 hex digits, for prefix searches by range (C collation: plain byte order).
+  key_hex text COLLATE "C" NOT NULL UNIQUE CHECK (key_hex ~ '^[0-9a-f]{32}$'),
+  device_id text NOT NULL,
+  volume_type text NOT NULL,
+  created_date_time text NOT NULL,
+  first_seen_at timestamptz NOT NULL,
+  last_seen_at timestamptz NOT NULL,
+  removed_at timestamptz
+);
+CREATE INDEX recovery_key_index_device ON keydesk.recovery_key_index (device_id);
+
+CREATE TABLE keydesk.recovery_key_index_sync (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  running_since timestamptz,
+  state text NOT NULL DEFAULT 'never' CHECK (state IN ('never', 'running', 'succeeded', 'failed')),
+  started_at timestamptz,
+  completed_at timestamptz,
+  last_success_at timestamptz,
+  pages integer NOT NULL DEFAULT 0,
+  keys integer NOT NULL DEFAULT 0,
+  error text
+);
+INSERT INTO keydesk.recovery_key_index_sync (singleton) VALUES (true);`,
+    grants: (r: string) => `
+GRANT SELECT, INSERT, UPDATE ON keydesk.recovery_key_index TO ${r};
+GRANT SELECT, UPDATE ON keydesk.recovery_key_index_sync TO ${r};`,
+  },
+  {
+    // The escrow coverage report (src/coverage/store.ts): the last report of each UTC day, whole,
+    // so the latest answers GET …/reports/escrow-coverage and the counts make its history.
+    version: 8,
+    description: 'escrow coverage reports',
+    sql: `
+CREATE TABLE keydesk.escrow_coverage (
+  day date PRIMARY KEY,
+  generated_at timestamptz NOT NULL,
+  counts jsonb NOT NULL,
+  report jsonb NOT NULL
+);
+CREATE INDEX escrow_coverage_generated ON keydesk.escrow_coverage (generated_at);`,
+    grants: (r: string) => `
+GRANT SELECT, INSERT, UPDATE ON keydesk.escrow_coverage TO ${r};`,
+  },
 ].sort((a: Migration, b: Migration) => a.version - b.version);
 
 /** The version this KeyDesk expects the schema to be at. */

@@ -87,6 +87,8 @@ function openapiDocument(options: ApiDocsOptions): FastifyDynamicSwaggerOptions[
     servers: [config.web?.publicBaseUrl ? { url: config.web.publicBaseUrl, description: 'KeyDesk (PUBLIC_BASE_URL)' } : { url: '/', description: 'The KeyDesk serving this document' }],
     tags: [
       { name: 'devices', description: 'Finding a device and listing its recovery key IDs (BitLocker.Lookup)' },
+      { name: 'recovery-keys', description: 'Finding a recovery key and its device by key ID, through the key index (BitLocker.Lookup; starting a sync: BitLocker.Audit)' },
+      { name: 'reports', description: 'The escrow coverage report, computed after each full sync of the key index (BitLocker.Audit)' },
       { name: 'disclosures', description: 'Disclosing one recovery password, audited (BitLocker.Disclose)' },
       { name: 'audit', description: 'The audit trail and what verifies it (BitLocker.Audit)' },
       { name: 'health', description: 'Probes for the orchestrator; no token' },

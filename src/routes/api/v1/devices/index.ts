@@ -31,7 +31,7 @@ async function refusePastedPassword(request: FastifyRequest): Promise<void> {
 }
 
 /** An app counts as one searcher; a person through a listed delegated client counts alone. */
-function searcherOf(request: FastifyRequest): string {
+export function searcherOf(request: FastifyRequest): string {
   const caller = request.caller;
   return `searches:${caller?.kind === 'user' ? caller.oid : (caller?.appId ?? request.ip)}`;
 }
