@@ -35,7 +35,7 @@ function countSql(column: SubjectColumn, appOnly: boolean): string {
   // index) bounds the scan to the window instead of every record the subject ever had.
   return `SELECT count(*)::int AS n FROM keydesk.audit_records
     WHERE ${column} = $1 AND seq >= (SELECT coalesce(min(seq), 0) FROM keydesk.audit_records WHERE time > $3)
-      AND action = 'disclosure' AND outcome = $2 AND time > $3 AND time <= $4
+      AND seq <= $5 AND action = 'disclosure' AND outcome = $2 AND time > $3 AND time <= $4
       ${appOnly ? `AND (line::jsonb #>> '{caller,kind}') = 'app'` : ''}`;
 }
 
@@ -55,6 +55,8 @@ export class PostgresAlertBackend implements AlertBackend {
       check.counted?.outcome ?? 'granted',
       new Date(to - check.windowMs).toISOString(),
       record.time,
+      // Records written after this one (the same millisecond, while it was evaluated) are not its window's.
+      record.seq,
     ]);
     return rows[0]?.n ?? 0;
   }
