@@ -13,7 +13,9 @@ export type AlertRule =
   | 'outside_business_hours'
   | 'refusals_per_10_minutes'
   | 'notification_failed'
-  | 'out_of_band_read';
+  | 'out_of_band_read'
+  | 'rotation_failed'
+  | 'rotation_overdue';
 
 export interface AlertFacts {
   rule: AlertRule;

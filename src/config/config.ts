@@ -6,6 +6,7 @@ import { readAuditApiConfig, type AuditApiConfig } from './audit-api-config.js';
 import { readReconcileConfig, type ReconcileConfig } from './reconcile-config.js';
 import { readKeyIndexConfig, type KeyIndexConfig } from './key-index-config.js';
 import { readEscrowConfig, type EscrowConfig } from './escrow-config.js';
+import { readRotationConfig, type RotationConfig } from './rotation-config.js';
 import { readNotifyConfig, type NotifyConfig } from './notify-config.js';
 import { readSiemConfig, type SiemConfig } from './siem-config.js';
 
@@ -97,6 +98,8 @@ export interface KeyDeskConfig {
   keyIndex: KeyIndexConfig;
   /** The escrow coverage report's thresholds (escrow-config.ts). */
   escrow: EscrowConfig;
+  /** Rotation of a recovery password after its disclosure (rotation-config.ts). */
+  rotation: RotationConfig;
   /** Notification channels (webhook, email) and the outbox's retry window (notify-config.ts). */
   notify: NotifyConfig;
   /** SIEM forwarding (syslog, Splunk HEC); each target null while its URL is unset. */
@@ -293,6 +296,7 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     reconcile: readReconcileConfig(reader),
     keyIndex: readKeyIndexConfig(reader),
     escrow: readEscrowConfig(reader),
+    rotation: readRotationConfig(reader),
     notify: readNotifyConfig(reader),
     siem: readSiemConfig(reader),
   };

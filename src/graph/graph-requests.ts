@@ -39,15 +39,25 @@ export class GraphRequests {
     this.#pace = pace;
   }
 
-  /** One logical GET. `target` is a path under v1.0 or a full nextLink (sent verbatim). */
-  async get(operation: Operation, target: string, budget: GraphBudget | null, clientRequestId: string = randomUUID()): Promise<GraphAnswer> {
+  /** One logical GET. `target` is a path under v1.0 or a full URL (a nextLink, a beta path), sent verbatim. */
+  get(operation: Operation, target: string, budget: GraphBudget | null, clientRequestId: string = randomUUID()): Promise<GraphAnswer> {
+    return this.#send('GET', operation, target, budget, clientRequestId);
+  }
+
+  /** One logical POST of an action without parameters (an empty JSON body), e.g. Intune's rotateBitLockerKeys. */
+  post(operation: Operation, target: string, budget: GraphBudget | null): Promise<GraphAnswer> {
+    return this.#send('POST', operation, target, budget, randomUUID());
+  }
+
+  async #send(method: 'GET' | 'POST', operation: Operation, target: string, budget: GraphBudget | null, clientRequestId: string): Promise<GraphAnswer> {
     spendBudget(operation, budget);
     if (this.#pace) await this.#pace();
     const call = new GraphCall(operation.name, clientRequestId, target.startsWith('https://') ? target : null);
     let response: Response;
     try {
-      // The SDK types get() as any; with ResponseType.RAW it resolves to the fetch Response, whatever the status.
-      response = (await this.#client.api(target).middlewareOptions([call]).responseType(ResponseType.RAW).get()) as Response;
+      const request = this.#client.api(target).middlewareOptions([call]).responseType(ResponseType.RAW);
+      // The SDK types get() and post() as any; with ResponseType.RAW they resolve to the fetch Response, whatever the status.
+      response = (await (method === 'GET' ? request.get() : request.post({}))) as Response;
     } catch (error) {
       if (call.problem) throw call.problem;
       throw new KeyDeskProblem('graph_error', `KeyDesk could not ${operation.what}: the request to Microsoft Graph failed.`, { cause: error });

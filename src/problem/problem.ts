@@ -17,6 +17,8 @@ export const PROBLEM_CODES = {
   ambiguous_device: { status: 409, title: 'Several devices have that name' },
   ambiguous_key_id: { status: 409, title: 'The key ID matches more than one recovery key' },
   form_already_used: { status: 409, title: 'This form was already sent' },
+  disclosure_not_granted: { status: 409, title: 'The disclosure did not give out a recovery password' },
+  rotation_off: { status: 409, title: 'This KeyDesk does not rotate recovery keys' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
   key_id_mismatch: { status: 422, title: 'The key ID matches no recovery key of this device' },

@@ -29,6 +29,8 @@ export const AuditActionSchema = Type.Union([
   Type.Literal('out_of_band_read'),
   /** Someone started a sync of the key-ID index from Graph's tenant-wide key list (`details.status`: started or already_running). */
   Type.Literal('key_index_sync'),
+  /** A rotation of a disclosed recovery password changed state (`outcome`: requested, pending, done, failed, not_supported, overdue). */
+  Type.Literal('rotation'),
 ]);
 export type AuditAction = Static<typeof AuditActionSchema>;
 
@@ -42,6 +44,11 @@ export const AuditOutcomeSchema = Type.Union([
   Type.Literal('raised'),
   /** A record of something KeyDesk saw happen elsewhere (an out-of-band key read in Entra's log). */
   Type.Literal('observed'),
+  /** A rotation's states (action `rotation`): asked of Intune, accepted, a new key escrowed, failed, impossible, late. */
+  Type.Literal('requested'),
+  Type.Literal('done'),
+  Type.Literal('not_supported'),
+  Type.Literal('overdue'),
 ]);
 export type AuditOutcome = Static<typeof AuditOutcomeSchema>;
 

@@ -82,6 +82,9 @@ const EXAMPLES: Record<ApiProblemCode, () => KeyDeskProblem> = {
     new KeyDeskProblem('signing_key_not_configured', 'This KeyDesk signs no audit checkpoints: its operators have not set AUDIT_SIGNING_KEY_PATH.'),
   ambiguous_device: () => refusal('ambiguous_device', FACTS, { extensions: { candidates: CANDIDATES } }),
   ambiguous_key_id: () => refusal('ambiguous_key_id', FACTS),
+  disclosure_not_granted: () => new KeyDeskProblem('disclosure_not_granted', `The disclosure ${EXAMPLE.disclosureId} did not give out a recovery password, so there is nothing to rotate.`),
+  rotation_off: () =>
+    new KeyDeskProblem('rotation_off', 'This KeyDesk does not rotate recovery keys (ROTATE_AFTER_DISCLOSURE=off). Rotate the key in Intune, or ask its operators to set ROTATE_AFTER_DISCLOSURE=request.'),
   payload_too_large: () => new KeyDeskProblem('payload_too_large', 'The request body is larger than KeyDesk accepts (BODY_LIMIT_BYTES).'),
   unsupported_media_type: () => new KeyDeskProblem('unsupported_media_type', 'Send the request body as application/json.'),
   key_id_mismatch: () => refusal('key_id_mismatch', FACTS),

@@ -34,6 +34,7 @@ export const OCSF_ACTIVITIES: Record<AuditAction, { class: OcsfClassName; activi
   out_of_band_read: { class: 'detection_finding', activity_id: 1, activity_name: 'Create' },
   chain_recovered: { class: 'application_error', activity_id: 1, activity_name: 'General Error' },
   key_index_sync: { class: 'api_activity', activity_id: 1, activity_name: 'Create' },
+  rotation: { class: 'entity_management', activity_id: 3, activity_name: 'Update' },
 };
 
 export const OCSF_SEVERITIES = { 1: 'Informational', 2: 'Low', 3: 'Medium', 4: 'High' } as const;
@@ -226,6 +227,7 @@ const SEVERITIES: Record<AuditAction, Partial<Record<AuditOutcome, OcsfSeverityI
   out_of_band_read: { default: 4 },
   chain_recovered: { default: 3 },
   key_index_sync: { default: 1 },
+  rotation: { default: 1, failed: 3, overdue: 3, not_supported: 2 },
 };
 
 function severityOf(record: AuditRecord): OcsfSeverityId {
@@ -241,6 +243,10 @@ const STATUSES: Record<AuditOutcome, { status_id: number; status: string }> = {
   pending: { status_id: 99, status: 'Pending' },
   raised: { status_id: 1, status: 'New' },
   observed: { status_id: 1, status: 'New' },
+  requested: { status_id: 99, status: 'Pending' },
+  done: { status_id: 1, status: 'Success' },
+  not_supported: { status_id: 2, status: 'Failure' },
+  overdue: { status_id: 2, status: 'Failure' },
 };
 
 /** The event's outcome; a finding's status is the finding's own (New), as OCSF defines it for findings. */
@@ -274,6 +280,8 @@ function messageOf(record: AuditRecord): string {
       return detailText(record, 'summary') ?? FINDING_TITLES[record.action] ?? `KeyDesk alert: ${detailText(record, 'rule') ?? 'unknown rule'}`;
     case 'key_index_sync':
       return `${who} started a sync of the recovery key index (${detailText(record, 'status') ?? 'started'})`;
+    case 'rotation':
+      return `The rotation of the disclosed recovery key ${record.recoveryKeyId ?? ''} of ${device} is ${record.outcome.replace('_', ' ')}${refusal}`;
     case 'chain_recovered':
       return `The audit file ended in a torn write: ${String(record.details?.tornBytes ?? '?')} bytes were moved to ${String(record.details?.tornFile ?? '?')}; the chain continues after seq ${String(record.details?.lastGoodSeq ?? '?')}`;
   }

@@ -288,6 +288,26 @@ GRANT SELECT, INSERT, UPDATE ON keydesk.outbox TO ${r};
 GRANT EXECUTE ON FUNCTION keydesk.append_records TO ${r};`,
   },
   {
+    // Not records: the rotations of disclosed recovery passwords (src/rotation/postgres-store.ts),
+    // one per disclosure, moved through their states by compare-and-set. Every state change is
+    // also an audit record (`rotation`); this table is what the leader's checks work from.
+    version: 6,
+    description: 'rotations after disclosure',
+    sql: `
+CREATE TABLE keydesk.rotations (
+  id uuid PRIMARY KEY,
+  disclosure_id text NOT NULL UNIQUE,
+  state text NOT NULL CHECK (state IN ('requested', 'pending', 'done', 'failed', 'not_supported', 'overdue')),
+  requested_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  rotation jsonb NOT NULL
+);
+CREATE INDEX rotations_listed ON keydesk.rotations (requested_at DESC, id DESC);
+CREATE INDEX rotations_open ON keydesk.rotations (state, requested_at) WHERE state IN ('requested', 'pending', 'overdue');`,
+    grants: (r: string) => `
+GRANT SELECT, INSERT, UPDATE ON keydesk.rotations TO ${r};`,
+  },
+  {
     // Not records: the key-ID index (src/key-index/postgres-store.ts), a copy of the metadata of
     // Graph's tenant-wide key list (never a recovery password), and its one-row sync state whose
     // running_since is the sync lease every instance shares. Rows are never deleted: a key Entra
