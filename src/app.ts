@@ -62,6 +62,12 @@ import webUi from './web/index.js';
 import notificationsPlugin from './plugins/app/notifications.js';
 import { createNotifications } from './notify/notifications.js';
 import type { DeliveryChannel } from './notify/channel.js';
+import rotationsPlugin from './plugins/app/rotations.js';
+import rotationRoutes from './routes/api/v1/rotations/index.js';
+import { createRotationService, type RotationService } from './rotation/rotation-service.js';
+import { MemoryRotationStore } from './rotation/memory-store.js';
+import type { RotationStore } from './rotation/types.js';
+import { createIntuneRotation, type IntuneRotation } from './graph/intune-rotation.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -104,6 +110,10 @@ export interface AppDeps {
   readinessChecks?: { identityProvider(): Promise<void>; graphToken(): Promise<void> };
   /** The delivery channels; default: those the configuration names (src/notify/channels.ts). */
   channels?: readonly DeliveryChannel[];
+  /** Where rotations after disclosure are kept (src/rotation/open-store.ts); memory when not given. The caller closes it. */
+  rotationStore?: RotationStore;
+  /** Intune's rotation action (Graph beta); by default called with KeyDesk's token. */
+  intuneRotation?: IntuneRotation;
 }
 
 function createFastify(config: KeyDeskConfig, logger: Logger): FastifyInstance {
@@ -214,12 +224,17 @@ async function registerServices(app: FastifyInstance, config: KeyDeskConfig, dep
   await app.register(alerts, { watch });
   const notifications = createNotifications(config, { graph, logger: deps.logger, ...(deps.channels ? { channels: deps.channels } : {}) });
   await app.register(notificationsPlugin, { notifications });
+  const rotations = rotationServiceOf(config, deps, { graph, graphLogger, graphTokens, now, newId });
+  await app.register(rotationsPlugin, { rotations });
   await app.register(disclosures, {
     graph,
     audit: deps.audit,
     policy: config.policy,
     newId,
-    onOutcome: (record) => watch.observe(record),
+    onOutcome: (record) => {
+      watch.observe(record);
+      rotations.afterDisclosure(record);
+    },
     noticeBeforeRead: (intent) => notifications.noticeBeforeRead(intent),
     keyIndex,
   });
@@ -235,6 +250,20 @@ async function registerServices(app: FastifyInstance, config: KeyDeskConfig, dep
     graceMinutes: config.reconcile.graceMinutes,
     now,
     logger: deps.logger.child({ component: 'reconcile' }),
+  });
+}
+
+/** Rotation after disclosure, over the store given (memory by default), asking Intune with KeyDesk's token. */
+function rotationServiceOf(config: KeyDeskConfig, deps: AppDeps, parts: Pick<ServiceParts, 'graph' | 'graphLogger' | 'graphTokens' | 'now' | 'newId'>): RotationService {
+  return createRotationService({
+    config: config.rotation,
+    store: deps.rotationStore ?? new MemoryRotationStore(),
+    graph: parts.graph,
+    intune: deps.intuneRotation ?? createIntuneRotation(config, { logger: parts.graphLogger, tokenProvider: parts.graphTokens }),
+    audit: deps.audit,
+    now: parts.now,
+    newId: parts.newId,
+    logger: deps.logger.child({ component: 'rotation' }),
   });
 }
 
@@ -257,6 +286,7 @@ async function apiRoutes(api: FastifyInstance, { config }: { config: KeyDeskConf
   await api.register(recoveryKeyRoutes, { searchesPerMinute: config.rateLimits.searchesPerMinute });
   await api.register(escrowCoverageRoutes);
   await api.register(disclosureRoutes, { rateLimits: config.rateLimits, requiredAuthContext: config.requiredAuthContext });
+  await api.register(rotationRoutes);
   await api.register(auditRoutes, { signingKey: config.audit.signingKey ? createCheckpointSigner(config.audit.signingKey.pem) : null });
   await api.register(auditRecordRoutes);
   await api.register(auditVerificationRoutes);

@@ -16,6 +16,8 @@ import { openKeyIndexStore } from '../key-index/open-store.js';
 import { keyIndexSyncJob } from '../jobs/key-index-sync-job.js';
 import { openCoverageStore } from '../coverage/store.js';
 import { openOutbox } from '../notify/outbox-setup.js';
+import { openRotationStore } from '../rotation/open-store.js';
+import { rotationJob } from '../jobs/rotation-job.js';
 
 /** How long in-flight requests may take to finish once shutdown begins. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -49,15 +51,17 @@ export async function startServer(
   const reconciliationStore = await openReconciliationStore(config, logger);
   const keyIndexStore = await openKeyIndexStore(config, logger);
   const coverageStore = openCoverageStore(config, logger);
+  const rotationStore = await openRotationStore(config, logger);
   const closeStores = async () => {
+    await rotationStore.close().catch((error: unknown) => logger.warn({ err: error }, 'the rotations store did not close cleanly'));
     await reconciliationStore.close().catch((error: unknown) => logger.warn({ err: error }, "the reconciliation's store did not close cleanly"));
     await keyIndexStore.close().catch((error: unknown) => logger.warn({ err: error }, 'the key index did not close cleanly'));
     await coverageStore.close().catch((error: unknown) => logger.warn({ err: error }, "the escrow coverage report's store did not close cleanly"));
     await audit.close();
   };
-  const app = await buildApp(config, { ...deps, audit, verifications: audit.verifications, reconciliationStore, keyIndexStore, coverageStore });
+  const app = await buildApp(config, { ...deps, audit, verifications: audit.verifications, reconciliationStore, keyIndexStore, coverageStore, rotationStore });
   const outbox = await openOutboxOrClose(config, app, audit, logger, closeStores);
-  const jobs = startPeriodicJobs(config, audit, logger, [chainVerification, reconciliationJob(app.reconciliation), keyIndexSyncJob(app.keyIndex)]);
+  const jobs = startPeriodicJobs(config, audit, logger, [chainVerification, reconciliationJob(app.reconciliation), keyIndexSyncJob(app.keyIndex), rotationJob(app.rotations)]);
   startCollecting(config.workers);
   let metrics: MetricsListener | null = null;
 
@@ -82,6 +86,8 @@ export async function startServer(
   const address = app.server.address();
   // Background readiness checks (Entra's OpenID configuration, a Graph token) once KeyDesk listens.
   app.readiness.start();
+  // Reads the Graph token's roles: a warning now beats every rotation failing later.
+  void app.rotations.checkPermission().catch((error: unknown) => logger.warn({ err: error }, "the Graph token's permissions could not be read"));
   jobs.start();
   outbox?.start();
   const url = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);

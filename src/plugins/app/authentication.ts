@@ -26,8 +26,8 @@ declare module 'fastify' {
     caller: VerifiedCaller | null;
   }
   interface FastifyContextConfig {
-    /** The app role a caller needs; a route with it requires a bearer token. */
-    requiredRole?: AppRole;
+    /** The app role a caller needs (any one of a list); a route with it requires a bearer token. */
+    requiredRole?: AppRole | readonly AppRole[];
   }
 }
 
@@ -63,10 +63,11 @@ async function authentication(app: FastifyInstance, options: AuthenticationOptio
     const caller = await options.verifier.verify(match[1]!);
     request.caller = caller;
     if (caller.kind === 'user' && !listed.has((caller.appId ?? '').toLowerCase())) throw refusal('app_token_required');
-    if (!holdsRole(caller.roles, role)) {
+    const roles: readonly AppRole[] = typeof role === 'string' ? [role] : role;
+    if (!roles.some((needed) => holdsRole(caller.roles, needed))) {
       throw new KeyDeskProblem(
         'forbidden',
-        `The caller holds no app role that allows this; it needs ${role}. An administrator assigns it under Enterprise applications > KeyDesk > Users and groups (or the app's API permissions for an application).`,
+        `The caller holds no app role that allows this; it needs ${roles.join(' or ')}. An administrator assigns it under Enterprise applications > KeyDesk > Users and groups (or the app's API permissions for an application).`,
       );
     }
   });

@@ -49,8 +49,9 @@ function securitySchemes(config: ApiDocsOptions['config']) {
 }
 
 /** Disclose includes look-up, so a route needing Lookup is open to both roles. */
-export function rolesAllowing(required: AppRole): string[] {
-  return KEYDESK_ROLES.filter((role) => holdsRole([role], required));
+export function rolesAllowing(required: AppRole | readonly AppRole[]): string[] {
+  const anyOf: readonly AppRole[] = typeof required === 'string' ? [required] : required;
+  return KEYDESK_ROLES.filter((role) => anyOf.some((needed) => holdsRole([role], needed)));
 }
 
 /**
