@@ -31,6 +31,7 @@ import { BodyTooLarge, readBody, send, type SimHandler } from './listener.js';
 import type { SimDevice, SimManagedDevice, SimRecoveryKey, SimUser } from './organisation.js';
 import { GRAPH_JSON_TYPE, GraphFailure, errorAnswer, logEntry, type GraphAnswer, type GraphRequest, type Ids } from './graph-wire.js';
 import { isoSeconds, record, type SimulatorState } from './state.js';
+import { NO_CONTENT, createRotationEndpoints } from './graph-rotation.js';
 
 /**
  * The simulated Microsoft Graph v1.0: devices and their owners, Intune's managed devices,
@@ -60,7 +61,8 @@ export interface GraphHost {
   handler: SimHandler;
 }
 
-export function createGraphHost(state: SimulatorState): GraphHost {
+/** `escrow` is how a device's rotation reaches the directory: the host is built anew on it. */
+export function createGraphHost(state: SimulatorState, escrow: (key: SimRecoveryKey) => void = () => undefined): GraphHost {
   const { directory } = state.model;
   const root = state.graphBaseUrl;
 
@@ -94,6 +96,7 @@ export function createGraphHost(state: SimulatorState): GraphHost {
 
   const authorization = createGraphAuthorization(state);
   const { authenticate, allowed, requirePermission, unauthorized } = authorization;
+  const rotationEndpoints = createRotationEndpoints(state, authorization, escrow);
 
   const deviceFilter: FilterRules = {
     service: 'directory',
@@ -293,10 +296,12 @@ export function createGraphHost(state: SimulatorState): GraphHost {
 
   // ---- Routing ---------------------------------------------------------------------------
 
-  function route(request: GraphRequest, caller: Caller, ids: Ids): Json {
+  function route(request: GraphRequest, caller: Caller, ids: Ids): Json | typeof NO_CONTENT {
     if (lower(request.path) === '/oidc/userinfo') return userInfo(caller);
     const segments = request.path.split('/').slice(1);
     const [version, first = '', second, third, fourth, ...rest] = segments;
+    // Beta: only Intune's BitLocker rotation and the managed device's action results.
+    if (version === 'beta') return rotationEndpoints.answerBeta(request, caller, ids);
     if (version !== 'v1.0') throw new GraphFailure(400, 'BadRequest', `Invalid version: ${version ?? ''}`);
     const a = lower(first);
     const read = request.method === 'GET';
@@ -368,7 +373,8 @@ export function createGraphHost(state: SimulatorState): GraphHost {
       try {
         const caller = await authenticate(request.authorization);
         entry.appId = caller.appId;
-        answer = { status: 200, headers: {}, body: route(request, caller, ids) };
+        const body = route(request, caller, ids);
+        answer = body === NO_CONTENT ? { status: 204, headers: {}, body: null } : { status: 200, headers: {}, body };
       } catch (error) {
         if (error instanceof GraphFailure || error instanceof GraphQueryError) answer = errorAnswer(state.now(), error, ids);
         else answer = errorAnswer(state.now(), { status: 500, code: 'generalException', message: `The simulated Graph failed: ${error instanceof Error ? error.message : String(error)}` }, ids);

@@ -10,6 +10,8 @@ import type { SimDirectory } from './organisation.js';
 import { KEYDESK_GRAPH_PERMISSIONS, buildTenantModel, type SimApp, type SimStaffMember, type SimTenantModel } from './registrations.js';
 import type { SimDirectoryAuditEntry, SimEntraLogEntry, SimRequestLogEntry, SimTokenLogEntry, SimulatorCounters, SimulatorState } from './state.js';
 import { TokenSigner } from './token-signing.js';
+import { newSimRotations, withRotatedKey, type SimRotationBehaviour } from './graph-rotation.js';
+import type { SimRecoveryKey } from './organisation.js';
 
 /**
  * The simulated tenant: a loopback stand-in for Entra ID and Microsoft Graph that speaks their
@@ -24,6 +26,7 @@ export type { SimDirectoryAuditEntry, SimEntraLogEntry, SimRequestLogEntry, SimT
 export type { FailOptions, SlowOptions, ThrottleOptions } from './faults.js';
 export type { PortalRead } from './graph-audit-log.js';
 export type { SimEscrowGaps } from './escrow-gaps.js';
+export type { SimRotationBehaviour } from './graph-rotation.js';
 export { KEYDESK_APP_ROLES, KEYDESK_GRAPH_PERMISSIONS } from './registrations.js';
 export { createClientCertificateFile, ensureSimulatorCertificates, type ClientCertificateFile, type SimulatorCertificates } from './certificates.js';
 export type { DelegatedApiTokenRequest } from './entra.js';
@@ -53,6 +56,8 @@ export interface SimulatedTenantOptions {
   referenceDate?: Date;
   /** Most entries each request log keeps; beyond it the oldest quarter is dropped (the counters keep counting). Default 200,000. */
   maxLogEntries?: number;
+  /** How long after `rotateBitLockerKeys` a managed device escrows its new key, ms (knobs.setRotation changes one device). Default 2000. */
+  rotationEscrowAfterMs?: number;
   /** Extra managed devices with one recovery key each (named BULK-000000…), for a large tenant: the benchmark's key-index sync. Default 0. */
   bulkKeys?: number;
 }
@@ -91,6 +96,11 @@ export interface SimulatedTenant {
     slowNext(options: SlowOptions): void;
     /** Replace KeyDesk's granted Graph application permissions (e.g. drop User.Read.All). Takes effect for tokens issued afterwards AND is checked on each request by the token's roles. */
     setGraphPermissions(permissions: string[]): void;
+    /**
+     * What a managed device (by Entra device ID) does when Intune asks it to rotate its BitLocker
+     * keys: escrow a new key after `escrowAfterMs`, never ('never'), or report it cannot ('notSupported').
+     */
+    setRotation(deviceId: string, behaviour: SimRotationBehaviour): void;
     /** Clears every fault and restores the starting Graph permissions. */
     reset(): void;
   };
@@ -99,6 +109,8 @@ export interface SimulatedTenant {
    * entry per request inside it (`inBatch: true`): round trips are the entries without `inBatch`.
    */
   graphRequests: SimRequestLogEntry[];
+  /** Every `rotateBitLockerKeys` Intune accepted, in order. */
+  rotationRequests: Array<{ managedDeviceId: string; deviceId: string; at: string }>;
   /** Every request to the token endpoints. */
   tokenRequests: SimTokenLogEntry[];
   /** Every request to the Entra host (discovery, keys, token, authorize, logout). */
@@ -113,7 +125,7 @@ export interface SimulatedTenant {
   recordPortalRead(read: PortalRead): SimDirectoryAuditEntry;
   /** Totals since start or the last clearLogs(), for a benchmark that outlives `maxLogEntries`. */
   counters(): SimulatorCounters;
-  /** Empties all four logs (the arrays stay the same objects) and zeroes the counters. */
+  /** Empties all four logs and `rotationRequests` (the arrays stay the same objects) and zeroes the counters. */
   clearLogs(): void;
   /** Mint a token as Entra would for a ticketing app (same as calling the token endpoint) — convenience for tests. Default scope: KeyDesk's API. */
   issueAppToken(clientId: string, scope?: string): Promise<string>;
@@ -202,11 +214,17 @@ export async function startSimulatedTenant(options: SimulatedTenantOptions): Pro
     logs,
     logLimit: positive('maxLogEntries', options.maxLogEntries ?? 200_000),
     counters: { graphRoundTrips: 0, graphRequests: 0, tokenRequests: 0, recoveryPasswordReads: 0 },
+    rotations: newSimRotations(options.rotationEscrowAfterMs ?? 2_000),
     now,
   };
   const entra = createEntraHost(state);
   entraHandler = entra.handler;
-  graphHandler = createGraphHost(state).handler;
+  // The Graph host indexes the directory once; a key escrowed by a rotation builds it anew.
+  const escrowKey = (key: SimRecoveryKey) => {
+    state.model = { ...state.model, directory: withRotatedKey(state.model.directory, key) };
+    graphHandler = createGraphHost(state, escrowKey).handler;
+  };
+  graphHandler = createGraphHost(state, escrowKey).handler;
 
   const keydeskApp: SimKeyDeskRegistration = {
     ...model.keydesk,
@@ -233,10 +251,14 @@ export async function startSimulatedTenant(options: SimulatedTenantOptions): Pro
       deleteDevice(deviceId) {
         // The Graph host indexes the directory once; a deletion builds it anew on the smaller directory.
         state.model = { ...state.model, directory: withoutDevice(state.model.directory, deviceId) };
-        graphHandler = createGraphHost(state).handler;
+        graphHandler = createGraphHost(state, escrowKey).handler;
+      },
+      setRotation(deviceId, behaviour) {
+        state.rotations.behaviours.set(deviceId.toLowerCase(), behaviour);
       },
     },
     graphRequests: logs.graph,
+    rotationRequests: state.rotations.requested,
     tokenRequests: logs.token,
     entraRequests: logs.entra,
     directoryAudits: logs.audits,
@@ -248,18 +270,20 @@ export async function startSimulatedTenant(options: SimulatedTenantOptions): Pro
       logs.token.length = 0;
       logs.entra.length = 0;
       logs.audits.length = 0;
+      state.rotations.requested.length = 0;
     },
     issueAppToken: (clientId, scope) => entra.mintAppToken(clientId, scope ?? `${model.keydesk.appIdUri}/.default`),
     issueDelegatedApiToken: (request) => entra.mintDelegatedApiToken({ ...request, clientId: request.clientId ?? model.chatBot.clientId }),
     keydeskEnvironment: (environmentOptions) => keydeskEnvironmentOf(state, keydeskApp, certificates.caBundlePath, environmentOptions?.credential ?? 'secret'),
     async close() {
       state.delays.clear();
+      for (const timer of state.rotations.timers) clearTimeout(timer);
       await Promise.all(listeners.map((l) => l.close()));
     },
   };
 }
 
-function knobsOf(state: SimulatorState, initialPermissions: readonly string[]): Omit<SimulatedTenant['knobs'], 'deleteDevice'> {
+function knobsOf(state: SimulatorState, initialPermissions: readonly string[]): Omit<SimulatedTenant['knobs'], 'deleteDevice' | 'setRotation'> {
   const grant = (permissions: readonly string[]) => {
     state.graphPermissions.clear();
     for (const permission of permissions) state.graphPermissions.add(permission);

@@ -16,6 +16,8 @@ export const KEYDESK_GRAPH_PERMISSIONS: readonly string[] = [
   // The reconciliation with Entra's audit log (the README also asks for Directory.Read.All, which
   // Microsoft lists beside it; the simulated tenant checks AuditLog.Read.All only).
   'AuditLog.Read.All',
+  // Rotation after disclosure (Intune's beta rotateBitLockerKeys); the README warns how much more it allows.
+  'DeviceManagementManagedDevices.ReadWrite.All',
 ];
 
 /** App roles KeyDesk's API defines (`appRoles` in its manifest). */

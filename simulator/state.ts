@@ -1,3 +1,4 @@
+import type { SimRotations } from './graph-rotation.js';
 import type { FaultInjector } from './faults.js';
 import type { Delays } from './listener.js';
 import type { SimTenantModel } from './registrations.js';
@@ -123,6 +124,8 @@ export interface SimulatorState {
   /** Most entries each log keeps; a long benchmark drops the oldest. */
   logLimit: number;
   counters: SimulatorCounters;
+  /** Intune's BitLocker rotations: how each device behaves, what it reported (graph-rotation.ts). */
+  rotations: SimRotations;
   now(): number;
 }
 
