@@ -126,7 +126,7 @@ describe('the OpenAPI document', () => {
   it('names every operation with a unique operationId', async () => {
     harness = await buildHarness('openapi-ids');
     const ids = operations(await documentOf(harness)).map(({ operation }) => operation.operationId);
-    expect(ids.sort()).toEqual(['discloseRecoveryKey', 'findDevices', 'findRecoveryKeysByKeyId', 'getAuditRecord', 'getAuditSigningKey', 'getAuditVerification', 'getEscrowCoverage', 'getEscrowCoverageHistory', 'getKeyIndexSync', 'getReconciliation', 'listAuditRecords', 'listRecoveryKeys', 'liveness', 'readiness', 'runReconciliation', 'startKeyIndexSync']);
+    expect(ids.sort()).toEqual(['discloseRecoveryKey', 'findDevices', 'findRecoveryKeysByKeyId', 'getAuditRecord', 'getAuditSigningKey', 'getAuditVerification', 'getEscrowCoverage', 'getEscrowCoverageHistory', 'getKeyIndexSync', 'getReconciliation', 'listAuditRecords', 'listRecoveryKeys', 'listRotations', 'liveness', 'readiness', 'rotateDisclosedRecoveryKey', 'runReconciliation', 'startKeyIndexSync']);
   });
 
   it('asks for a client-credentials token from the configured authority and tenant, scoped to the first API audience', async () => {
@@ -205,8 +205,12 @@ describe('the OpenAPI document', () => {
         }
       }
       const successTypes = Object.entries(operation.responses).filter(([s]) => Number(s) < 300).flatMap(([, r]) => Object.keys(r.content ?? {}));
-      // Only the audit listing also answers its exports (CSV, JSON Lines) with 200.
-      const exported: Record<string, string[]> = { listAuditRecords: ['application/json', 'text/csv', 'application/x-ndjson'], getEscrowCoverage: ['application/json', 'text/csv'] };
+      // Only the audit listing also answers its exports (CSV, JSON Lines) with 200; a rotation is 202 when new, 200 when there already.
+      const exported: Record<string, string[]> = {
+        listAuditRecords: ['application/json', 'text/csv', 'application/x-ndjson'],
+        getEscrowCoverage: ['application/json', 'text/csv'],
+        rotateDisclosedRecoveryKey: ['application/json', 'application/json'],
+      };
       expect(successTypes).toEqual(exported[operation.operationId ?? ''] ?? ['application/json']);
     }
     const statuses = (id: string) => Object.keys(operationById(doc, id).responses);
@@ -263,6 +267,9 @@ describe('the OpenAPI document', () => {
   });
 
 });
+
+/** Where each operation with a patterned query input is reached. */
+const QUERIED: Record<string, string> = { listAuditRecords: 'audit/records', findRecoveryKeysByKeyId: 'recovery-keys', listRotations: 'rotations' };
 
 describe('the answers and the document agree', () => {
   let signingKey: SigningKey;
@@ -325,6 +332,7 @@ describe('the answers and the document agree', () => {
       'findDevices querystring name': 'LAPTOP\u0007ANN',
       'findDevices querystring prefix': 'LAP\u0007',
       'listAuditRecords querystring limit': 'ten',
+      'listRotations querystring limit': 'ten',
       'listRecoveryKeys params deviceId': 'not-a-device-id',
       'findRecoveryKeysByKeyId querystring keyIdPrefix': '1A2B3C4',
       'discloseRecoveryKey body deviceName': 'LAPTOP\u0007ANN',
@@ -340,7 +348,7 @@ describe('the answers and the document agree', () => {
       const bad = badValues[`${input.operationId} ${input.location} ${input.name}`]!;
       const response =
         input.location === 'querystring'
-          ? await harness.inject({ method: 'GET', url: `/api/v1/${input.operationId === 'listAuditRecords' ? 'audit/records' : input.operationId === 'findRecoveryKeysByKeyId' ? 'recovery-keys' : 'devices'}?${input.name}=${encodeURIComponent(bad)}`, headers: input.operationId === 'listAuditRecords' ? { authorization: `Bearer ${await issueAppToken(signingKey, { roles: ['BitLocker.Audit'] })}` } : auth })
+          ? await harness.inject({ method: 'GET', url: `/api/v1/${QUERIED[input.operationId] ?? 'devices'}?${input.name}=${encodeURIComponent(bad)}`, headers: input.operationId === 'listAuditRecords' ? { authorization: `Bearer ${await issueAppToken(signingKey, { roles: ['BitLocker.Audit'] })}` } : auth })
           : input.location === 'params'
             ? await harness.inject({ method: 'GET', url: `/api/v1/devices/${bad}/recovery-keys`, headers: auth })
             : await disclose(input.name === 'deviceId' ? { ...request, deviceName: undefined, deviceId: bad } : { ...request, [input.name]: bad });

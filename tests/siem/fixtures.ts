@@ -120,6 +120,24 @@ export const FIXTURES = {
     'f1a2b3c4-0012-4a5b-8c6d-7e8f9a0b1c2d',
     '2026-11-05T08:09:12.500Z',
   ),
+  rotation: sealed(
+    auditEntry({
+      action: 'rotation',
+      outcome: 'done',
+      code: null,
+      disclosureId: DISCLOSURE_ID,
+      device: DEVICE,
+      recoveryKeyId: KEY_ID,
+      details: {
+        rotationId: '9d3c1b2a-4e5f-4a6b-8c7d-0e1f2a3b4c5d',
+        managedDeviceId: 'c3e8a1f4-2b7d-4e9a-8c5f-6d0b1a2e3f4c',
+        newRecoveryKeyId: '7e6d5c4b-3a29-4180-9f8e-7d6c5b4a3928',
+        deadline: '2026-11-08T09:20:00.000Z',
+      },
+    }),
+    'f1a2b3c4-0013-4a5b-8c6d-7e8f9a0b1c2d',
+    '2026-11-05T09:41:30.250Z',
+  ),
 } satisfies Record<string, AuditRecord>;
 
 export type FixtureName = keyof typeof FIXTURES;
