@@ -83,7 +83,7 @@ describe('health, readiness, documentation and errors', () => {
     expect(response.statusCode).toBe(200);
     const doc = response.json();
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths).sort()).toEqual(['/api/v1/audit/reconciliation', '/api/v1/audit/reconciliation/run', '/api/v1/audit/records', '/api/v1/audit/records/{id}', '/api/v1/audit/signing-key', '/api/v1/audit/verification', '/api/v1/devices', '/api/v1/devices/{deviceId}/recovery-keys', '/api/v1/disclosures', '/api/v1/recovery-keys', '/api/v1/recovery-keys/sync', '/api/v1/reports/escrow-coverage', '/api/v1/reports/escrow-coverage/history', '/healthz', '/readyz']);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/api/v1/audit/reconciliation', '/api/v1/audit/reconciliation/run', '/api/v1/audit/records', '/api/v1/audit/records/{id}', '/api/v1/audit/signing-key', '/api/v1/audit/verification', '/api/v1/devices', '/api/v1/devices/{deviceId}/recovery-keys', '/api/v1/disclosures', '/api/v1/disclosures/{disclosureId}/rotation', '/api/v1/recovery-keys', '/api/v1/recovery-keys/sync', '/api/v1/reports/escrow-coverage', '/api/v1/reports/escrow-coverage/history', '/api/v1/rotations', '/healthz', '/readyz']);
     const disclosure = doc.paths['/api/v1/disclosures'].post;
     expect(disclosure.requestBody.content['application/json'].schema.required).toEqual(['keyId', 'ticket', 'reason', 'requesterUpn']);
     expect(Object.keys(disclosure.responses)).toEqual(['201', '400', '401', '403', '404', '409', '413', '415', '422', '429', '500', '502', '503']);
