@@ -125,6 +125,24 @@ describe('rotation routes', () => {
     expect(answered.json()).toMatchObject({ state: 'failed', error: { code: 'graph_unavailable', detail: 'Microsoft Graph did not answer.' } });
   });
 
+  it('with auto, answers the disclosure whatever Intune says, and keeps the rotation Intune refused as failed', async () => {
+    await harness.close();
+    await start({ ROTATE_AFTER_DISCLOSURE: 'auto' });
+    intune.refuseWith = new KeyDeskProblem('graph_permission_missing', 'Microsoft Graph refused (403).');
+    const response = await harness.inject({
+      method: 'POST',
+      url: '/api/v1/disclosures',
+      headers: { authorization: `Bearer ${tokens['BitLocker.Disclose']}` },
+      payload: { deviceName: 'LAPTOP-ANN', keyId: '1A2B3C4D', ticket: 'INC0012345', reason: 'forgotten_pin', requesterUpn: ann.userPrincipalName },
+    });
+    expect(response.statusCode).toBe(201);
+    await harness.app.rotations.idle();
+    expect(await harness.app.rotations.forDisclosure(response.json().disclosureId)).toMatchObject({ state: 'failed', error: { code: 'graph_permission_missing' } });
+    const refusedId = await disclose('DEADBEEF');
+    await harness.app.rotations.idle();
+    expect(await harness.app.rotations.forDisclosure(refusedId)).toBeNull();
+  });
+
   it('pages the list newest first with a cursor, filters by state, and refuses a cursor it did not issue', async () => {
     const made: Array<{ id: string; requestedAt: string }> = [];
     for (let n = 0; n < 3; n++) made.push((await rotate(await disclose())).json());
