@@ -26,7 +26,9 @@ export function staffHeader(staff: PageViewer | null): SafeHtml {
   if (!staff) return html`<header><strong><a href="/">KeyDesk</a></strong></header>`;
   return html`<header>
 <strong><a href="/">KeyDesk</a></strong>
-<nav><a href="/my/disclosures">My disclosures</a>${staffHasRole(staff, APP_ROLES.audit) ? html` · <a href="/audit">Audit trail</a>` : ''}</nav>
+<nav><a href="/my/disclosures">My disclosures</a>${staffHasRole(staff, APP_ROLES.audit) ? html` · <a href="/audit">Audit trail</a>` : ''}${
+    staffHasRole(staff, [APP_ROLES.lookup, APP_ROLES.audit]) ? html` · <a href="/reports/escrow-coverage">Escrow coverage</a>` : ''
+  }</nav>
 <p class="signed-in">Signed in as <span class="staff-name">${staff.name}</span> (<span class="staff-upn">${staff.upn}</span>)</p>
 <form method="post" action="/auth/sign-out"><input type="hidden" name="_csrf" value="${staff.signOutCsrf}"><button type="submit">Sign out</button></form>
 </header>`;
