@@ -180,6 +180,35 @@ export async function openFileOutboxQueue(options: FileOutboxOptions): Promise<O
   return fileQueue(reader, states, options.head);
 }
 
+function parkedOf(state: ChannelState): Parked[] {
+  return state.cursor.parked ?? [];
+}
+/** The next record in line is set aside with its retry time; the cursor moves past it. */
+function park(state: ChannelState, first: Buffered, next: Pick<Cursor, 'attempts' | 'nextAttemptAt'>): void {
+  const parked = [...parkedOf(state), { seq: first.record.seq, start: state.cursor.offset, ...next }];
+  state.ahead.shift();
+  state.cursor = { seq: first.record.seq, offset: first.end, attempts: 0, nextAttemptAt: 0, parked };
+}
+/** Settles the next record in line: delivered or failed (`next` null), or to be retried. */
+function settleFront(state: ChannelState, channel: ChannelName, item: PendingNotification, next: Pick<Cursor, 'attempts' | 'nextAttemptAt'> | null): void {
+  const first = state.ahead[0];
+  if (first?.record.seq !== item.record.seq) throw new Error(`the ${channel} outbox settled seq ${item.record.seq}, not the next one`);
+  if (next === null) {
+    state.ahead.shift();
+    state.cursor = { ...state.cursor, seq: first.record.seq, offset: first.end, attempts: 0, nextAttemptAt: 0 };
+  } else if (parkedOf(state).length < PARKED_MAX) park(state, first, next);
+  else state.cursor = { ...state.cursor, ...next };
+}
+/** The records set aside that are due, read back from the trail. */
+async function dueParked(reader: TrailReader, state: ChannelState, now: number, limit: number): Promise<PendingNotification[]> {
+  const due: PendingNotification[] = [];
+  for (const aside of parkedOf(state).filter((p) => p.nextAttemptAt <= now).slice(0, limit)) {
+    const [found] = await reader.read(aside.start, aside.seq, 1);
+    const record = found?.record.seq === aside.seq ? found.record : (await reader.read(await reader.offsetAfter(aside.seq - 1), aside.seq, 1))[0]?.record;
+    if (record) due.push({ record, attempts: aside.attempts });
+  }
+  return due;
+}
 function fileQueue(reader: TrailReader, states: Map<ChannelName, ChannelState>, head: () => Promise<ChainHead>): OutboxQueue {
   const stateOf = (channel: ChannelName) => {
     const state = states.get(channel);
@@ -199,23 +228,6 @@ function fileQueue(reader: TrailReader, states: Map<ChannelName, ChannelState>, 
     }
     return null;
   }
-  const parkedOf = (state: ChannelState) => state.cursor.parked ?? [];
-  /** The next record in line is set aside with its retry time; the cursor moves past it. */
-  function park(state: ChannelState, first: Buffered, next: Pick<Cursor, 'attempts' | 'nextAttemptAt'>): void {
-    const parked = [...parkedOf(state), { seq: first.record.seq, start: state.cursor.offset, ...next }];
-    state.ahead.shift();
-    state.cursor = { seq: first.record.seq, offset: first.end, attempts: 0, nextAttemptAt: 0, parked };
-  }
-  /** Settles the next record in line: delivered or failed (`next` null), or to be retried. */
-  function settleFront(state: ChannelState, channel: ChannelName, item: PendingNotification, next: Pick<Cursor, 'attempts' | 'nextAttemptAt'> | null): void {
-    const first = state.ahead[0];
-    if (first?.record.seq !== item.record.seq) throw new Error(`the ${channel} outbox settled seq ${item.record.seq}, not the next one`);
-    if (next === null) {
-      state.ahead.shift();
-      state.cursor = { ...state.cursor, seq: first.record.seq, offset: first.end, attempts: 0, nextAttemptAt: 0 };
-    } else if (parkedOf(state).length < PARKED_MAX) park(state, first, next);
-    else state.cursor = { ...state.cursor, ...next };
-  }
   async function settle(channel: ChannelName, item: PendingNotification, next: Pick<Cursor, 'attempts' | 'nextAttemptAt'> | null): Promise<void> {
     const state = stateOf(channel);
     const parked = parkedOf(state);
@@ -227,21 +239,11 @@ function fileQueue(reader: TrailReader, states: Map<ChannelName, ChannelState>, 
     }
     await writeCursor(state.path, state.cursor);
   }
-  /** The records set aside that are due, read back from the trail. */
-  async function dueParked(state: ChannelState, now: number, limit: number): Promise<PendingNotification[]> {
-    const due: PendingNotification[] = [];
-    for (const aside of parkedOf(state).filter((p) => p.nextAttemptAt <= now).slice(0, limit)) {
-      const [found] = await reader.read(aside.start, aside.seq, 1);
-      const record = found?.record.seq === aside.seq ? found.record : (await reader.read(await reader.offsetAfter(aside.seq - 1), aside.seq, 1))[0]?.record;
-      if (record) due.push({ record, attempts: aside.attempts });
-    }
-    return due;
-  }
   return {
     // Those set aside that are due, then the next in line: one refused again does not starve the rest.
     async due(channel, now, limit) {
       const state = stateOf(channel);
-      const due = await dueParked(state, now, Math.max(1, limit - 1));
+      const due = await dueParked(reader, state, now, Math.max(1, limit - 1));
       const next = await front(state);
       if (next !== null && state.cursor.nextAttemptAt <= now) due.push({ record: next.record, attempts: state.cursor.attempts });
       return due;
