@@ -39,7 +39,20 @@ export class GraphCall implements MiddlewareOptions {
  * The Graph operations KeyDesk performs: the closed set `keydesk_graph_*{operation}` may carry.
  * A name outside it is counted as `other`, so no label ever holds anything a request carried.
  */
-export const GRAPH_OPERATIONS = ['findDevices', 'getDevice', 'getIntuneRecord', 'findUser', 'listRecoveryKeys', 'readRecoveryPassword'] as const;
+export const GRAPH_OPERATIONS = [
+  'findDevices',
+  'getDevice',
+  'getIntuneRecord',
+  'findUser',
+  'listRecoveryKeys',
+  'readRecoveryPassword',
+  // The reconciliation with Entra's audit log, and the key index's full sync.
+  'listDirectoryAudits',
+  'getRecoveryKeyDevice',
+  'listTenantRecoveryKeys',
+  'listTenantDevices',
+  'listManagedDevices',
+] as const;
 
 const KNOWN_OPERATIONS: ReadonlySet<string> = new Set(GRAPH_OPERATIONS);
 

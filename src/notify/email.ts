@@ -39,8 +39,13 @@ function transportOf(config: EmailConfig): Transporter {
 }
 
 /** The security mailbox's message: what happened and every fact of the record. */
+/** A headline as a sentence: one full stop at the end, not two. */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
 function securityText(record: AuditRecord): string {
-  const lines = [`${headline(record)}.`, '', ...factsOf(record).map(([label, value]) => `${label}: ${value}`), '', `KeyDesk event id: ${record.id}`];
+  const lines = [sentence(headline(record)), '', ...factsOf(record).map(([label, value]) => `${label}: ${value}`), '', `KeyDesk event id: ${record.id}`];
   return `${lines.join('\n')}\n`;
 }
 
@@ -81,7 +86,7 @@ export function emailChannel({ config, events, graph }: EmailChannelOptions): De
     async deliver(record, signal) {
       // The owners are looked up first: a Graph failure then retries the whole notice, rather than re-sending the security mail on every attempt.
       const owners = config.owners && noticeTypeOf(record) === 'disclosure_granted' ? await ownerAddresses(record, graph) : [];
-      const security = await sendOrAbort(transport, { ...common(record, 'security'), to: config.to, subject: `KeyDesk: ${headline(record)}`, text: securityText(record) }, signal);
+      const security = await sendOrAbort(transport, { ...common(record, 'security'), to: config.to, subject: `KeyDesk: ${headline(record).replace(/\.$/, '')}`, text: securityText(record) }, signal);
       if (security.rejected.length > 0) throw new Error(`the mail relay refused ${security.rejected.length} of the security recipients (NOTIFY_EMAIL_TO)`);
       if (owners.length === 0) return;
       await sendOrAbort(transport, { ...common(record, 'owners'), to: owners, subject: ownerSubject(record), text: ownerText(record) }, signal);

@@ -77,8 +77,10 @@ export type ReconciliationResponseBody = Static<typeof ReconciliationResponse>;
 
 export const ReconciliationQuery = Type.Object(
   {
-    from: Type.Optional(Type.String({ format: 'date-time', description: 'Only events and disclosures at or after this instant', examples: ['2026-11-01T00:00:00Z'] })),
-    to: Type.Optional(Type.String({ format: 'date-time', description: 'Only events and disclosures before this instant', examples: ['2026-12-01T00:00:00Z'] })),
+    from: Type.Optional(
+      Type.String({ maxLength: 40, description: 'Only events and disclosures at or after this time: an ISO 8601 date (midnight UTC) or date and time with a zone, as for audit records', examples: ['2026-11-01'] }),
+    ),
+    to: Type.Optional(Type.String({ maxLength: 40, description: 'Only events and disclosures before this time (exclusive), as `from`', examples: ['2026-12-01'] })),
   },
   { additionalProperties: false },
 );

@@ -121,6 +121,11 @@ describe('GET /api/v1/audit/records on the file store', () => {
       ['audit_query', 'api', 'reconciliation', 0],
     ]);
     expect(recorded[1]!.details?.filters).toEqual({ from: '2026-11-01T00:00:00Z' });
+    // A date alone is midnight UTC, as for the records; a time without its zone is refused.
+    expect((await get('/api/v1/audit/reconciliation?from=2026-11-01&to=2026-12-01')).statusCode).toBe(200);
+    const zoneless = await get('/api/v1/audit/reconciliation?from=2026-11-01T09:00');
+    expect(zoneless.statusCode).toBe(400);
+    expect(zoneless.json().code).toBe('invalid_request');
   });
 
   it('refuses a recovery password pasted into a filter, a path or an export, before recording, echoing or logging it', async () => {
