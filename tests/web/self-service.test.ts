@@ -91,6 +91,16 @@ describe('self-service', () => {
     expect(notMine.body).not.toContain(another.displayName);
   });
 
+  it("lists a device Intune names them the primary user of, though Entra's registered owner is someone else", async () => {
+    const device = tenant.directory.notable.primaryUserIsNotOwner;
+    const user = tenant.directory.primaryUser(device)!;
+    const client = await signIn({ upn: user.userPrincipalName, name: user.displayName, oid: user.id, roles: [] });
+    const page = await client.get('/self-service/');
+    expect(page.body).toContain(`href="/self-service/devices/${device.deviceId}"`);
+    // Asked of Intune by the employee's object id, the value escaped as an OData literal.
+    expect(tenant.graphRequests.map((r) => r.query.$filter)).toContain(`userId eq '${user.id}'`);
+  });
+
   it('discloses the key of their own device for the right key ID, recorded as door self_service with no agent and no ticket', async () => {
     const client = await signIn(mueller);
     const device = keyedDeviceOf(mueller);
