@@ -258,22 +258,7 @@ export function createGraphHost(state: SimulatorState): GraphHost {
     );
   }
 
-  function getKey(request: GraphRequest, caller: Caller, ids: Ids, id: string): Json {
-    requireUserAgent(request);
-    only(request.query, ['$select'], 'bitlocker');
-    const selectText = option(request.query, '$select');
-    const select = selectText === null ? null : parseSelect(selectText, RECOVERY_KEY_PROPERTIES, 'bitlockerRecoveryKey', 'bitlocker');
-    const wantsKey = select?.includes('key') ?? false;
-    requirePermission(caller, wantsKey ? BITLOCKER_KEY : BITLOCKER_BASIC, 'bitlocker', ids, request.path);
-    const key = keyById.get(lower(id));
-    if (!key) throw notFound(id);
-    const metadata = recoveryKeyJson(key);
-    if (select !== null && select.length > 1) {
-      // Users report `key` silently missing when $select names other properties too.
-      return { '@odata.context': contextUrl('informationProtection/bitlocker/recoveryKeys', select, null, true), ...pick(metadata, select.filter((p) => p !== 'key')) };
-    }
-    if (!wantsKey) return { '@odata.context': contextUrl('informationProtection/bitlocker/recoveryKeys', null, null, true), ...metadata };
-    state.counters.recoveryPasswordReads++;
+  function logKeyRead(request: GraphRequest, caller: Caller, ids: Ids, key: { id: string; deviceId: string }): void {
     record(state.logs.audits, {
       id: `Directory_${randomUUID()}`,
       activityDateTime: isoSeconds(state.now()),
@@ -293,6 +278,26 @@ export function createGraphHost(state: SimulatorState): GraphHost {
       correlationId: request.clientRequestId,
       requestId: ids.requestId,
     }, state.logLimit);
+  }
+
+  function getKey(request: GraphRequest, caller: Caller, ids: Ids, id: string): Json {
+    requireUserAgent(request);
+    only(request.query, ['$select'], 'bitlocker');
+    const selectText = option(request.query, '$select');
+    const select = selectText === null ? null : parseSelect(selectText, RECOVERY_KEY_PROPERTIES, 'bitlockerRecoveryKey', 'bitlocker');
+    const wantsKey = select?.includes('key') ?? false;
+    requirePermission(caller, wantsKey ? BITLOCKER_KEY : BITLOCKER_BASIC, 'bitlocker', ids, request.path);
+    const key = keyById.get(lower(id));
+    if (!key) throw notFound(id);
+    const metadata = recoveryKeyJson(key);
+    // Entra writes "Read BitLocker key" for any $select on a key, whatever it names; a GET without one is not logged.
+    if (select !== null) logKeyRead(request, caller, ids, key);
+    if (select !== null && select.length > 1) {
+      // Users report `key` silently missing when $select names other properties too.
+      return { '@odata.context': contextUrl('informationProtection/bitlocker/recoveryKeys', select, null, true), ...pick(metadata, select.filter((p) => p !== 'key')) };
+    }
+    if (!wantsKey) return { '@odata.context': contextUrl('informationProtection/bitlocker/recoveryKeys', select, null, true), ...pick(metadata, select) };
+    state.counters.recoveryPasswordReads++;
     return { '@odata.context': contextUrl('informationProtection/bitlocker/recoveryKeys', ['key'], null, true), ...metadata, key: key.key };
   }
 

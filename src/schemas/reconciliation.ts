@@ -61,6 +61,13 @@ export const ReconciliationResponse = Type.Object(
     running: Type.Boolean({ description: 'A run holds the lease now (on any instance)' }),
     coveredFrom: Nullable(Type.String({ format: 'date-time', description: "Earliest instant of Entra's log read by a successful run" })),
     coveredTo: Nullable(Type.String({ format: 'date-time', description: 'Latest instant read' })),
+    coveredSpans: Type.Array(
+      Type.Object({ from: Instant, to: Instant }, { additionalProperties: false }),
+      {
+        description:
+          "The stretches of Entra's log read without a break, oldest first. A gap means reconciliation stopped for longer than Entra keeps events: nothing in it is judged missing in Entra.",
+      },
+    ),
     outOfBand: Type.Array(OutOfBandReadSchema, { description: 'Reads of recovery keys in Entra\'s log that no KeyDesk intent accounts for, oldest first' }),
     missingInEntra: Type.Array(MissingInEntraSchema, { description: 'Granted disclosures with no Entra event after RECONCILE_GRACE_MINUTES, oldest first' }),
   },

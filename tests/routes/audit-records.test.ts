@@ -123,6 +123,27 @@ describe('GET /api/v1/audit/records on the file store', () => {
     expect(recorded[1]!.details?.filters).toEqual({ from: '2026-11-01T00:00:00Z' });
   });
 
+  it('refuses a recovery password pasted into a filter, a path or an export, before recording, echoing or logging it', async () => {
+    const pasted = '236819-574453-160424-050402-683859-302225-457171-125103';
+    const before = (await trailRecords()).length;
+    for (const url of [
+      `/api/v1/audit/records?deviceName=${pasted}`,
+      `/api/v1/audit/records?ticket=${pasted.replaceAll('-', '%20')}&format=csv`,
+      `/api/v1/audit/records/${pasted}`,
+      `/api/v1/audit/records?requesterUpn=${pasted.replaceAll('-', '')}`,
+    ]) {
+      const answer = await get(url);
+      expect(answer.statusCode, url).toBe(400);
+      expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(answer.json()).toMatchObject({ code: 'invalid_request', errors: [{ location: 'url' }] });
+      expect(answer.body.replace(/\D/g, '')).not.toContain(pasted.replaceAll('-', ''));
+    }
+    expect((await trailRecords()).length).toBe(before);
+    const log = await readFile(harness.logFile, 'utf8');
+    expect(log.replace(/[^0-9\n]/g, '')).not.toContain(pasted.replaceAll('-', ''));
+    expect(log).toContain('[removed: shaped like a recovery password]');
+  });
+
   it('refuses a caller without a token, without BitLocker.Audit, or with a delegated token, as problem+json, serving no record', async () => {
     const anonymous = await harness.inject({ method: 'GET', url: '/api/v1/audit/records' });
     expect([anonymous.statusCode, anonymous.json().code]).toEqual([401, 'unauthorized']);

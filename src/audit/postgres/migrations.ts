@@ -288,6 +288,20 @@ GRANT SELECT, INSERT, UPDATE ON keydesk.outbox TO ${r};
 GRANT EXECUTE ON FUNCTION keydesk.append_records TO ${r};`,
   },
   {
+    // A second Entra event for one disclosure's read is KeyDesk's retry of it (the same
+    // client-request-id): kept apart from the first, whose match stays unique, and never reported.
+    // The reconciliation's covered stretches of Entra's log, apart where it stopped for longer
+    // than Entra keeps events (src/reconcile/types.ts coveredAfter).
+    version: 6,
+    description: "retried key reads and covered stretches of Entra's log",
+    sql: `
+ALTER TABLE keydesk.entra_key_reads ADD COLUMN retry_of_disclosure_id text;
+ALTER TABLE keydesk.reconciliation_state ADD COLUMN covered_spans jsonb;
+DROP INDEX keydesk.entra_key_reads_unreported;
+CREATE INDEX entra_key_reads_unreported ON keydesk.entra_key_reads (activity_date_time)
+  WHERE matched_disclosure_id IS NULL AND retry_of_disclosure_id IS NULL AND report_state IS DISTINCT FROM 'reported';`,
+  },
+  {
     // Not records: the key-ID index (src/key-index/postgres-store.ts), a copy of the metadata of
     // Graph's tenant-wide key list (never a recovery password), and its one-row sync state whose
     // running_since is the sync lease every instance shares. Rows are never deleted: a key Entra

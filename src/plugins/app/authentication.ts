@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KeyDeskProblem } from '../../problem/problem.js';
 import type { AccessTokenVerifier, VerifiedCaller } from '../../auth/access-token.js';
-import { holdsRole, type AppRole } from '../../auth/roles.js';
+import { holdsRole, rolesInWords, type RoleRequirement } from '../../auth/roles.js';
 import { refusal } from '../../disclosure/wording.js';
 
 /**
@@ -27,7 +27,7 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     /** The app role a caller needs; a route with it requires a bearer token. */
-    requiredRole?: AppRole;
+    requiredRole?: RoleRequirement;
   }
 }
 
@@ -66,7 +66,7 @@ async function authentication(app: FastifyInstance, options: AuthenticationOptio
     if (!holdsRole(caller.roles, role)) {
       throw new KeyDeskProblem(
         'forbidden',
-        `The caller holds no app role that allows this; it needs ${role}. An administrator assigns it under Enterprise applications > KeyDesk > Users and groups (or the app's API permissions for an application).`,
+        `The caller holds no app role that allows this; it needs ${rolesInWords(role)}. An administrator assigns it under Enterprise applications > KeyDesk > Users and groups (or the app's API permissions for an application).`,
       );
     }
   });
