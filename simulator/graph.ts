@@ -27,6 +27,7 @@ import {
 import { createListing } from './graph-listing.js';
 import { createAuditLogEndpoint, portalReadAnswer } from './graph-audit-log.js';
 import { USER_READ, createUserEndpoints } from './graph-users.js';
+import { createEmployeeEndpoints } from './graph-employees.js';
 import { BodyTooLarge, readBody, send, type SimHandler } from './listener.js';
 import type { SimDevice, SimManagedDevice, SimRecoveryKey, SimUser } from './organisation.js';
 import { GRAPH_JSON_TYPE, GraphFailure, errorAnswer, logEntry, type GraphAnswer, type GraphRequest, type Ids } from './graph-wire.js';
@@ -104,7 +105,7 @@ export function createGraphHost(state: SimulatorState): GraphHost {
   const managedFilter: FilterRules = {
     service: 'intune',
     resourceName: 'ManagedDevice',
-    filterable: { azureADDeviceId: ['eq'], deviceName: ['eq'], userPrincipalName: ['eq'] },
+    filterable: { azureADDeviceId: ['eq'], deviceName: ['eq'], userPrincipalName: ['eq'], userId: ['eq'] },
     properties: managedProperties,
   };
   const keyFilter: FilterRules = {
@@ -117,6 +118,15 @@ export function createGraphHost(state: SimulatorState): GraphHost {
   const listing = createListing(root);
   const { only, option, page, contextUrl } = listing;
   const userEndpoints = createUserEndpoints({ users: directory.users, listing, authorization, pageSize: state.pageSizes.plain });
+  const employeeEndpoints = createEmployeeEndpoints({
+    devices,
+    deviceJson: (device) => deviceJsonById.get(device.id)!,
+    deviceProperties,
+    groups: state.model.groups,
+    listing,
+    authorization,
+    pageSize: state.pageSizes.plain,
+  });
   const listDirectoryAudits = createAuditLogEndpoint({ entries: state.logs.audits, listing, authorization, pageSize: state.pageSizes.plain });
 
   // ---- Resources -------------------------------------------------------------------------
@@ -200,6 +210,7 @@ export function createGraphHost(state: SimulatorState): GraphHost {
     const value = lower(clause.value);
     if (clause.property === 'azureADDeviceId') return managed.filter((m) => m.azureADDeviceId === value);
     if (clause.property === 'deviceName') return managed.filter((m) => lower(m.deviceName) === value);
+    if (clause.property === 'userId') return managed.filter((m) => lower(m.userId) === value);
     return managed.filter((m) => lower(m.userPrincipalName) === value);
   }
 
@@ -298,6 +309,17 @@ export function createGraphHost(state: SimulatorState): GraphHost {
 
   // ---- Routing ---------------------------------------------------------------------------
 
+  /** `/users/{id | upn}/ownedDevices` (GET) and `/users/{id | upn}/checkMemberGroups` (POST). */
+  function userNavigation(request: GraphRequest, caller: Caller, ids: Ids, idOrUpn: string, navigation: string): Json {
+    const user = users.get(lower(idOrUpn)) ?? directory.userByUpn(idOrUpn);
+    const nav = lower(navigation);
+    const method = nav === 'checkmembergroups' ? 'POST' : 'GET';
+    if (nav !== 'owneddevices' && nav !== 'checkmembergroups') throw new GraphFailure(400, 'BadRequest', `Resource not found for the segment '${navigation}'.`);
+    if (request.method !== method) throw new GraphFailure(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
+    if (!user) throw new GraphFailure(404, 'Request_ResourceNotFound', `Resource '${idOrUpn}' does not exist or one of its queried reference-property objects are not present.`);
+    return nav === 'owneddevices' ? employeeEndpoints.ownedDevices(request, caller, ids, user) : employeeEndpoints.checkMemberGroups(request, caller, ids, user);
+  }
+
   function route(request: GraphRequest, caller: Caller, ids: Ids): Json {
     if (lower(request.path) === '/oidc/userinfo') return userInfo(caller);
     const segments = request.path.split('/').slice(1);
@@ -323,6 +345,7 @@ export function createGraphHost(state: SimulatorState): GraphHost {
       throw new GraphFailure(400, 'BadRequest', `Resource not found for the segment '${navigation}'.`);
     }
     if (a === 'users') {
+      if (second !== undefined && third !== undefined && fourth === undefined) return userNavigation(request, caller, ids, second, third);
       if (!read) throw methodNotAllowed();
       if (second === undefined) return userEndpoints.listUsers(request, caller, ids);
       if (third === undefined) return userEndpoints.getUser(request, caller, ids, second);
@@ -419,7 +442,7 @@ export function createGraphHost(state: SimulatorState): GraphHost {
         request.body = await readBody(incoming);
         return answerBatch(state, request, answerOne);
       }
-      if (request.method !== 'GET' && request.method !== 'HEAD') await readBody(incoming, 1_048_576);
+      if (request.method !== 'GET' && request.method !== 'HEAD') request.body = await readBody(incoming, 1_048_576);
       else incoming.resume();
       return answerOne(request);
     };

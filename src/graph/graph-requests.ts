@@ -55,6 +55,21 @@ export class GraphRequests {
     return { status: response.status, body: parseBody(await response.text()), requestId: response.headers.get('request-id') ?? call.requestId };
   }
 
+  /** One logical POST of a JSON body (a directory function such as checkMemberGroups, which reads and changes nothing). */
+  async post(operation: Operation, target: string, body: Json, budget: GraphBudget | null): Promise<GraphAnswer> {
+    spendBudget(operation, budget);
+    if (this.#pace) await this.#pace();
+    const call = new GraphCall(operation.name, randomUUID(), null);
+    let response: Response;
+    try {
+      response = (await this.#client.api(target).middlewareOptions([call]).responseType(ResponseType.RAW).post(body)) as Response;
+    } catch (error) {
+      if (call.problem) throw call.problem;
+      throw new KeyDeskProblem('graph_error', `KeyDesk could not ${operation.what}: the request to Microsoft Graph failed.`, { cause: error });
+    }
+    return { status: response.status, body: parseBody(await response.text()), requestId: response.headers.get('request-id') ?? call.requestId };
+  }
+
   /** A GET whose answer must be a 200 with a `value` list. */
   async getList(operation: Operation, target: string, budget: GraphBudget | null): Promise<{ value: unknown[]; answer: GraphAnswer }> {
     const answer = await this.get(operation, target, budget);

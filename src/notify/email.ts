@@ -51,7 +51,9 @@ function securityText(record: AuditRecord): string {
 
 /** Before the read (a required channel's notice) the key is being given; after it, it was given. */
 function ownerSubject(record: AuditRecord): string {
-  return `The recovery key of ${deviceLabel(record)} ${record.action === 'disclosure_intent' ? 'is being' : 'was'} given to the helpdesk`;
+  // Through self-service the key went to the signed-in employee, not to the helpdesk.
+  const to = record.door === 'self_service' ? `${record.requesterUpn ?? 'its owner'} through self-service` : 'the helpdesk';
+  return `The recovery key of ${deviceLabel(record)} ${record.action === 'disclosure_intent' ? 'is being' : 'was'} given to ${to}`;
 }
 
 /** The owners' message: short, in plain words, with what to do if it was not them. */
@@ -59,7 +61,7 @@ function ownerText(record: AuditRecord): string {
   const ticket = record.ticket ? ` under ticket ${record.ticket}` : '';
   return (
     `${ownerSubject(record)}${ticket}` +
-    `${record.requesterUpn ? ` at the request of ${record.requesterUpn}` : ''} (${record.time}).\n\n` +
+    `${record.requesterUpn && record.door !== 'self_service' ? ` at the request of ${record.requesterUpn}` : ''} (${record.time}).\n\n` +
     'If you did not ask for it, call security.\n'
   );
 }

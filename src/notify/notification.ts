@@ -115,6 +115,7 @@ export function factsOf(record: AuditRecord): [string, string][] {
     ['Requester', record.requesterUpn],
     ['Ticket', record.ticket],
     ['Agent', record.agentUpn],
+    ['Door', record.door === 'self_service' ? 'self-service (the employee, for their own device)' : null],
     ['Caller', record.caller ? [record.caller.upn ?? record.caller.name ?? record.caller.appId, record.caller.ip].filter(Boolean).join(' from ') : null],
     ['Code', record.code],
     ['Time', record.time],

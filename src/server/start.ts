@@ -153,6 +153,11 @@ function warnAboutSettings(config: KeyDeskConfig, logger: Logger): void {
       'AUDIT_HMAC_KEY is not set: the audit chain uses plain SHA-256, so someone who can edit the audit file can also recompute it. Set AUDIT_HMAC_KEY to make tampering detectable.',
     );
   }
+  if (config.selfService.enabled && config.selfService.authContext === null) {
+    logger.warn(
+      'SELF_SERVICE=on without SELF_SERVICE_AUTH_CONTEXT or REQUIRE_AUTH_CONTEXT: an employee gets their key after a fresh sign-in alone. Set SELF_SERVICE_AUTH_CONTEXT to a Conditional Access authentication context (phishing-resistant MFA, a compliant device) for this door.',
+    );
+  }
   warnAboutChannels(config, logger);
   if (config.audit.store === 'postgres' && config.redis === null) {
     logger.warn(
