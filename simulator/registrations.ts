@@ -120,6 +120,9 @@ export function buildTenantModel(seed: number, referenceDate: Date): SimTenantMo
   // Drawn after the others, so adding it kept every earlier ID. It holds no app role of its own:
   // its tokens for KeyDesk's API carry the signed-in user's roles.
   const chatBot = ticketing('Helpdesk chat bot', []);
+  // Drawn after the chat bot for the same reason: the security team's own tooling (a SIEM, a
+  // script answering auditors), the one app with BitLocker.Audit, for the audit API.
+  ticketingApps.push(ticketing('Security tooling (SOC)', ['BitLocker.Audit']));
   const directory = buildOrganisation(seed, tenantId, referenceDate);
   const staff = STAFF.map((spec): SimStaffMember => {
     const user = directory.users.find((u) => u.givenName === spec.givenName && u.surname === spec.surname);
