@@ -251,7 +251,8 @@ export function createSignIn(state: SimulatorState, apps: Map<string, Registered
   }
 
   function personas(): Persona[] {
-    return model.staff.map((member) => ({
+    // Staff first (the default choice), then the employees who use self-service.
+    return [...model.staff, ...model.employees].map((member) => ({
       upn: member.upn,
       name: member.name,
       jobTitle: model.directory.user(member.oid)?.jobTitle ?? '',

@@ -74,10 +74,10 @@ export function userJson(user: SimUser): Json {
 }
 
 /** Selectable on a user beyond its default set. */
-export const USER_EXTRA_PROPERTIES = ['accountEnabled', 'department', 'employeeId', 'companyName', 'usageLocation'];
+export const USER_EXTRA_PROPERTIES = ['accountEnabled', 'department', 'employeeId', 'companyName', 'usageLocation', 'userType'];
 
 export function userExtra(user: SimUser): Json {
-  return { accountEnabled: user.accountEnabled, department: user.department, employeeId: null, companyName: 'Contoso', usageLocation: null };
+  return { accountEnabled: user.accountEnabled, department: user.department, employeeId: null, companyName: 'Contoso', usageLocation: null, userType: user.userType ?? 'Member' };
 }
 
 export function managedDeviceJson(record: SimManagedDevice): Json {

@@ -27,6 +27,7 @@ import {
 import { createListing } from './graph-listing.js';
 import { createAuditLogEndpoint, portalReadAnswer } from './graph-audit-log.js';
 import { USER_READ, createUserEndpoints } from './graph-users.js';
+import { createEmployeeEndpoints } from './graph-employees.js';
 import { BodyTooLarge, readBody, send, type SimHandler } from './listener.js';
 import type { SimDevice, SimManagedDevice, SimRecoveryKey, SimUser } from './organisation.js';
 import { GRAPH_JSON_TYPE, GraphFailure, errorAnswer, logEntry, type GraphAnswer, type GraphRequest, type Ids } from './graph-wire.js';
@@ -107,7 +108,7 @@ export function createGraphHost(state: SimulatorState, escrow: (key: SimRecovery
   const managedFilter: FilterRules = {
     service: 'intune',
     resourceName: 'ManagedDevice',
-    filterable: { azureADDeviceId: ['eq'], deviceName: ['eq'], userPrincipalName: ['eq'] },
+    filterable: { azureADDeviceId: ['eq'], deviceName: ['eq'], userPrincipalName: ['eq'], userId: ['eq'] },
     properties: managedProperties,
   };
   const keyFilter: FilterRules = {
@@ -120,6 +121,15 @@ export function createGraphHost(state: SimulatorState, escrow: (key: SimRecovery
   const listing = createListing(root);
   const { only, option, page, contextUrl } = listing;
   const userEndpoints = createUserEndpoints({ users: directory.users, listing, authorization, pageSize: state.pageSizes.plain });
+  const employeeEndpoints = createEmployeeEndpoints({
+    devices,
+    deviceJson: (device) => deviceJsonById.get(device.id)!,
+    deviceProperties,
+    groups: state.model.groups,
+    listing,
+    authorization,
+    pageSize: state.pageSizes.plain,
+  });
   const listDirectoryAudits = createAuditLogEndpoint({ entries: state.logs.audits, listing, authorization, pageSize: state.pageSizes.plain });
 
   // ---- Resources -------------------------------------------------------------------------
@@ -203,6 +213,7 @@ export function createGraphHost(state: SimulatorState, escrow: (key: SimRecovery
     const value = lower(clause.value);
     if (clause.property === 'azureADDeviceId') return managed.filter((m) => m.azureADDeviceId === value);
     if (clause.property === 'deviceName') return managed.filter((m) => lower(m.deviceName) === value);
+    if (clause.property === 'userId') return managed.filter((m) => lower(m.userId) === value);
     return managed.filter((m) => lower(m.userPrincipalName) === value);
   }
 
@@ -250,22 +261,7 @@ export function createGraphHost(state: SimulatorState, escrow: (key: SimRecovery
     );
   }
 
-  function getKey(request: GraphRequest, caller: Caller, ids: Ids, id: string): Json {
-    requireUserAgent(request);
-    only(request.query, ['$select'], 'bitlocker');
-    const selectText = option(request.query, '$select');
-    const select = selectText === null ? null : parseSelect(selectText, RECOVERY_KEY_PROPERTIES, 'bitlockerRecoveryKey', 'bitlocker');
-    const wantsKey = select?.includes('key') ?? false;
-    requirePermission(caller, wantsKey ? BITLOCKER_KEY : BITLOCKER_BASIC, 'bitlocker', ids, request.path);
-    const key = keyById.get(lower(id));
-    if (!key) throw notFound(id);
-    const metadata = recoveryKeyJson(key);
-    if (select !== null && select.length > 1) {
-      // Users report `key` silently missing when $select names other properties too.
-      return { '@odata.context': contextUrl('informationProtection/bitlocker/recoveryKeys', select, null, true), ...pick(metadata, select.filter((p) => p !== 'key')) };
-    }
-    if (!wantsKey) return { '@odata.context': contextUrl('informationProtection/bitlocker/recoveryKeys', null, null, true), ...metadata };
-    state.counters.recoveryPasswordReads++;
+  function logKeyRead(request: GraphRequest, caller: Caller, ids: Ids, key: { id: string; deviceId: string }): void {
     record(state.logs.audits, {
       id: `Directory_${randomUUID()}`,
       activityDateTime: isoSeconds(state.now()),
@@ -285,6 +281,26 @@ export function createGraphHost(state: SimulatorState, escrow: (key: SimRecovery
       correlationId: request.clientRequestId,
       requestId: ids.requestId,
     }, state.logLimit);
+  }
+
+  function getKey(request: GraphRequest, caller: Caller, ids: Ids, id: string): Json {
+    requireUserAgent(request);
+    only(request.query, ['$select'], 'bitlocker');
+    const selectText = option(request.query, '$select');
+    const select = selectText === null ? null : parseSelect(selectText, RECOVERY_KEY_PROPERTIES, 'bitlockerRecoveryKey', 'bitlocker');
+    const wantsKey = select?.includes('key') ?? false;
+    requirePermission(caller, wantsKey ? BITLOCKER_KEY : BITLOCKER_BASIC, 'bitlocker', ids, request.path);
+    const key = keyById.get(lower(id));
+    if (!key) throw notFound(id);
+    const metadata = recoveryKeyJson(key);
+    // Entra writes "Read BitLocker key" for any $select on a key, whatever it names; a GET without one is not logged.
+    if (select !== null) logKeyRead(request, caller, ids, key);
+    if (select !== null && select.length > 1) {
+      // Users report `key` silently missing when $select names other properties too.
+      return { '@odata.context': contextUrl('informationProtection/bitlocker/recoveryKeys', select, null, true), ...pick(metadata, select.filter((p) => p !== 'key')) };
+    }
+    if (!wantsKey) return { '@odata.context': contextUrl('informationProtection/bitlocker/recoveryKeys', select, null, true), ...pick(metadata, select) };
+    state.counters.recoveryPasswordReads++;
     return { '@odata.context': contextUrl('informationProtection/bitlocker/recoveryKeys', ['key'], null, true), ...metadata, key: key.key };
   }
 
@@ -295,6 +311,17 @@ export function createGraphHost(state: SimulatorState, escrow: (key: SimRecovery
   }
 
   // ---- Routing ---------------------------------------------------------------------------
+
+  /** `/users/{id | upn}/ownedDevices` (GET) and `/users/{id | upn}/checkMemberGroups` (POST). */
+  function userNavigation(request: GraphRequest, caller: Caller, ids: Ids, idOrUpn: string, navigation: string): Json {
+    const user = users.get(lower(idOrUpn)) ?? directory.userByUpn(idOrUpn);
+    const nav = lower(navigation);
+    const method = nav === 'checkmembergroups' ? 'POST' : 'GET';
+    if (nav !== 'owneddevices' && nav !== 'checkmembergroups') throw new GraphFailure(400, 'BadRequest', `Resource not found for the segment '${navigation}'.`);
+    if (request.method !== method) throw new GraphFailure(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
+    if (!user) throw new GraphFailure(404, 'Request_ResourceNotFound', `Resource '${idOrUpn}' does not exist or one of its queried reference-property objects are not present.`);
+    return nav === 'owneddevices' ? employeeEndpoints.ownedDevices(request, caller, ids, user) : employeeEndpoints.checkMemberGroups(request, caller, ids, user);
+  }
 
   function route(request: GraphRequest, caller: Caller, ids: Ids): Json | typeof NO_CONTENT {
     if (lower(request.path) === '/oidc/userinfo') return userInfo(caller);
@@ -323,6 +350,7 @@ export function createGraphHost(state: SimulatorState, escrow: (key: SimRecovery
       throw new GraphFailure(400, 'BadRequest', `Resource not found for the segment '${navigation}'.`);
     }
     if (a === 'users') {
+      if (second !== undefined && third !== undefined && fourth === undefined) return userNavigation(request, caller, ids, second, third);
       if (!read) throw methodNotAllowed();
       if (second === undefined) return userEndpoints.listUsers(request, caller, ids);
       if (third === undefined) return userEndpoints.getUser(request, caller, ids, second);
@@ -420,7 +448,7 @@ export function createGraphHost(state: SimulatorState, escrow: (key: SimRecovery
         request.body = await readBody(incoming);
         return answerBatch(state, request, answerOne);
       }
-      if (request.method !== 'GET' && request.method !== 'HEAD') await readBody(incoming, 1_048_576);
+      if (request.method !== 'GET' && request.method !== 'HEAD') request.body = await readBody(incoming, 1_048_576);
       else incoming.resume();
       return answerOne(request);
     };

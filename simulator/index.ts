@@ -7,7 +7,7 @@ import { plantEscrowGaps, withoutDevice, type SimEscrowGaps } from './escrow-gap
 import { recordPortalRead, type PortalRead } from './graph-audit-log.js';
 import { Delays, startListener, type Listener, type SimHandler } from './listener.js';
 import type { SimDirectory } from './organisation.js';
-import { KEYDESK_GRAPH_PERMISSIONS, buildTenantModel, type SimApp, type SimStaffMember, type SimTenantModel } from './registrations.js';
+import { KEYDESK_GRAPH_PERMISSIONS, SELF_SERVICE_GROUP_ID, buildTenantModel, type SimApp, type SimStaffMember, type SimTenantModel } from './registrations.js';
 import type { SimDirectoryAuditEntry, SimEntraLogEntry, SimRequestLogEntry, SimTokenLogEntry, SimulatorCounters, SimulatorState } from './state.js';
 import { TokenSigner } from './token-signing.js';
 import { newSimRotations, withRotatedKey, type SimRotationBehaviour } from './graph-rotation.js';
@@ -79,6 +79,10 @@ export interface SimulatedTenant {
   chatBotApp: SimApp;
   /** Helpdesk staff personas (for the web UI sign-in): with BitLocker.Disclose, Lookup, Audit, and one with no role. */
   staff: SimStaffMember[];
+  /** Employees with no KeyDesk role (O'Neil, Müller, Díaz), each the owner of a notable device: the self-service personas. */
+  employees: SimStaffMember[];
+  /** The object id of the "BitLocker self-service" group (O'Neil directly, Müller through a nested group): SELF_SERVICE_GROUP_ID. */
+  selfServiceGroupId: string;
   /** The seeded organisation, read-only, so tests can pick devices (with their owners, primary user, keys incl. passwords). */
   directory: SimDirectory;
   /** The devices planted for the key index and the escrow coverage report (also in `directory`). */
@@ -242,6 +246,8 @@ export async function startSimulatedTenant(options: SimulatedTenantOptions): Pro
     ticketingApps: model.ticketingApps.map((app) => ({ ...app, roles: [...app.roles] })),
     chatBotApp: { ...model.chatBot, roles: [...model.chatBot.roles] },
     staff: model.staff.map((member) => ({ ...member, roles: [...member.roles] })),
+    employees: model.employees.map((member) => ({ ...member, roles: [] })),
+    selfServiceGroupId: SELF_SERVICE_GROUP_ID,
     get directory() {
       return state.model.directory;
     },

@@ -21,6 +21,8 @@ export interface SimUser {
   officeLocation: string;
   preferredLanguage: string;
   accountEnabled: boolean;
+  /** Absent: a member. A guest (B2B) account says `Guest`. */
+  userType?: 'Member' | 'Guest';
 }
 
 /** Graph's numeric strings: "1" OS volume, "2" fixed data volume, "3" removable data volume. */
@@ -238,7 +240,7 @@ export const STAFF: readonly StaffSpec[] = [
 ];
 
 /** Owners of the notable devices, so their names read naturally. */
-const NAMED_PEOPLE: readonly PersonSpec[] = [
+export const NAMED_PEOPLE: readonly PersonSpec[] = [
   { givenName: 'Siobhán', surname: "O'Neil", department: 'Sales', jobTitle: 'Account Executive' },
   { givenName: 'Jürgen', surname: 'Müller', department: 'Engineering', jobTitle: 'Software Engineer' },
   { givenName: 'Rafael', surname: 'Díaz', department: 'R&D', jobTitle: 'Lab Technician' },

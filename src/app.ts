@@ -68,6 +68,8 @@ import { createRotationService, type RotationService } from './rotation/rotation
 import { MemoryRotationStore } from './rotation/memory-store.js';
 import type { RotationStore } from './rotation/types.js';
 import { createIntuneRotation, type IntuneRotation } from './graph/intune-rotation.js';
+import { createEmployeeDirectory, type EmployeeDirectory } from './graph/employee-directory.js';
+import selfServicePlugin from './plugins/app/self-service.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -79,6 +81,8 @@ export interface AppDeps {
   graph?: GraphGateway;
   /** Entra's audit log of key reads; defaults to the one read through Graph with KeyDesk's token. */
   entraAuditLog?: EntraAuditLog;
+  /** What the self-service door asks the directory about an employee; default: Graph, through KeyDesk's own token. */
+  employees?: EmployeeDirectory;
   /**
    * Where the reconciliation keeps Entra's events and its runs (src/reconcile/open-store.ts);
    * memory when not given. The caller closes it.
@@ -241,6 +245,10 @@ async function registerServices(app: FastifyInstance, config: KeyDeskConfig, dep
   await app.register(keyIndexPlugin, { keyIndex, graph });
   await app.register(auditReader, { trail: deps.audit, verifications: deps.verifications ?? memoryVerificationLog() });
   await app.register(deviceLookup, { graph });
+  if (config.selfService.enabled) {
+    const employees = deps.employees ?? createEmployeeDirectory(config, { logger: graphLogger, tokenProvider: graphTokens });
+    await app.register(selfServicePlugin, { employees, audit: deps.audit, config: config.selfService, now });
+  }
   await app.register(reconciliation, {
     auditLog: deps.entraAuditLog ?? createEntraAuditLog(config, { logger: graphLogger, tokenProvider: graphTokens }),
     graph,

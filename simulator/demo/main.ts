@@ -116,6 +116,9 @@ function startKeyDesk(sim: SimulatedTenant): ChildProcess {
       PORT: String(port),
       // The helpdesk web UI, signed in through the simulated tenant's persona picker.
       PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      // The employees' own door: /self-service/, for the employee personas below.
+      SELF_SERVICE: 'on',
+      SELF_SERVICE_HELP_CONTACT: 'the Contoso IT Service Desk on +44 20 7946 0000',
       SESSION_SECRET: randomBytes(33).toString('base64url'),
       AUDIT_FILE: auditFile,
       AUDIT_HMAC_KEY: hmacKey,
@@ -192,6 +195,12 @@ function printWelcome(): void {
     '',
     'Helpdesk staff personas (pick one on the simulated sign-in page the web UI sends you to):',
     ...tenant.staff.map((person) => `  ${person.name.padEnd(26)} ${person.upn.padEnd(36)} roles: ${person.roles.join(', ') || '(none)'}`),
+    '',
+    `Employees (no KeyDesk role; self-service at ${url}/self-service/ recovers their own device):`,
+    ...tenant.employees.map((person) => {
+      const devices = tenant.directory.devices.filter((d) => d.ownerIds.includes(person.oid) || d.primaryUserId === person.oid).map((d) => d.displayName);
+      return `  ${person.name.padEnd(26)} ${person.upn.padEnd(36)} devices: ${devices.join(', ')}`;
+    }),
     '',
     'Try it (paste into a shell):',
     '',

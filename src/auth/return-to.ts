@@ -12,7 +12,7 @@ const BASE = 'https://keydesk.invalid';
 const MAX_LENGTH = 2_048;
 
 /** KeyDesk's pages a sign-in may return to. */
-const PAGES = [/^\/$/, /^\/devices\/[0-9A-Fa-f-]{1,64}$/, /^\/my\/disclosures$/, /^\/audit$/, /^\/audit\/records\/[0-9A-Fa-f-]{1,64}$/];
+const PAGES = [/^\/$/, /^\/self-service\/$/, /^\/self-service\/devices\/[0-9A-Fa-f-]{1,64}$/, /^\/devices\/[0-9A-Fa-f-]{1,64}$/, /^\/my\/disclosures$/, /^\/audit$/, /^\/audit\/records\/[0-9A-Fa-f-]{1,64}$/, /^\/reports\/escrow-coverage$/];
 /** Query parameters a page keeps across a sign-in (the search forms'). */
 const KEPT_QUERY: Record<string, readonly string[]> = { '/': ['name', 'match'], '/audit': [...Object.keys(AuditFilterQuery), 'limit'] };
 

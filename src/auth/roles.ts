@@ -8,7 +8,19 @@ export type AppRole = (typeof APP_ROLES)[keyof typeof APP_ROLES];
 
 export const KEYDESK_ROLES: readonly string[] = Object.values(APP_ROLES);
 
+/** One role a route or page needs, or a list of which any one will do (Lookup or Audit, say). */
+export type RoleRequirement = AppRole | readonly AppRole[];
+
+function rolesOf(required: RoleRequirement): readonly AppRole[] {
+  return typeof required === 'string' ? [required] : required;
+}
+
 /** Disclose includes look-up: whoever is trusted with keys may also find the device first. */
-export function holdsRole(roles: readonly string[], role: AppRole): boolean {
-  return roles.includes(role) || (role === APP_ROLES.lookup && roles.includes(APP_ROLES.disclose));
+export function holdsRole(roles: readonly string[], required: RoleRequirement): boolean {
+  return rolesOf(required).some((role) => roles.includes(role) || (role === APP_ROLES.lookup && roles.includes(APP_ROLES.disclose)));
+}
+
+/** The requirement in words: `BitLocker.Lookup or BitLocker.Audit`. */
+export function rolesInWords(required: RoleRequirement): string {
+  return rolesOf(required).join(' or ');
 }

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { KeyDeskProblem } from '../problem/problem.js';
-import { KEYDESK_ROLES, holdsRole, type AppRole } from './roles.js';
+import { KEYDESK_ROLES, holdsRole, rolesInWords, type RoleRequirement } from './roles.js';
 
 /**
  * Who is signed in to the web UI, for how long, and what they may open. Every request to a page
@@ -37,7 +37,7 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     /** A preHandler for a page: signed in (else to sign-in and back), holding a KeyDesk role (or `role`). */
-    requireStaff(role?: AppRole): preHandlerAsyncHookHandler;
+    requireStaff(role?: RoleRequirement): preHandlerAsyncHookHandler;
   }
 }
 
@@ -47,7 +47,7 @@ export interface StaffSessionOptions {
   now: () => number;
 }
 
-export function staffHasRole(staff: StaffUser, role: AppRole): boolean {
+export function staffHasRole(staff: StaffUser, role: RoleRequirement): boolean {
   return holdsRole(staff.roles, role);
 }
 
@@ -78,15 +78,15 @@ async function staffSession(app: FastifyInstance, options: StaffSessionOptions):
     request.staff = await currentStaff(request, options);
   });
 
-  app.decorate('requireStaff', (role?: AppRole): preHandlerAsyncHookHandler => {
+  app.decorate('requireStaff', (role?: RoleRequirement): preHandlerAsyncHookHandler => {
     return async function requireStaff(request: FastifyRequest, reply: FastifyReply) {
       const staff = request.staff;
       // A form post cannot be replayed after sign-in; its page can.
       if (!staff) return reply.redirect(signInPath(request.method === 'GET' ? request.url : '/'), 302);
       const allowed = role ? staffHasRole(staff, role) : staff.roles.some((r) => KEYDESK_ROLES.includes(r));
       if (allowed) return;
-      request.log.info({ staff: { oid: staff.oid, roles: staff.roles }, needs: role ?? 'any KeyDesk role' }, 'staff member not allowed');
-      const needs = role ? `the app role ${role}` : `one of KeyDesk's app roles (${KEYDESK_ROLES.join(', ')})`;
+      request.log.info({ staff: { oid: staff.oid, roles: staff.roles }, needs: role ? rolesInWords(role) : 'any KeyDesk role' }, 'staff member not allowed');
+      const needs = role ? `the app role ${rolesInWords(role)}` : `one of KeyDesk's app roles (${KEYDESK_ROLES.join(', ')})`;
       throw new KeyDeskProblem(
         'forbidden',
         `You are signed in as ${staff.name} (${staff.upn}) but not allowed to use ${role ? 'this part of ' : ''}KeyDesk: it needs ${needs}. Ask an administrator to assign it to you under Enterprise applications > KeyDesk > Users and groups, then sign out and in again.`,

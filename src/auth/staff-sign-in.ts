@@ -89,9 +89,11 @@ export class StaffSignIn {
   private readonly app: ConfidentialClientApplication;
   private readonly crypto = new CryptoProvider();
   private readonly endSessionEndpoint: string;
+  /** SELF_SERVICE=on: anyone the tenant signs in may have a session (for /self-service/); every staff page still asks for its role. */
+  private readonly withoutRole: boolean;
 
   constructor(
-    config: Pick<KeyDeskConfig, 'tenantId' | 'authorityHost'>,
+    config: Pick<KeyDeskConfig, 'tenantId' | 'authorityHost'> & { selfService?: { enabled: boolean } },
     web: Pick<WebConfig, 'publicBaseUrl'>,
     msal: MsalClient,
     private readonly now: () => number,
@@ -100,6 +102,7 @@ export class StaffSignIn {
     // Entra's end_session_endpoint, as its OpenID configuration names it for the tenant.
     this.endSessionEndpoint = `${config.authorityHost}/${encodeURIComponent(config.tenantId)}/oauth2/v2.0/logout`;
     this.app = msal.app;
+    this.withoutRole = config.selfService?.enabled ?? false;
   }
 
   /** The authorize URL to send the browser to, and the pending sign-in the browser keeps for the callback. */
@@ -187,7 +190,7 @@ export class StaffSignIn {
       const detail = `Entra ID did not apply the authentication context ${pending.authContext} (the ID token's acrs claim lacks it): an administrator must target it with a Conditional Access policy, as KeyDesk's README explains.`;
       return refusal('step_up_not_satisfied', detail, who, staff);
     }
-    if (!staff.roles.some((role) => KEYDESK_ROLES.includes(role))) {
+    if (!this.withoutRole && !staff.roles.some((role) => KEYDESK_ROLES.includes(role))) {
       const detail = `You signed in to Entra ID as ${staff.name} (${staff.upn}), but you hold none of KeyDesk's app roles (${KEYDESK_ROLES.join(', ')}). Ask an administrator to assign one under Enterprise applications > KeyDesk > Users and groups, then sign in again.`;
       return refusal('forbidden', detail, who, staff);
     }

@@ -9,6 +9,7 @@ import { readEscrowConfig, type EscrowConfig } from './escrow-config.js';
 import { readRotationConfig, type RotationConfig } from './rotation-config.js';
 import { readNotifyConfig, type NotifyConfig } from './notify-config.js';
 import { readSiemConfig, type SiemConfig } from './siem-config.js';
+import { readSelfServiceConfig, type SelfServiceConfig } from './self-service-config.js';
 
 /**
  * Environment -> typed, validated configuration. The only module that reads `process.env`:
@@ -104,6 +105,8 @@ export interface KeyDeskConfig {
   notify: NotifyConfig;
   /** SIEM forwarding (syslog, Splunk HEC); each target null while its URL is unset. */
   siem: SiemConfig;
+  /** The employees' own door, /self-service/ (self-service-config.ts). */
+  selfService: SelfServiceConfig;
 }
 
 export type AuditStore = 'file' | 'postgres';
@@ -290,6 +293,7 @@ export function loadConfig(env: Env = process.env): KeyDeskConfig {
     policy: readPolicy(reader),
     rateLimits: readRateLimits(reader),
     web: readWebConfig(reader, server.trustProxyHops),
+    selfService: readSelfServiceConfig(reader, { webUi: reader.text('PUBLIC_BASE_URL') !== undefined, requiredAuthContext: reader.text('REQUIRE_AUTH_CONTEXT') ?? null }),
     alerts: readAlertConfig(reader),
     metrics: readMetricsConfig(reader, server.port),
     auditApi: readAuditApiConfig(reader),

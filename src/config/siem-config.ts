@@ -32,8 +32,6 @@ export interface SiemEnvReader {
   problem(message: string): void;
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 export function readSiemConfig(reader: SiemEnvReader): SiemConfig {
   return { syslog: readSyslogTarget(reader), splunk: readSplunkHecTarget(reader) };
 }
@@ -100,10 +98,10 @@ function readSplunkHecTarget(reader: SiemEnvReader): SplunkHecTarget | null {
 }
 
 function readHecUrl(reader: SiemEnvReader, raw: string): string | null {
-  const how = 'use the https URL of the HTTP Event Collector\'s event endpoint, e.g. https://splunk.contoso.com:8088/services/collector/event (plain http only for localhost or 127.0.0.1)';
+  const how = 'use the https URL of the HTTP Event Collector\'s event endpoint, e.g. https://splunk.contoso.com:8088/services/collector/event (plain http for a collector on the same host or private network)';
   try {
     const url = new URL(raw);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) throw new Error('scheme');
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
     if (url.username || url.password || url.hash || !/\/services\/collector\/event(?:\/1\.0)?$/.test(url.pathname)) throw new Error('path');
     return url.toString();
   } catch {

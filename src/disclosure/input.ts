@@ -50,22 +50,26 @@ const BY_DEVICE_ID = {
 
 const BY_KEY_ID = { keyId: '1A2B3C4D-5E6F-4A1B-8C2D-3E4F5A6B7C8D', ticket: 'INC0012345', reason: 'forgotten_pin', requesterUpn: 'ann.lee@contoso.com' };
 
+const DeviceIdSchema = Type.String({ pattern: GUID_PATTERN, description: 'The Entra device ID (a GUID)', examples: ['6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f'] });
+const KeyIdSchema = Type.String({
+  minLength: MIN_KEY_ID_DIGITS,
+  maxLength: 40,
+  pattern: KEY_ID_PATTERN,
+  description: 'The recovery key ID read off the recovery screen: at least its first 8 hex digits, or the whole ID',
+  examples: ['1A2B3C4D'],
+});
+const CommentSchema = Type.String({ maxLength: 1000, description: 'Required with reason `other`', examples: ['Replaced the motherboard'] });
+
 export const DisclosureInputSchema = Type.Object(
   {
     deviceName: Type.Optional(DeviceNameSchema),
-    deviceId: Type.Optional(Type.String({ pattern: GUID_PATTERN, description: 'The Entra device ID (a GUID)', examples: ['6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f'] })),
-    keyId: Type.String({
-      minLength: MIN_KEY_ID_DIGITS,
-      maxLength: 40,
-      pattern: KEY_ID_PATTERN,
-      description: 'The recovery key ID read off the recovery screen: at least its first 8 hex digits, or the whole ID',
-      examples: ['1A2B3C4D'],
-    }),
+    deviceId: Type.Optional(DeviceIdSchema),
+    keyId: KeyIdSchema,
     ticket: Type.String({ minLength: 1, maxLength: 64, description: 'The helpdesk ticket reference (TICKET_PATTERN)', examples: ['INC0012345'] }),
     reason: DisclosureReasonSchema,
     requesterUpn: upn('The locked-out employee: a registered owner or the Intune primary user of the device', 'ann.lee@contoso.com'),
     agentUpn: Type.Optional(upn('The helpdesk agent working the ticket', 'sam.agent@contoso.com')),
-    comment: Type.Optional(Type.String({ maxLength: 1000, description: 'Required with reason `other`', examples: ['Replaced the motherboard'] })),
+    comment: Type.Optional(CommentSchema),
   },
   {
     $id: 'DisclosureRequest',
@@ -83,28 +87,55 @@ export const DisclosureInputSchema = Type.Object(
     },
   },
 );
-export type DisclosureInput = Static<typeof DisclosureInputSchema>;
+export type StaffDisclosureInput = Static<typeof DisclosureInputSchema>;
 
-let validator: ValidateFunction | null = null;
+/**
+ * The self-service door's contract: an employee asks for a key of their own device, so there is
+ * no ticket and no agent, and the device is always named by its ID (the employee picked it from
+ * their own list); the requester is the signed-in employee.
+ */
+export const SelfServiceInputSchema = Type.Object(
+  {
+    deviceId: DeviceIdSchema,
+    keyId: KeyIdSchema,
+    reason: DisclosureReasonSchema,
+    requesterUpn: upn('The signed-in employee, who must own the device or be its Intune primary user', 'ann.lee@contoso.com'),
+    comment: Type.Optional(CommentSchema),
+  },
+  { $id: 'SelfServiceDisclosure', additionalProperties: false },
+);
+export type SelfServiceInput = Static<typeof SelfServiceInputSchema> & { deviceName?: undefined; ticket?: undefined; agentUpn?: undefined };
 
-function validate(raw: unknown): ValidateFunction {
-  validator ??= addFormats.default(new Ajv({ allErrors: true, verbose: true, coerceTypes: false, strict: false })).compile(DisclosureInputSchema);
+/** What the intake has once the door's input passed that door's contract. */
+export type DisclosureInput = StaffDisclosureInput | SelfServiceInput;
+
+/** Which contract a door's input must meet. */
+export type InputContract = 'staff' | 'self_service';
+
+const validators = new Map<InputContract, ValidateFunction>();
+
+function validate(raw: unknown, contract: InputContract): ValidateFunction {
+  let validator = validators.get(contract);
+  if (!validator) {
+    validator = addFormats.default(new Ajv({ allErrors: true, verbose: true, coerceTypes: false, strict: false })).compile(contract === 'staff' ? DisclosureInputSchema : SelfServiceInputSchema);
+    validators.set(contract, validator);
+  }
   validator(raw);
   return validator;
 }
 
 /** The input if it fits the contract; else `invalid_request`, each problem named (`errors`). */
-export function parseDisclosureInput(raw: unknown, location: string): DisclosureInput {
+export function parseDisclosureInput(raw: unknown, location: string, contract: InputContract = 'staff'): DisclosureInput {
   const pasted = passwordShapedProblem(raw, location);
   if (pasted) throw pasted;
-  const check = validate(raw);
+  const check = validate(raw, contract);
   if (check.errors && check.errors.length > 0) throw validationProblem(check.errors, location);
   return raw as DisclosureInput;
 }
 
 /** The input if it fits the contract, for recording alongside a refusal made before it was read; else null. */
-export function trustedInput(raw: unknown): DisclosureInput | null {
+export function trustedInput(raw: unknown, contract: InputContract = 'staff'): DisclosureInput | null {
   if (passwordShapedPaths(raw).length > 0) return null;
-  const check = validate(raw);
+  const check = validate(raw, contract);
   return check.errors && check.errors.length > 0 ? null : (raw as DisclosureInput);
 }

@@ -14,6 +14,25 @@ const PASSWORD_SHAPED = /\d{6}(?:[\s-]?\d{6}){7}/;
 export const PASSWORD_SHAPED_MESSAGE =
   'looks like a BitLocker recovery password: KeyDesk never takes one as input, so nothing was looked up or kept. Clear the clipboard, and type this field again';
 
+/** The same in a URL as sent: the separators may be percent-encoded or `+`. */
+const PASSWORD_SHAPED_IN_URL = /\d{6}(?:(?:[\s+-]|%20|%2[dD])?\d{6}){7}/g;
+
+/** True when a URL (path or query string, encoded or not) carries something shaped like a recovery password. */
+export function urlHasPasswordShape(url: string): boolean {
+  return new RegExp(PASSWORD_SHAPED_IN_URL.source).test(url);
+}
+
+/** The text with everything shaped like a recovery password replaced: for a URL or path put in a log line or an error body. */
+export function withoutPasswordShapes(text: string): string {
+  return text.replace(PASSWORD_SHAPED_IN_URL, '[removed: shaped like a recovery password]');
+}
+
+/** `invalid_request` for a URL that carries something shaped like a recovery password. */
+export function passwordShapedUrlProblem(): KeyDeskProblem {
+  const errors: ValidationError[] = [{ location: 'url', path: '/', message: PASSWORD_SHAPED_MESSAGE }];
+  return new KeyDeskProblem('invalid_request', `The request is not valid: its URL ${PASSWORD_SHAPED_MESSAGE}.`, { extensions: { errors } });
+}
+
 /** JSON pointers of the members of `value` whose name or text looks like a recovery password. */
 export function passwordShapedPaths(value: unknown, path = ''): string[] {
   if (typeof value === 'string') return PASSWORD_SHAPED.test(value) ? [path || '/'] : [];

@@ -5,7 +5,7 @@ import { KeyDeskProblem, isProblem } from '../problem/problem.js';
 import { disclosuresTotal } from '../metrics/metrics.js';
 import type { DisclosureChecks } from '../schemas/checks.js';
 import { discloseRecoveryKey, type DisclosureDeps } from './disclose.js';
-import { parseDisclosureInput, trustedInput } from './input.js';
+import { parseDisclosureInput, trustedInput, type InputContract } from './input.js';
 import { DisclosureTrail, type DisclosureContext, type ResolvedDevice } from './trail.js';
 import type { DisclosureWarning } from './wording.js';
 
@@ -73,7 +73,7 @@ export function createDisclosureService(deps: DisclosureServiceDeps): Disclosure
     async disclose(attempt) {
       const trail = new DisclosureTrail(deps.newId(), attempt, attempt.namedDeviceId ?? null);
       try {
-        trail.input = parseDisclosureInput(attempt.input, attempt.inputLocation);
+        trail.input = parseDisclosureInput(attempt.input, attempt.inputLocation, contractOf(attempt));
         const read = await discloseRecoveryKey(trail.input, trail, deps);
         const result: GrantedDisclosure = {
           outcome: 'granted',
@@ -98,10 +98,15 @@ export function createDisclosureService(deps: DisclosureServiceDeps): Disclosure
     async refuse(attempt, problem) {
       const trail = new DisclosureTrail(deps.newId(), attempt, attempt.namedDeviceId ?? null);
       // Kept only if it would have passed the contract: an unread or unvalidated body is not trusted.
-      trail.input = trustedInput(attempt.input);
+      trail.input = trustedInput(attempt.input, contractOf(attempt));
       return recordRefusal(trail, problem, deps, attempt);
     },
   };
+}
+
+/** An employee's own request has its own contract (no ticket, no agent); staff doors share the other. */
+function contractOf(attempt: DisclosureAttempt): InputContract {
+  return attempt.door === 'self_service' ? 'self_service' : 'staff';
 }
 
 /**

@@ -46,6 +46,12 @@ export const GRAPH_OPERATIONS = [
   'findUser',
   'listRecoveryKeys',
   'readRecoveryPassword',
+  // The reconciliation with Entra's audit log, and the key index's full sync.
+  'listDirectoryAudits',
+  'getRecoveryKeyDevice',
+  'listTenantRecoveryKeys',
+  'listTenantDevices',
+  'listManagedDevices',
   'rotateBitLockerKeys',
   'getDeviceActionResults',
 ] as const;

@@ -41,15 +41,18 @@ export class GraphRequests {
 
   /** One logical GET. `target` is a path under v1.0 or a full URL (a nextLink, a beta path), sent verbatim. */
   get(operation: Operation, target: string, budget: GraphBudget | null, clientRequestId: string = randomUUID()): Promise<GraphAnswer> {
-    return this.#send('GET', operation, target, budget, clientRequestId);
+    return this.#send({ method: 'GET' }, operation, target, budget, clientRequestId);
   }
 
-  /** One logical POST of an action without parameters (an empty JSON body), e.g. Intune's rotateBitLockerKeys. */
-  post(operation: Operation, target: string, budget: GraphBudget | null): Promise<GraphAnswer> {
-    return this.#send('POST', operation, target, budget, randomUUID());
+  /**
+   * One logical POST of a JSON body: a directory function such as checkMemberGroups, which reads
+   * and changes nothing, or an Intune action such as rotateBitLockerKeys (a full beta URL, sent verbatim).
+   */
+  post(operation: Operation, target: string, body: Json, budget: GraphBudget | null): Promise<GraphAnswer> {
+    return this.#send({ method: 'POST', body }, operation, target, budget, randomUUID());
   }
 
-  async #send(method: 'GET' | 'POST', operation: Operation, target: string, budget: GraphBudget | null, clientRequestId: string): Promise<GraphAnswer> {
+  async #send(what: { method: 'GET' } | { method: 'POST'; body: Json }, operation: Operation, target: string, budget: GraphBudget | null, clientRequestId: string): Promise<GraphAnswer> {
     spendBudget(operation, budget);
     if (this.#pace) await this.#pace();
     const call = new GraphCall(operation.name, clientRequestId, target.startsWith('https://') ? target : null);
@@ -57,7 +60,7 @@ export class GraphRequests {
     try {
       const request = this.#client.api(target).middlewareOptions([call]).responseType(ResponseType.RAW);
       // The SDK types get() and post() as any; with ResponseType.RAW they resolve to the fetch Response, whatever the status.
-      response = (await (method === 'GET' ? request.get() : request.post({}))) as Response;
+      response = (await (what.method === 'GET' ? request.get() : request.post(what.body))) as Response;
     } catch (error) {
       if (call.problem) throw call.problem;
       throw new KeyDeskProblem('graph_error', `KeyDesk could not ${operation.what}: the request to Microsoft Graph failed.`, { cause: error });

@@ -67,7 +67,7 @@ export function createIntuneRotation(config: Pick<KeyDeskConfig, 'graphBaseUrl' 
   const managedDevice = (id: string) => `${config.graphBaseUrl}/beta/deviceManagement/managedDevices/${pathSegment(id)}`;
   return {
     async rotateBitLockerKeys(managedDeviceId) {
-      const answer = await requests.post(ROTATE, `${managedDevice(managedDeviceId)}/rotateBitLockerKeys`, null);
+      const answer = await requests.post(ROTATE, `${managedDevice(managedDeviceId)}/rotateBitLockerKeys`, {}, null);
       if (answer.status === 204 || answer.status === 200) return;
       const problem = problemFor(ROTATE, answer);
       if (problem.code !== 'graph_permission_missing') throw problem;

@@ -15,8 +15,12 @@ import type { IndexedKey, KeyIndexStore, KeyIndexSyncStatus } from './types.js';
  * decides a disclosure (Graph confirms the device first) and never holds a recovery password.
  */
 
-/** A sync that has not finished after this long is taken to be dead (its instance stopped). */
-const SYNC_LEASE_MS = 6 * 3_600_000;
+/**
+ * A sync that has stored no page for this long is taken to be dead (its instance stopped without
+ * ending it): each page renews the lease, and the longest wait between pages is a 429's
+ * Retry-After of up to 15 minutes.
+ */
+const SYNC_LEASE_MS = 30 * 60_000;
 /** At shutdown, how long to wait for the sync to notice and record its end (a Retry-After wait is not cut short). */
 const STOP_WAIT_MS = 10_000;
 
@@ -68,7 +72,7 @@ async function sync({ store, list, now, logger, afterFullSync }: KeyIndexDeps, s
       if (stopping()) throw new KeyDeskProblem('shutting_down', 'KeyDesk stopped during the sync; the next sync reads the list from the start.');
       progress.pages += 1;
       progress.keys += keys.length;
-      await store.applyPage(keys, startedAt, progress);
+      await store.applyPage(keys, startedAt, { ...progress, at: iso(now()) });
     });
   } catch (cause) {
     error = failureOf(cause);

@@ -62,9 +62,10 @@ export class MemoryKeyIndex implements KeyIndexStore {
     return true;
   }
 
-  async applyPage(keys: readonly RecoveryKeyMetadata[], startedAt: string, progress: { pages: number; keys: number }): Promise<void> {
+  async applyPage(keys: readonly RecoveryKeyMetadata[], startedAt: string, progress: { pages: number; keys: number; at: string }): Promise<void> {
     for (const key of keys) this.upsert(key, startedAt);
-    this.sync = { ...this.sync, ...progress };
+    this.sync = { ...this.sync, pages: progress.pages, keys: progress.keys };
+    if (this.#runningSince !== null) this.#runningSince = progress.at;
   }
 
   async endSync(outcome: { startedAt: string; completedAt: string; pages: number; keys: number; error: string | null }): Promise<void> {

@@ -112,7 +112,12 @@ export function createPostgresKeyIndex(pool: pg.Pool, ownsPool: boolean): KeyInd
     },
     async applyPage(keys, startedAt, progress) {
       await upsert(pool, keys, startedAt);
-      await pool.query('UPDATE keydesk.recovery_key_index_sync SET pages = $1, keys = $2 WHERE singleton AND started_at = $3', [progress.pages, progress.keys, startedAt]);
+      await pool.query('UPDATE keydesk.recovery_key_index_sync SET pages = $1, keys = $2, running_since = $4 WHERE singleton AND started_at = $3 AND running_since IS NOT NULL', [
+        progress.pages,
+        progress.keys,
+        startedAt,
+        progress.at,
+      ]);
     },
     async endSync(outcome) {
       const ok = outcome.error === null;

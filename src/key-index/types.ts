@@ -43,7 +43,8 @@ export interface KeyIndexStore {
   /** Takes the sync lease (one sync at a time, on any instance); false while another holds it. */
   beginSync(startedAt: string, staleBefore: string): Promise<boolean>;
   /** One page of the tenant-wide list, seen by the sync that began at `startedAt`. */
-  applyPage(keys: readonly RecoveryKeyMetadata[], startedAt: string, progress: { pages: number; keys: number }): Promise<void>;
+  /** Stores one page of the sync begun at `startedAt`; `progress.at` (now) renews the sync's lease. */
+  applyPage(keys: readonly RecoveryKeyMetadata[], startedAt: string, progress: { pages: number; keys: number; at: string }): Promise<void>;
   /**
    * Ends the sync. On success every entry not seen since `startedAt` (neither by this sync nor by
    * a device refresh meanwhile) is marked removed at `completedAt`.

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { withoutPasswordShapes } from '../disclosure/password-shaped.js';
 
 /**
  * The service log. Nothing that reaches it should hold a secret in the first place; redaction is
@@ -39,7 +40,7 @@ interface LoggedRequest {
  * what staff searched for, and on /auth/callback Entra's code, state and error description.
  */
 export function requestForLog(request: LoggedRequest): Record<string, unknown> {
-  return { method: request.method, path: (request.url ?? '').split('?')[0], route: request.routeOptions?.url, remoteAddress: request.ip };
+  return { method: request.method, path: withoutPasswordShapes((request.url ?? '').split('?')[0]!), route: request.routeOptions?.url, remoteAddress: request.ip };
 }
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

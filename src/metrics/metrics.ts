@@ -53,6 +53,8 @@ export const outboxDepth = new Gauge({
   name: 'keydesk_outbox_depth',
   help: 'Notifications and SIEM events waiting for delivery, by channel (webhook, email, syslog, splunk).',
   labelNames: ['channel'] as const,
+  // Each worker reads the one shared outbox: across workers the depth is the largest reading, not their sum.
+  aggregator: 'max',
 });
 
 export const notificationFailuresTotal = new Counter({

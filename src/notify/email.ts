@@ -39,14 +39,21 @@ function transportOf(config: EmailConfig): Transporter {
 }
 
 /** The security mailbox's message: what happened and every fact of the record. */
+/** A headline as a sentence: one full stop at the end, not two. */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
 function securityText(record: AuditRecord): string {
-  const lines = [`${headline(record)}.`, '', ...factsOf(record).map(([label, value]) => `${label}: ${value}`), '', `KeyDesk event id: ${record.id}`];
+  const lines = [sentence(headline(record)), '', ...factsOf(record).map(([label, value]) => `${label}: ${value}`), '', `KeyDesk event id: ${record.id}`];
   return `${lines.join('\n')}\n`;
 }
 
 /** Before the read (a required channel's notice) the key is being given; after it, it was given. */
 function ownerSubject(record: AuditRecord): string {
-  return `The recovery key of ${deviceLabel(record)} ${record.action === 'disclosure_intent' ? 'is being' : 'was'} given to the helpdesk`;
+  // Through self-service the key went to the signed-in employee, not to the helpdesk.
+  const to = record.door === 'self_service' ? `${record.requesterUpn ?? 'its owner'} through self-service` : 'the helpdesk';
+  return `The recovery key of ${deviceLabel(record)} ${record.action === 'disclosure_intent' ? 'is being' : 'was'} given to ${to}`;
 }
 
 /** The owners' message: short, in plain words, with what to do if it was not them. */
@@ -54,7 +61,7 @@ function ownerText(record: AuditRecord): string {
   const ticket = record.ticket ? ` under ticket ${record.ticket}` : '';
   return (
     `${ownerSubject(record)}${ticket}` +
-    `${record.requesterUpn ? ` at the request of ${record.requesterUpn}` : ''} (${record.time}).\n\n` +
+    `${record.requesterUpn && record.door !== 'self_service' ? ` at the request of ${record.requesterUpn}` : ''} (${record.time}).\n\n` +
     'If you did not ask for it, call security.\n'
   );
 }
@@ -81,7 +88,7 @@ export function emailChannel({ config, events, graph }: EmailChannelOptions): De
     async deliver(record, signal) {
       // The owners are looked up first: a Graph failure then retries the whole notice, rather than re-sending the security mail on every attempt.
       const owners = config.owners && noticeTypeOf(record) === 'disclosure_granted' ? await ownerAddresses(record, graph) : [];
-      const security = await sendOrAbort(transport, { ...common(record, 'security'), to: config.to, subject: `KeyDesk: ${headline(record)}`, text: securityText(record) }, signal);
+      const security = await sendOrAbort(transport, { ...common(record, 'security'), to: config.to, subject: `KeyDesk: ${headline(record).replace(/\.$/, '')}`, text: securityText(record) }, signal);
       if (security.rejected.length > 0) throw new Error(`the mail relay refused ${security.rejected.length} of the security recipients (NOTIFY_EMAIL_TO)`);
       if (owners.length === 0) return;
       await sendOrAbort(transport, { ...common(record, 'owners'), to: owners, subject: ownerSubject(record), text: ownerText(record) }, signal);

@@ -9,16 +9,18 @@ import type { OutboxQueue, PendingNotification } from './outbox.js';
 /**
  * The outbox of the file store: the trail itself, read forward, and one cursor file per channel
  * beside AUDIT_FILE (`<AUDIT_FILE>.outbox-<channel>.json`, 0600): the last record settled for
- * that channel (delivered, failed, or not wanted), its byte offset, and the attempts and next
- * attempt time of the record after it. A channel is delivered in trail order, one record at a
- * time; the cursor is fsynced (written aside, fsynced, renamed, the folder fsynced) after every
+ * that channel (delivered, failed, or not wanted, or set aside), its byte offset, and the records
+ * set aside for a retry. A channel is delivered in trail order, one record at a time, except that
+ * a record the receiver refused waits aside (up to PARKED_MAX of them) for its retry while the
+ * later ones go on: one payload a receiver keeps refusing does not hold back the rest for
+ * NOTIFY_RETRY_HOURS. When that many wait, the next one waits in line. The cursor is fsynced (written aside, fsynced, renamed, the folder fsynced) after every
  * delivery, so after a restart each pending notification is delivered once: not lost, and not
  * sent again unless KeyDesk died between the receiver's answer and the cursor's fsync.
  * A new cursor starts at the trail's end: history is not replayed to a channel added later.
  */
 
 interface Cursor {
-  /** The last record settled for the channel. */
+  /** The last record settled (or set aside) for the channel. */
   seq: number;
   /** Byte offset just after that record's line. */
   offset: number;
@@ -26,7 +28,20 @@ interface Cursor {
   attempts: number;
   /** Epoch ms before which the next wanted record is not tried again. */
   nextAttemptAt: number;
+  /** Records behind the cursor waiting for a retry, oldest first; absent in cursors written before. */
+  parked?: Parked[];
 }
+
+interface Parked {
+  seq: number;
+  /** Byte offset where its line starts. */
+  start: number;
+  attempts: number;
+  nextAttemptAt: number;
+}
+
+/** Records set aside for a retry per channel at most. */
+const PARKED_MAX = 100;
 
 interface Buffered {
   record: AuditRecord;
@@ -52,6 +67,9 @@ function readCursor(path: string): Promise<Cursor | null> {
     (value) => {
       const cursor = value as Cursor;
       if (![cursor.seq, cursor.offset, cursor.attempts, cursor.nextAttemptAt].every(Number.isSafeInteger)) throw new Error('not a cursor');
+      if (cursor.parked !== undefined && !(Array.isArray(cursor.parked) && cursor.parked.every((p) => [p.seq, p.start, p.attempts, p.nextAttemptAt].every(Number.isSafeInteger)))) {
+        throw new Error('not a cursor');
+      }
       return cursor;
     },
     "move it aside to restart that channel from the trail's end",
@@ -154,7 +172,7 @@ export async function openFileOutboxQueue(options: FileOutboxOptions): Promise<O
       const seq = cursor?.seq ?? head.seq;
       const size = (await stat(options.auditFile)).size;
       const offset = (await reader.seqEndingAt(size)) === seq ? size : await reader.offsetAfter(seq);
-      cursor = { seq, offset, attempts: cursor?.attempts ?? 0, nextAttemptAt: cursor?.nextAttemptAt ?? 0 };
+      cursor = { seq, offset, attempts: cursor?.attempts ?? 0, nextAttemptAt: cursor?.nextAttemptAt ?? 0, ...(cursor?.parked ? { parked: cursor.parked } : {}) };
       await writeCursor(path, cursor);
     }
     states.set(channel, { path, cursor, ahead: [], wants });
@@ -162,6 +180,35 @@ export async function openFileOutboxQueue(options: FileOutboxOptions): Promise<O
   return fileQueue(reader, states, options.head);
 }
 
+function parkedOf(state: ChannelState): Parked[] {
+  return state.cursor.parked ?? [];
+}
+/** The next record in line is set aside with its retry time; the cursor moves past it. */
+function park(state: ChannelState, first: Buffered, next: Pick<Cursor, 'attempts' | 'nextAttemptAt'>): void {
+  const parked = [...parkedOf(state), { seq: first.record.seq, start: state.cursor.offset, ...next }];
+  state.ahead.shift();
+  state.cursor = { seq: first.record.seq, offset: first.end, attempts: 0, nextAttemptAt: 0, parked };
+}
+/** Settles the next record in line: delivered or failed (`next` null), or to be retried. */
+function settleFront(state: ChannelState, channel: ChannelName, item: PendingNotification, next: Pick<Cursor, 'attempts' | 'nextAttemptAt'> | null): void {
+  const first = state.ahead[0];
+  if (first?.record.seq !== item.record.seq) throw new Error(`the ${channel} outbox settled seq ${item.record.seq}, not the next one`);
+  if (next === null) {
+    state.ahead.shift();
+    state.cursor = { ...state.cursor, seq: first.record.seq, offset: first.end, attempts: 0, nextAttemptAt: 0 };
+  } else if (parkedOf(state).length < PARKED_MAX) park(state, first, next);
+  else state.cursor = { ...state.cursor, ...next };
+}
+/** The records set aside that are due, read back from the trail. */
+async function dueParked(reader: TrailReader, state: ChannelState, now: number, limit: number): Promise<PendingNotification[]> {
+  const due: PendingNotification[] = [];
+  for (const aside of parkedOf(state).filter((p) => p.nextAttemptAt <= now).slice(0, limit)) {
+    const [found] = await reader.read(aside.start, aside.seq, 1);
+    const record = found?.record.seq === aside.seq ? found.record : (await reader.read(await reader.offsetAfter(aside.seq - 1), aside.seq, 1))[0]?.record;
+    if (record) due.push({ record, attempts: aside.attempts });
+  }
+  return due;
+}
 function fileQueue(reader: TrailReader, states: Map<ChannelName, ChannelState>, head: () => Promise<ChainHead>): OutboxQueue {
   const stateOf = (channel: ChannelName) => {
     const state = states.get(channel);
@@ -175,7 +222,7 @@ function fileQueue(reader: TrailReader, states: Map<ChannelName, ChannelState>, 
       if (state.ahead.length === 0) return null;
       while (state.ahead.length > 0 && !state.wants(state.ahead[0]!.record)) {
         const skipped = state.ahead.shift()!;
-        state.cursor = { seq: skipped.record.seq, offset: skipped.end, attempts: 0, nextAttemptAt: 0 };
+        state.cursor = { ...state.cursor, seq: skipped.record.seq, offset: skipped.end, attempts: 0, nextAttemptAt: 0 };
       }
       if (state.ahead.length > 0) return state.ahead[0]!;
     }
@@ -183,22 +230,23 @@ function fileQueue(reader: TrailReader, states: Map<ChannelName, ChannelState>, 
   }
   async function settle(channel: ChannelName, item: PendingNotification, next: Pick<Cursor, 'attempts' | 'nextAttemptAt'> | null): Promise<void> {
     const state = stateOf(channel);
-    const first = state.ahead[0];
-    if (first?.record.seq !== item.record.seq) throw new Error(`the ${channel} outbox settled seq ${item.record.seq}, not the next one`);
-    if (next === null) {
-      state.ahead.shift();
-      state.cursor = { seq: first.record.seq, offset: first.end, attempts: 0, nextAttemptAt: 0 };
-    } else {
-      state.cursor = { ...state.cursor, ...next };
+    const parked = parkedOf(state);
+    const aside = parked.findIndex((p) => p.seq === item.record.seq);
+    if (aside === -1) settleFront(state, channel, item, next);
+    else {
+      const rest = next === null ? parked.filter((_, index) => index !== aside) : parked.map((p, index) => (index === aside ? { ...p, ...next } : p));
+      state.cursor = { ...state.cursor, parked: rest };
     }
     await writeCursor(state.path, state.cursor);
   }
   return {
-    async due(channel, now) {
+    // Those set aside that are due, then the next in line: one refused again does not starve the rest.
+    async due(channel, now, limit) {
       const state = stateOf(channel);
+      const due = await dueParked(reader, state, now, Math.max(1, limit - 1));
       const next = await front(state);
-      if (next === null || state.cursor.nextAttemptAt > now) return [];
-      return [{ record: next.record, attempts: state.cursor.attempts }];
+      if (next !== null && state.cursor.nextAttemptAt <= now) due.push({ record: next.record, attempts: state.cursor.attempts });
+      return due;
     },
     delivered: (channel, item) => settle(channel, item, null),
     retryAt: (channel, item, at) => settle(channel, item, { attempts: item.attempts + 1, nextAttemptAt: Math.ceil(at) }),
@@ -207,7 +255,7 @@ function fileQueue(reader: TrailReader, states: Map<ChannelName, ChannelState>, 
     async depth(channel) {
       const state = stateOf(channel);
       await front(state);
-      return state.ahead.filter(({ record }) => state.wants(record)).length;
+      return state.ahead.filter(({ record }) => state.wants(record)).length + parkedOf(state).length;
     },
     async close() {
       // Where the cursors moved past records no channel wanted, that is kept too.

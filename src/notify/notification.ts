@@ -27,6 +27,8 @@ export interface KeyDeskEvent {
   caller: AuditRecord['caller'];
   /** The disclosure the record belongs to: it links a required channel's notice to the failure that may follow it. */
   disclosureId: string | null;
+  /** For an `alert`: which rule fired and its one sentence, so a receiver can route it without calling the API. */
+  alert?: { rule: string; summary: string };
 }
 
 /**
@@ -64,6 +66,7 @@ export function keydeskEvent(record: AuditRecord): KeyDeskEvent {
     agentUpn: record.agentUpn,
     caller: record.caller,
     disclosureId: record.disclosureId ?? null,
+    ...(record.action === 'alert' ? { alert: { rule: String(record.details?.rule ?? 'unknown'), summary: alertSummary(record) } } : {}),
   };
 }
 
@@ -94,7 +97,7 @@ export function headline(record: AuditRecord): string {
     case 'sign_in_refused':
       return `A sign-in to KeyDesk was refused (${record.code ?? 'no code'}) for ${actorLabel(record)}`;
     default:
-      return `KeyDesk alert: ${alertSummary(record)}`;
+      return `Alert: ${alertSummary(record)}`;
   }
 }
 
@@ -112,6 +115,7 @@ export function factsOf(record: AuditRecord): [string, string][] {
     ['Requester', record.requesterUpn],
     ['Ticket', record.ticket],
     ['Agent', record.agentUpn],
+    ['Door', record.door === 'self_service' ? 'self-service (the employee, for their own device)' : null],
     ['Caller', record.caller ? [record.caller.upn ?? record.caller.name ?? record.caller.appId, record.caller.ip].filter(Boolean).join(' from ') : null],
     ['Code', record.code],
     ['Time', record.time],

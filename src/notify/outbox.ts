@@ -24,7 +24,7 @@ export interface OutboxQueue {
   /**
    * Notifications of `channel` due at `now`, claimed for this process (no other process is handed
    * them until they are settled or their lease runs out), oldest first. The file store hands
-   * them one at a time, in trail order.
+   * them in trail order, those set aside for a retry first (src/notify/file-outbox.ts).
    */
   due(channel: ChannelName, now: number, limit: number): Promise<PendingNotification[]>;
   delivered(channel: ChannelName, item: PendingNotification): Promise<void>;

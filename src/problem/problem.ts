@@ -45,6 +45,9 @@ export const PROBLEM_CODES = {
   sign_in_code_rejected: { status: 401, title: "Entra ID's answer could not be redeemed" },
   sign_in_not_fresh: { status: 401, title: 'The sign-in is older than a reveal allows' },
   step_up_not_satisfied: { status: 403, title: 'Entra ID did not apply the authentication context' },
+  // The self-service door (pages only).
+  self_service_not_allowed: { status: 403, title: 'Self-service is not open to this account' },
+  self_service_limit_reached: { status: 429, title: 'The daily self-service limit is reached' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

@@ -17,6 +17,8 @@ export interface KeyReadMatch {
   disclosureId: string;
   by: MatchedBy;
   intent: AuditRecord;
+  /** The read carries the `client-request-id` of an intent another read accounts for already: KeyDesk's retry of it. */
+  retry: boolean;
 }
 
 /** The span of intent times an event at `activityDateTime` may match: `from` inclusive, `to` exclusive. */
@@ -37,14 +39,15 @@ export function readByKeyDesk(read: EntraKeyRead, clientId: string): boolean {
 /**
  * The intent `read` is, among `intents` (disclosure_intent records of its key around its time);
  * `taken` holds the disclosure ids other reads already account for. A `client-request-id` that
- * Entra carries (as `correlationId` or in `additionalDetails`) confirms a match; without one the
- * latest intent before the read is taken.
+ * Entra carries (as `correlationId` or in `additionalDetails`) confirms a match — and when it is
+ * the id of a taken intent, the read is KeyDesk's retry of that read (the gateway resends the same
+ * id), not a read out of band. Without one the latest free intent before the read is taken.
  */
 export function matchKeyRead(read: EntraKeyRead, intents: readonly AuditRecord[], clientId: string, taken: ReadonlySet<string>): KeyReadMatch | null {
   if (!readByKeyDesk(read, clientId) || read.keyId === null) return null;
   const time = Date.parse(read.activityDateTime);
   const candidates = intents
-    .filter((intent) => intent.action === 'disclosure_intent' && intent.disclosureId !== null && !taken.has(intent.disclosureId))
+    .filter((intent) => intent.action === 'disclosure_intent' && intent.disclosureId !== null)
     .filter((intent) => sameId(intent.recoveryKeyId, read.keyId))
     .filter((intent) => {
       const since = time - Date.parse(intent.time);
@@ -53,7 +56,7 @@ export function matchKeyRead(read: EntraKeyRead, intents: readonly AuditRecord[]
     .sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
   const carried = [read.correlationId, ...read.detailIds];
   const confirmed = candidates.find((intent) => carried.some((id) => sameId(id, intent.graphClientRequestId)));
-  if (confirmed) return { disclosureId: confirmed.disclosureId!, by: 'client_request_id', intent: confirmed };
-  const latest = candidates[0];
-  return latest ? { disclosureId: latest.disclosureId!, by: 'key_and_time', intent: latest } : null;
+  if (confirmed) return { disclosureId: confirmed.disclosureId!, by: 'client_request_id', intent: confirmed, retry: taken.has(confirmed.disclosureId!) };
+  const latest = candidates.find((intent) => !taken.has(intent.disclosureId!));
+  return latest ? { disclosureId: latest.disclosureId!, by: 'key_and_time', intent: latest, retry: false } : null;
 }

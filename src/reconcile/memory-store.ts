@@ -1,4 +1,4 @@
-import { coveredAfter, type ReconcileRun, type ReconcileState, type ReconciliationStore, type StoredKeyRead } from './types.js';
+import { coverageOf, coveredAfter, isOutOfBand, type ReconcileRun, type ReconcileState, type ReconciliationStore, type StoredKeyRead } from './types.js';
 
 /**
  * The reconciliation's store in memory: the file store keeps one of these and writes each change
@@ -7,7 +7,7 @@ import { coveredAfter, type ReconcileRun, type ReconcileState, type Reconciliati
 export class MemoryReconciliationStore implements ReconciliationStore {
   readonly reads = new Map<string, StoredKeyRead>();
   readonly #claimed = new Set<string>();
-  #state: Omit<ReconcileState, 'running'> = { lastRun: null, coveredFrom: null, coveredTo: null };
+  #state: Omit<ReconcileState, 'running'> = { lastRun: null, ...coverageOf([]) };
   #runningSince: string | null = null;
 
   addKeyRead(read: StoredKeyRead): Promise<boolean> {
@@ -41,13 +41,13 @@ export class MemoryReconciliationStore implements ReconciliationStore {
   }
 
   unreported(): Promise<StoredKeyRead[]> {
-    const found = [...this.reads.values()].filter((read) => read.matchedDisclosureId === null && read.reportedRecordId === null && !this.#claimed.has(read.entraEventId));
+    const found = [...this.reads.values()].filter((read) => isOutOfBand(read) && read.reportedRecordId === null && !this.#claimed.has(read.entraEventId));
     return Promise.resolve(found.sort(byTime).map((read) => ({ ...read })));
   }
 
   claimReport(entraEventId: string): Promise<boolean> {
     const read = this.reads.get(entraEventId);
-    if (!read || read.reportedRecordId !== null || this.#claimed.has(entraEventId)) return Promise.resolve(false);
+    if (!read || !isOutOfBand(read) || read.reportedRecordId !== null || this.#claimed.has(entraEventId)) return Promise.resolve(false);
     this.#claimed.add(entraEventId);
     return Promise.resolve(true);
   }
@@ -82,11 +82,11 @@ export class MemoryReconciliationStore implements ReconciliationStore {
 
   /** The run's effect on the state, without touching the lease (the file store's replay). */
   recordRun(run: ReconcileRun): void {
-    this.#state = { lastRun: run, ...coveredAfter(this.#state, run) };
+    this.#state = { lastRun: run, ...coverageOf(coveredAfter(this.#state.coveredSpans, run)) };
   }
 
   state(): Promise<ReconcileState> {
-    return Promise.resolve({ ...this.#state, running: this.#runningSince !== null });
+    return Promise.resolve({ ...this.#state, coveredSpans: this.#state.coveredSpans.map((span) => ({ ...span })), running: this.#runningSince !== null });
   }
 
   close(): Promise<void> {

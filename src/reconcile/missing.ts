@@ -4,8 +4,8 @@ import type { ReconcileState, ReconciliationStore } from './types.js';
 
 /**
  * Granted disclosures Entra's log does not show: KeyDesk says it read the key, Entra has no
- * matching event RECONCILE_GRACE_MINUTES later. Only disclosures inside the span runs have read
- * (and at least MATCH_WINDOW_MS before its end) are judged: outside it, nobody has looked.
+ * matching event RECONCILE_GRACE_MINUTES later. Only disclosures inside a stretch runs have read
+ * (and at least MATCH_WINDOW_MS before its end) are judged: outside them, nobody has looked.
  */
 
 export interface MissingInEntra {
@@ -22,18 +22,19 @@ interface MissingDeps {
   now: () => number;
 }
 
-function judgedSpan(deps: MissingDeps, state: ReconcileState, window: { from?: string; to?: string }): { from: string; to: string } | null {
-  if (state.coveredFrom === null || state.coveredTo === null) return null;
-  const from = Math.max(Date.parse(state.coveredFrom), window.from === undefined ? -Infinity : Date.parse(window.from));
-  const to = Math.min(
-    deps.now() - deps.graceMinutes * 60_000,
-    Date.parse(state.coveredTo) - MATCH_WINDOW_MS,
-    window.to === undefined ? Infinity : Date.parse(window.to),
-  );
-  return from < to ? { from: new Date(from).toISOString(), to: new Date(to).toISOString() } : null;
+/** The parts of each covered stretch that can be judged now, within the asked window. */
+function judgedSpans(deps: MissingDeps, state: ReconcileState, window: { from?: string; to?: string }): { from: string; to: string }[] {
+  const judged: { from: string; to: string }[] = [];
+  for (const span of state.coveredSpans) {
+    const from = Math.max(Date.parse(span.from), window.from === undefined ? -Infinity : Date.parse(window.from));
+    const to = Math.min(deps.now() - deps.graceMinutes * 60_000, Date.parse(span.to) - MATCH_WINDOW_MS, window.to === undefined ? Infinity : Date.parse(window.to));
+    if (from < to) judged.push({ from: new Date(from).toISOString(), to: new Date(to).toISOString() });
+  }
+  return judged;
 }
 
-async function allRecords(audit: AuditTrail, filter: AuditFilter): Promise<AuditRecord[]> {
+/** Every record the filter matches, newest first, page by page. */
+export async function allRecords(audit: AuditTrail, filter: AuditFilter): Promise<AuditRecord[]> {
   const records: AuditRecord[] = [];
   let cursor: string | null = null;
   do {
@@ -45,11 +46,12 @@ async function allRecords(audit: AuditTrail, filter: AuditFilter): Promise<Audit
 }
 
 export async function missingInEntra(deps: MissingDeps, state: ReconcileState, window: { from?: string; to?: string }): Promise<MissingInEntra[]> {
-  const span = judgedSpan(deps, state, window);
-  if (span === null) return [];
-  const granted = (await allRecords(deps.audit, { action: 'disclosure', outcome: 'granted', ...span })).filter((record) => record.disclosureId !== null);
-  const matched = await deps.store.matchedDisclosures(granted.map((record) => record.disclosureId!));
-  return granted
+  const granted: AuditRecord[] = [];
+  // Each stretch's records come newest first: taken newest stretch first, then turned oldest first.
+  for (const span of judgedSpans(deps, state, window).reverse()) granted.push(...(await allRecords(deps.audit, { action: 'disclosure', outcome: 'granted', ...span })));
+  const disclosed = granted.filter((record) => record.disclosureId !== null);
+  const matched = await deps.store.matchedDisclosures(disclosed.map((record) => record.disclosureId!));
+  return disclosed
     .filter((record) => !matched.has(record.disclosureId!))
     .reverse()
     .map((record) => ({ disclosureId: record.disclosureId!, auditRecordId: record.id, time: record.time, recoveryKeyId: record.recoveryKeyId }));

@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import type { AuditRecord, AuditTrail } from '../audit/types.js';
 import type { EntraAuditLog, EntraKeyRead, GraphGateway } from '../graph/types.js';
 import { isProblem } from '../problem/problem.js';
-import { intentWindow, matchKeyRead, type KeyReadMatch } from './matching.js';
+import { CLOCK_SKEW_MS, intentWindow, matchKeyRead, type KeyReadMatch } from './matching.js';
 import { outOfBandAlert, outOfBandEntry } from './out-of-band.js';
-import { missingInEntra, type MissingInEntra } from './missing.js';
-import { toStoredKeyRead, type ReconcileRun, type ReconcileState, type ReconciliationStore, type StoredKeyRead } from './types.js';
+import { allRecords, missingInEntra, type MissingInEntra } from './missing.js';
+import { isOutOfBand, toStoredKeyRead, type CoveredSpan, type ReconcileRun, type ReconcileState, type ReconciliationStore, type StoredKeyRead } from './types.js';
 
 /**
  * One reconciliation run: read Entra's "Read BitLocker key" events since the last run (the window
@@ -42,6 +42,7 @@ export interface ReconciliationReport {
   running: boolean;
   coveredFrom: string | null;
   coveredTo: string | null;
+  coveredSpans: CoveredSpan[];
   outOfBand: { entraEventId: string; activityDateTime: string; keyId: string | null; deviceId: string | null; deviceName: string | null; initiatedBy: StoredKeyRead['initiatedBy']; reportedRecordId: string | null }[];
   missingInEntra: MissingInEntra[];
 }
@@ -112,10 +113,16 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
 }
 
 function reconcileSteps(deps: ReconcilerDeps) {
-  const intentsAround = async (read: EntraKeyRead): Promise<AuditRecord[]> => {
-    if (read.keyId === null) return [];
-    const page = await deps.audit.query({ action: 'disclosure_intent', recoveryKeyId: read.keyId, ...intentWindow(read.activityDateTime) }, { limit: 500 });
-    return page.records;
+  /** The intents of each key these reads name, around their times: one trail query per key, not per event. */
+  const intentsByKey = async (reads: readonly EntraKeyRead[]): Promise<Map<string, AuditRecord[]>> => {
+    const byKey = new Map<string, AuditRecord[]>();
+    const keys = [...new Set(reads.map((read) => read.keyId?.toLowerCase()).filter((key): key is string => key !== undefined))];
+    for (const key of keys) {
+      const times = reads.filter((read) => read.keyId?.toLowerCase() === key).map((read) => read.activityDateTime);
+      const span = { from: intentWindow(times[0]!).from, to: intentWindow(times.at(-1)!).to };
+      byKey.set(key, await allRecords(deps.audit, { action: 'disclosure_intent', recoveryKeyId: key, ...span }));
+    }
+    return byKey;
   };
 
   const deviceOf = async (read: EntraKeyRead, match: KeyReadMatch | null): Promise<{ deviceId: string | null; deviceName: string | null }> => {
@@ -136,7 +143,7 @@ function reconcileSteps(deps: ReconcilerDeps) {
     const match = matchKeyRead(read, intents, deps.clientId, taken);
     if (match) taken.add(match.disclosureId);
     const stored = toStoredKeyRead(read, match, await deviceOf(read, match));
-    return (await deps.store.addKeyRead(stored)) && match === null;
+    return (await deps.store.addKeyRead(stored)) && isOutOfBand(stored);
   };
 
   return {
@@ -145,9 +152,10 @@ function reconcileSteps(deps: ReconcilerDeps) {
       const known = await deps.store.knownEventIds(reads.map((read) => read.entraEventId));
       const fresh = reads.filter((read) => !known.has(read.entraEventId));
       const taken = new Set<string>();
+      const intentsOf = await intentsByKey(fresh);
       let outOfBand = 0;
       for (const read of fresh) {
-        const intents = await intentsAround(read);
+        const intents = intentsOf.get(read.keyId?.toLowerCase() ?? '') ?? [];
         const candidates = intents.map((intent) => intent.disclosureId).filter((id): id is string => id !== null);
         for (const id of await deps.store.matchedDisclosures(candidates)) taken.add(id);
         if (await storeRead(read, intents, taken)) outOfBand += 1;
@@ -157,26 +165,33 @@ function reconcileSteps(deps: ReconcilerDeps) {
     async reportOutOfBand() {
       for (const read of await deps.store.unreported()) {
         if (!(await deps.store.claimReport(read.entraEventId))) continue;
-        let record: AuditRecord;
         try {
-          record = await deps.audit.append(outOfBandEntry(read));
+          // A run that died between writing a record and marking the report left it in the trail:
+          // look before writing, so each out-of-band read has one observation and one alert.
+          const observed = (await recordOfEvent(deps.audit, 'out_of_band_read', read)) ?? (await deps.audit.append(outOfBandEntry(read)));
+          if (!(await recordOfEvent(deps.audit, 'alert', read))) await deps.audit.append(outOfBandAlert(read, observed.id));
+          await deps.store.completeReport(read.entraEventId, observed.id);
         } catch (error) {
           await deps.store.releaseReport(read.entraEventId);
           throw error;
         }
-        // The observation is written: from here on the read counts as reported, even if the alert fails.
-        await deps.store.completeReport(read.entraEventId, record.id);
-        await deps.audit.append(outOfBandAlert(read, record.id));
       }
     },
   };
+}
+
+/** The record of `action` KeyDesk wrote for this Entra event, if any (written after the event, about its key). */
+async function recordOfEvent(audit: AuditTrail, action: 'out_of_band_read' | 'alert', read: StoredKeyRead): Promise<AuditRecord | null> {
+  const from = new Date(Date.parse(read.activityDateTime) - CLOCK_SKEW_MS).toISOString();
+  const records = await allRecords(audit, { action, from, ...(read.keyId === null ? {} : { recoveryKeyId: read.keyId }) });
+  return records.find((record) => record.details?.entraEventId === read.entraEventId) ?? null;
 }
 
 async function reportOf(deps: ReconcilerDeps, window: { from?: string; to?: string }): Promise<ReconciliationReport> {
   const state = await deps.store.state();
   const reads = await deps.store.keyReads(window);
   const outOfBand = reads
-    .filter((read) => read.matchedDisclosureId === null)
+    .filter(isOutOfBand)
     .map((read) => ({
       entraEventId: read.entraEventId,
       activityDateTime: read.activityDateTime,
@@ -187,5 +202,5 @@ async function reportOf(deps: ReconcilerDeps, window: { from?: string; to?: stri
       reportedRecordId: read.reportedRecordId,
     }));
   const missing = await missingInEntra(deps, state, window);
-  return { lastRun: state.lastRun, running: state.running, coveredFrom: state.coveredFrom, coveredTo: state.coveredTo, outOfBand, missingInEntra: missing };
+  return { lastRun: state.lastRun, running: state.running, coveredFrom: state.coveredFrom, coveredTo: state.coveredTo, coveredSpans: state.coveredSpans, outOfBand, missingInEntra: missing };
 }

@@ -23,6 +23,12 @@ export interface StoredKeyRead {
   /** The disclosureId of the KeyDesk intent this read is, or null: out of band. */
   matchedDisclosureId: string | null;
   matchedBy: MatchedBy | null;
+  /**
+   * A second read for a disclosure already accounted for: KeyDesk retried the key read (a timeout,
+   * a 5xx) with the same `client-request-id`, which Entra carries. Not out of band; the disclosure
+   * is `matchedDisclosureId` of the first read. Absent in lines written before it existed.
+   */
+  retryOfDisclosureId?: string | null;
   /** The `out_of_band_read` record written for it (out-of-band reads only, once reported). */
   reportedRecordId: string | null;
 }
@@ -42,11 +48,22 @@ export interface ReconcileRun {
   error: string | null;
 }
 
+/** A stretch of Entra's log that successful runs have read without a break: `from`/`to` inclusive. */
+export interface CoveredSpan {
+  from: string;
+  to: string;
+}
+
 export interface ReconcileState {
   lastRun: ReconcileRun | null;
   /** The earliest and latest instants of Entra's log read by successful runs; null before the first. */
   coveredFrom: string | null;
   coveredTo: string | null;
+  /**
+   * The stretches read, oldest first, apart where reconciliation stopped for longer than Entra
+   * keeps events (what happened in a gap cannot be read any more, so nothing in it is judged).
+   */
+  coveredSpans: CoveredSpan[];
   /** True while a run holds the lease (any instance). */
   running: boolean;
 }
@@ -60,9 +77,13 @@ export interface ReconciliationStore {
   matchedDisclosures(disclosureIds: readonly string[]): Promise<Set<string>>;
   /** Reads with `from <= activityDateTime < to` (either bound optional), oldest first. */
   keyReads(window: { from?: string; to?: string }): Promise<StoredKeyRead[]>;
-  /** Out-of-band reads whose report is neither claimed nor written. */
+  /** Out-of-band reads whose report is not written (a claim whose run died counts as not written). */
   unreported(): Promise<StoredKeyRead[]>;
-  /** Claims the report of one out-of-band read: true for exactly one caller, across instances. */
+  /**
+   * Claims the report of one out-of-band read not reported yet: true for one caller at a time; a
+   * claim left by a run that died (PostgreSQL keeps it) is taken again by the next run, which
+   * holds the run lease.
+   */
   claimReport(entraEventId: string): Promise<boolean>;
   /** The report is written: `recordId` is its `out_of_band_read` record. */
   completeReport(entraEventId: string, recordId: string): Promise<void>;
@@ -76,7 +97,7 @@ export interface ReconciliationStore {
   close(): Promise<void>;
 }
 
-export function toStoredKeyRead(read: EntraKeyRead, match: { disclosureId: string; by: MatchedBy } | null, device: { deviceId: string | null; deviceName: string | null }): StoredKeyRead {
+export function toStoredKeyRead(read: EntraKeyRead, match: { disclosureId: string; by: MatchedBy; retry: boolean } | null, device: { deviceId: string | null; deviceName: string | null }): StoredKeyRead {
   return {
     entraEventId: read.entraEventId,
     activityDateTime: read.activityDateTime,
@@ -85,16 +106,33 @@ export function toStoredKeyRead(read: EntraKeyRead, match: { disclosureId: strin
     deviceName: device.deviceName,
     initiatedBy: read.initiatedBy,
     correlationId: read.correlationId,
-    matchedDisclosureId: match?.disclosureId ?? null,
+    matchedDisclosureId: match && !match.retry ? match.disclosureId : null,
     matchedBy: match?.by ?? null,
+    retryOfDisclosureId: match?.retry ? match.disclosureId : null,
     reportedRecordId: null,
   };
 }
 
-/** The covered span after a run: a failed run leaves it as it was. */
-export function coveredAfter(state: Pick<ReconcileState, 'coveredFrom' | 'coveredTo'>, run: ReconcileRun): Pick<ReconcileState, 'coveredFrom' | 'coveredTo'> {
-  if (run.error !== null) return { coveredFrom: state.coveredFrom, coveredTo: state.coveredTo };
-  const earlier = (a: string | null, b: string) => (a === null || Date.parse(b) < Date.parse(a) ? b : a);
-  const later = (a: string | null, b: string) => (a === null || Date.parse(b) > Date.parse(a) ? b : a);
-  return { coveredFrom: earlier(state.coveredFrom, run.windowFrom), coveredTo: later(state.coveredTo, run.windowTo) };
+/** The covered stretches after a run: a failed run leaves them as they were; overlapping ones merge. */
+export function coveredAfter(spans: readonly CoveredSpan[], run: ReconcileRun): CoveredSpan[] {
+  if (run.error !== null) return [...spans];
+  const all = [...spans, { from: run.windowFrom, to: run.windowTo }].sort((a, b) => Date.parse(a.from) - Date.parse(b.from));
+  const merged: CoveredSpan[] = [];
+  for (const span of all) {
+    const last = merged.at(-1);
+    if (last && Date.parse(span.from) <= Date.parse(last.to)) {
+      if (Date.parse(span.to) > Date.parse(last.to)) last.to = span.to;
+    } else merged.push({ ...span });
+  }
+  return merged;
+}
+
+/** The state's span members from its stretches. */
+export function coverageOf(spans: readonly CoveredSpan[]): Pick<ReconcileState, 'coveredFrom' | 'coveredTo' | 'coveredSpans'> {
+  return { coveredFrom: spans[0]?.from ?? null, coveredTo: spans.at(-1)?.to ?? null, coveredSpans: [...spans] };
+}
+
+/** True when the read is out of band: neither a KeyDesk intent's read nor KeyDesk's retry of one. */
+export function isOutOfBand(read: StoredKeyRead): boolean {
+  return read.matchedDisclosureId === null && (read.retryOfDisclosureId ?? null) === null;
 }

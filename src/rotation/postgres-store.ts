@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor, pageLimit } from './page.js';
 import type { Rotation, RotationStore } from './types.js';
 
 /**
- * Rotations in PostgreSQL (migration 6): `keydesk.rotations`, one row per disclosure (UNIQUE
+ * Rotations in PostgreSQL (migration 9): `keydesk.rotations`, one row per disclosure (UNIQUE
  * disclosure_id: two instances asking at once store one, and the second gets the first), the
  * whole rotation in `rotation` and the columns it is found by beside it. A change is a
  * compare-and-set on (state, updated_at), so of two instances moving one rotation one wins.

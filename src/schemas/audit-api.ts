@@ -19,7 +19,7 @@ export const AuditFilterQuery = {
   action: enumOf(AuditActionSchema as never, 'The kind of record', 'disclosure'),
   outcome: enumOf(AuditOutcomeSchema as never, 'granted, refused, failed, pending, …', 'granted'),
   code: text('The problem code of a refusal or failure', 'requester_not_owner'),
-  door: enumOf(DoorSchema as never, 'api or web: the door of a disclosure attempt', 'api'),
+  door: enumOf(DoorSchema as never, 'api, web or self_service: the door of a disclosure attempt', 'api'),
   disclosureId: text('One disclosure attempt (its intent and outcome records)', EXAMPLE.disclosureId),
   caller: text("The caller's object id, UPN or app id", EXAMPLE.agentUpn),
   agentUpn: text('The helpdesk agent named in the disclosure', EXAMPLE.agentUpn),

@@ -53,7 +53,7 @@ export const AuditOutcomeSchema = Type.Union([
 export type AuditOutcome = Static<typeof AuditOutcomeSchema>;
 
 /** Which door a disclosure attempt came through. */
-export const DoorSchema = Type.Union([Type.Literal('api'), Type.Literal('web')]);
+export const DoorSchema = Type.Union([Type.Literal('api'), Type.Literal('web'), Type.Literal('self_service')]);
 export type Door = Static<typeof DoorSchema>;
 
 export const AuditCallerSchema = Type.Object(
@@ -89,7 +89,7 @@ export const AuditEntrySchema = Type.Object(
     outcome: AuditOutcomeSchema,
     /** The problem code of a refusal or failure; null when granted or pending. */
     code: Nullable(Type.String()),
-    /** The door of a disclosure attempt (api or web); null for other records. */
+    /** The door of a disclosure attempt (api, web or self_service); null for other records. */
     door: Nullable(DoorSchema),
     /** Links the intent and the outcome of one disclosure; also returned to the caller. */
     disclosureId: Nullable(Type.String()),

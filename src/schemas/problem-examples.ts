@@ -54,7 +54,9 @@ type PageOnlyCode =
   | 'sign_in_code_rejected'
   | 'sign_in_not_fresh'
   | 'step_up_not_satisfied'
-  | 'session_store_unavailable';
+  | 'session_store_unavailable'
+  | 'self_service_not_allowed'
+  | 'self_service_limit_reached';
 
 /** A code an API operation (or a probe) can answer. */
 export type ApiProblemCode = Exclude<ProblemCode, PageOnlyCode>;

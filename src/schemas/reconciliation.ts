@@ -61,6 +61,13 @@ export const ReconciliationResponse = Type.Object(
     running: Type.Boolean({ description: 'A run holds the lease now (on any instance)' }),
     coveredFrom: Nullable(Type.String({ format: 'date-time', description: "Earliest instant of Entra's log read by a successful run" })),
     coveredTo: Nullable(Type.String({ format: 'date-time', description: 'Latest instant read' })),
+    coveredSpans: Type.Array(
+      Type.Object({ from: Instant, to: Instant }, { additionalProperties: false }),
+      {
+        description:
+          "The stretches of Entra's log read without a break, oldest first. A gap means reconciliation stopped for longer than Entra keeps events: nothing in it is judged missing in Entra.",
+      },
+    ),
     outOfBand: Type.Array(OutOfBandReadSchema, { description: 'Reads of recovery keys in Entra\'s log that no KeyDesk intent accounts for, oldest first' }),
     missingInEntra: Type.Array(MissingInEntraSchema, { description: 'Granted disclosures with no Entra event after RECONCILE_GRACE_MINUTES, oldest first' }),
   },
@@ -70,8 +77,10 @@ export type ReconciliationResponseBody = Static<typeof ReconciliationResponse>;
 
 export const ReconciliationQuery = Type.Object(
   {
-    from: Type.Optional(Type.String({ format: 'date-time', description: 'Only events and disclosures at or after this instant', examples: ['2026-11-01T00:00:00Z'] })),
-    to: Type.Optional(Type.String({ format: 'date-time', description: 'Only events and disclosures before this instant', examples: ['2026-12-01T00:00:00Z'] })),
+    from: Type.Optional(
+      Type.String({ maxLength: 40, description: 'Only events and disclosures at or after this time: an ISO 8601 date (midnight UTC) or date and time with a zone, as for audit records', examples: ['2026-11-01'] }),
+    ),
+    to: Type.Optional(Type.String({ maxLength: 40, description: 'Only events and disclosures before this time (exclusive), as `from`', examples: ['2026-12-01'] })),
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { TOKEN_HOW } from '../config/metrics-config.js';
+import { isLoopbackHost, SECRET_HOW } from '../config/notify-config.js';
 import type { FastifyInstance } from 'fastify';
 import type { KeyDeskConfig } from '../config/config.js';
 import type { AppDeps } from '../app.js';
@@ -157,9 +159,33 @@ function warnAboutSettings(config: KeyDeskConfig, logger: Logger): void {
       'AUDIT_HMAC_KEY is not set: the audit chain uses plain SHA-256, so someone who can edit the audit file can also recompute it. Set AUDIT_HMAC_KEY to make tampering detectable.',
     );
   }
+  if (config.selfService.enabled && config.selfService.authContext === null) {
+    logger.warn(
+      'SELF_SERVICE=on without SELF_SERVICE_AUTH_CONTEXT or REQUIRE_AUTH_CONTEXT: an employee gets their key after a fresh sign-in alone. Set SELF_SERVICE_AUTH_CONTEXT to a Conditional Access authentication context (phishing-resistant MFA, a compliant device) for this door.',
+    );
+  }
+  warnAboutChannels(config, logger);
   if (config.audit.store === 'postgres' && config.redis === null) {
     logger.warn(
       "AUDIT_STORE=postgres without REDIS_URL: rate limits are counted in each instance's own memory, so behind a load balancer a caller gets each limit once per instance. Set REDIS_URL to count them once.",
     );
+  }
+}
+
+/** Secrets and plain-http receivers KeyDesk accepts, but which an operator should strengthen. */
+function warnAboutChannels(config: KeyDeskConfig, logger: Logger): void {
+  const { metrics, notify, siem } = config;
+  if (metrics.token !== null && metrics.token.length < 32) logger.warn(`METRICS_TOKEN has only ${metrics.token.length} characters, which a scraper's neighbour could guess: ${TOKEN_HOW}.`);
+  if (notify.webhook && notify.webhook.secret.length < 32) {
+    logger.warn(`NOTIFY_WEBHOOK_SECRET has only ${notify.webhook.secret.length} characters: a receiver cannot trust a signature made with a guessable secret; ${SECRET_HOW}.`);
+  }
+  for (const [name, raw] of [
+    ['NOTIFY_WEBHOOK_URL', notify.webhook?.url],
+    ['SIEM_SPLUNK_HEC_URL', siem.splunk?.url],
+  ] as const) {
+    const url = raw ? new URL(raw) : null;
+    if (url?.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+      logger.warn(`${name} is plain http:// to ${url.host}: device names, user names and tickets cross the network unencrypted. Use https:// unless the receiver is on a network you trust.`);
+    }
   }
 }

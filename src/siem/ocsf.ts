@@ -87,8 +87,14 @@ export function toOcsf(record: AuditRecord, options: OcsfOptions = {}): OcsfEven
     ...CLASS_ATTRIBUTES[activity.class](record),
     unmapped: unmappedOf(record),
   };
-  return withoutPasswordShapedValues(event);
+  const scrubbed = withoutPasswordShapedValues(event);
+  // The chain's own hashes are hex digests KeyDesk computed, never input: the first record's
+  // prevHash (64 zeros) would otherwise read as digits shaped like a password, and break the chain a SIEM rebuilds.
+  const digests = Object.fromEntries((['hash', 'prevHash'] as const).filter((name) => HEX_DIGEST.test(record[name])).map((name) => [name, record[name]]));
+  return { ...scrubbed, unmapped: { ...scrubbed.unmapped, ...digests } };
 }
+
+const HEX_DIGEST = /^[0-9a-f]{64}$/;
 
 const CLASS_ATTRIBUTES: Record<OcsfClassName, (record: AuditRecord) => Record<string, unknown>> = {
   entity_management: (record) =>

@@ -82,6 +82,15 @@ tr.duplicate { background: var(--warn-bg); }
 .refusal { background: var(--error-bg); padding: .75rem 1rem; border-left: 4px solid #a4262c; }
 .refusal h2 { margin-top: 0; }
 
+/* Self-service: an employee's devices as tappable cards, one column on a phone. */
+.device-cards { list-style: none; padding: 0; margin: 1rem 0; display: grid; gap: .75rem; }
+.device-card a { display: block; padding: .9rem 1rem; border: 1px solid var(--line); border-radius: 6px; text-decoration: none; min-width: 0; overflow-wrap: anywhere; }
+.device-name { display: block; font-size: 1.15rem; font-weight: 600; }
+.device-meta { display: block; color: var(--muted); font-size: .9rem; }
+.self-service-form input, .self-service-form select, .self-service-form textarea { width: 100%; max-width: 100%; box-sizing: border-box; font-size: 1rem; }
+.self-service-form button { width: 100%; padding: .75rem; font-size: 1.05rem; }
+.key-intro { font-size: 1.05rem; }
+
 /* The key page: 8 groups, 4 or 2 to a row; the spelled-out digits wrap under their group. */
 .recovery-password { display: grid; grid-template-columns: repeat(4, max-content); gap: .75rem 1.5rem; list-style: none; padding: 0; margin: 1.5rem 0; }
 .recovery-password li { display: flex; flex-direction: column; align-items: center; min-width: 0; }

@@ -7,7 +7,7 @@ import { html, type SafeHtml } from './html.js';
 import { layout, sendPage, viewerOf } from './pages.js';
 
 /**
- * The escrow coverage report for staff with BitLocker.Audit: where recovery would fail today. It
+ * The escrow coverage report for staff with BitLocker.Lookup or BitLocker.Audit: where recovery would fail today. It
  * reads `app.escrowCoverage`, as the API does; the CSV is the API's, under the staff session.
  */
 
@@ -41,15 +41,15 @@ ${report.orphanedKeys.length === 0
 }
 
 export default async function escrowCoveragePage(app: FastifyInstance): Promise<void> {
-  const onlyAuditors = app.requireStaff(APP_ROLES.audit);
-  app.get('/reports/escrow-coverage', { schema: { hide: true }, preHandler: onlyAuditors }, async (request, reply) => {
+  const lookupOrAudit = app.requireStaff([APP_ROLES.lookup, APP_ROLES.audit]);
+  app.get('/reports/escrow-coverage', { schema: { hide: true }, preHandler: lookupOrAudit }, async (request, reply) => {
     const report = await app.escrowCoverage.latest();
     const body = html`<h1>Escrow coverage</h1>
 ${report ? reportBody(report) : html`<p>No report yet: it is computed after each full sync of the key index (every KEY_INDEX_SYNC_HOURS, or on POST /api/v1/recovery-keys/sync).</p>`}`;
     return sendPage(reply, 200, layout({ title: 'Escrow coverage', staff: viewerOf(request, reply), body }));
   });
 
-  app.get('/reports/escrow-coverage.csv', { schema: { hide: true }, preHandler: onlyAuditors }, async (_request, reply) => {
+  app.get('/reports/escrow-coverage.csv', { schema: { hide: true }, preHandler: lookupOrAudit }, async (_request, reply) => {
     const report = await app.escrowCoverage.latest();
     if (!report) throw new KeyDeskProblem('not_found', 'No escrow coverage report yet: it is computed after each full sync of the key index.');
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="keydesk-escrow-coverage-${report.generatedAt.slice(0, 10)}.csv"`).send(coverageCsv(report));

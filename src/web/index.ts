@@ -24,6 +24,7 @@ import myDisclosuresPage from './my-disclosures-page.js';
 import { renderProblemPage, sendPage } from './pages.js';
 import revealRoute from './reveal.js';
 import searchPage from './search-page.js';
+import selfServicePages from './self-service.js';
 import signInRoutes from './sign-in-routes.js';
 
 /**
@@ -141,10 +142,13 @@ export default async function webUi(app: FastifyInstance, options: WebUiOptions)
     now,
   });
   await app.register(assets);
-  await app.register(searchPage, { rateLimit: searches });
+  await app.register(searchPage, { rateLimit: searches, selfService: config.selfService.enabled });
   await app.register(devicePage, { rateLimit: searches, disabledDeviceCheck: config.policy.disabledDeviceCheck });
   await app.register(revealRoute, { web, disabledDeviceCheck: config.policy.disabledDeviceCheck, clientId: config.clientId, requiredAuthContext: config.requiredAuthContext, staffDisclosuresPerMinute: config.rateLimits.staffDisclosuresPerMinute, now });
   await app.register(myDisclosuresPage);
   await app.register(auditPages, { clientId: config.clientId });
   await app.register(escrowCoveragePage);
+  if (config.selfService.enabled) {
+    await app.register(selfServicePages, { web, selfService: config.selfService, clientId: config.clientId, disclosuresPerMinute: config.rateLimits.staffDisclosuresPerMinute, now });
+  }
 }

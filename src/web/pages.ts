@@ -22,17 +22,23 @@ export function viewerOf(request: FastifyRequest, reply: FastifyReply): PageView
   return { ...request.staff, signOutCsrf: reply.generateCsrf() };
 }
 
-export function staffHeader(staff: PageViewer | null): SafeHtml {
-  if (!staff) return html`<header><strong><a href="/">KeyDesk</a></strong></header>`;
+/** Staff pages link the staff's pages; the self-service pages (`employee`) link the employee's own devices only. */
+export function staffHeader(staff: PageViewer | null, employee = false): SafeHtml {
+  if (!staff) return html`<header><strong><a href="${employee ? '/self-service/' : '/'}">KeyDesk</a></strong></header>`;
+  const nav = employee
+    ? html`<nav><a href="/self-service/">My devices</a></nav>`
+    : html`<nav><a href="/my/disclosures">My disclosures</a>${staffHasRole(staff, APP_ROLES.audit) ? html` · <a href="/audit">Audit trail</a>` : ''}${
+        staffHasRole(staff, [APP_ROLES.lookup, APP_ROLES.audit]) ? html` · <a href="/reports/escrow-coverage">Escrow coverage</a>` : ''
+      }</nav>`;
   return html`<header>
-<strong><a href="/">KeyDesk</a></strong>
-<nav><a href="/my/disclosures">My disclosures</a>${staffHasRole(staff, APP_ROLES.audit) ? html` · <a href="/audit">Audit trail</a>` : ''}</nav>
+<strong><a href="${employee ? '/self-service/' : '/'}">KeyDesk</a></strong>
+${nav}
 <p class="signed-in">Signed in as <span class="staff-name">${staff.name}</span> (<span class="staff-upn">${staff.upn}</span>)</p>
 <form method="post" action="/auth/sign-out"><input type="hidden" name="_csrf" value="${staff.signOutCsrf}"><button type="submit">Sign out</button></form>
 </header>`;
 }
 
-export function layout(options: { title: string; staff: PageViewer | null; body: SafeHtml; script?: string }): string {
+export function layout(options: { title: string; staff: PageViewer | null; body: SafeHtml; script?: string; employee?: boolean }): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -44,7 +50,7 @@ export function layout(options: { title: string; staff: PageViewer | null; body:
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
 ${options.script ? html`<script src="${options.script}" defer></script>\n` : ''}</head>
 <body>
-${staffHeader(options.staff)}
+${staffHeader(options.staff, options.employee ?? false)}
 <main>
 ${options.body}
 </main>

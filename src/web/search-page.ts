@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { APP_ROLES } from '../auth/roles.js';
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { APP_ROLES, KEYDESK_ROLES } from '../auth/roles.js';
 import { staffHasRole } from '../auth/staff-session.js';
 import type { DeviceQuery, DeviceSearchRow, DeviceSearchWithDetails } from '../disclosure/lookup.js';
 import { passwordShapedPaths, passwordShapedProblem } from '../disclosure/password-shaped.js';
@@ -101,13 +101,20 @@ async function searchResults(app: FastifyInstance, request: FastifyRequest, quer
   return { status: 200, body: html`${byKeyId}${nameHeading}${resultsTable(byName)}`, keptName: true };
 }
 
-export default async function searchPage(app: FastifyInstance, options: { rateLimit: object }): Promise<void> {
+/** With SELF_SERVICE=on, a signed-in person without a KeyDesk role lands on their own devices instead of a refusal. */
+function employeesToSelfService(enabled: boolean): preHandlerAsyncHookHandler {
+  return async (request, reply) => {
+    if (enabled && request.staff && !request.staff.roles.some((role) => KEYDESK_ROLES.includes(role))) return reply.redirect('/self-service/', 302);
+  };
+}
+
+export default async function searchPage(app: FastifyInstance, options: { rateLimit: object; selfService: boolean }): Promise<void> {
   app.get<{ Querystring: SearchQuery }>(
     '/',
     {
       config: { rateLimit: options.rateLimit },
       schema: { hide: true, querystring: { type: 'object', properties: { name: { type: 'string', maxLength: 256 }, match: { type: 'string', enum: ['exact', 'prefix'] } } } },
-      preHandler: app.requireStaff(),
+      preHandler: [employeesToSelfService(options.selfService), app.requireStaff()],
     },
     async (request, reply) => {
       const viewer = viewerOf(request, reply);
@@ -119,7 +126,8 @@ export default async function searchPage(app: FastifyInstance, options: { rateLi
       const shown = found.keptName ? name : '';
       const body = html`<h1>Find a device</h1>
 ${searchForm({ ...request.query, name: shown })}
-${found.body}`;
+${found.body}
+${options.selfService ? html`<p class="self-service-link">Locked out of your own laptop? <a href="/self-service/">Recover your own device</a>.</p>` : ''}`;
       const title = shown === '' ? 'Find a device' : prefix ? `Devices starting with ${shown}` : `Devices named ${shown}`;
       return sendPage(reply, found.status, layout({ title, staff: viewer, body }));
     },

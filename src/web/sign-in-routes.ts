@@ -27,6 +27,8 @@ export interface SendToEntraOptions {
   verdict?: Exclude<RevealSignInVerdict, 'ok'>;
   /** Form input to hand back to the page returned to (`request.session.draft`). */
   draft?: Record<string, string>;
+  /** The authentication context a fresh sign-in asks for, when not REQUIRE_AUTH_CONTEXT (the self-service door's SELF_SERVICE_AUTH_CONTEXT). */
+  authContext?: string | null;
 }
 
 declare module 'fastify' {
@@ -88,7 +90,7 @@ function sendToEntra(context: SignInContext) {
       returnTo: safeReturnTo(sendOptions.returnTo),
       maxAge: again && sendOptions.verdict === 'reauthenticate' ? web.reauthMaxAgeSeconds : null,
       // A fresh sign-in asks for the authentication context too, or it would come back without it.
-      authContext: again ? context.requiredAuthContext : null,
+      authContext: again ? (sendOptions.authContext !== undefined ? sendOptions.authContext : context.requiredAuthContext) : null,
       staff: again ? staff : null,
     });
     // Kept in the session (the staff member is signed in): it comes back if the same person does.

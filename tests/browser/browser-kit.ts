@@ -159,8 +159,8 @@ export async function startBrowserKit(name: string, options: BrowserKitOptions =
         return { context, page, consoleErrors };
       },
       async signIn(page, personaUpn, { path = '/', screenshotSignInPage } = {}) {
-        const persona = tenant.staff.find((s) => s.upn === personaUpn);
-        if (!persona) throw new Error(`the simulated tenant has no staff persona ${personaUpn}`);
+        const persona = [...tenant.staff, ...tenant.employees].find((s) => s.upn === personaUpn);
+        if (!persona) throw new Error(`the simulated tenant has no persona ${personaUpn}`);
         await page.goto(path);
         await page.waitForURL((url) => url.href.startsWith(tenant.authorityHost));
         await page.getByRole('heading', { name: /^Sign in to / }).waitFor();

@@ -15,8 +15,8 @@ describe('METRICS_TOKEN, METRICS_PORT, METRICS_HOST', () => {
     expect(testConfig({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' }).metrics.listener).toEqual({ host: '0.0.0.0', port: 9464 });
   });
 
-  it('refuses a short token, naming the variable and how to make one', () => {
-    expect(configProblems({ METRICS_TOKEN: 'short' }).join('\n')).toMatch(/^METRICS_TOKEN is too short: use at least 32 random characters/m);
+  it('takes a short token (start-up warns about it: the issue sets no minimum)', () => {
+    expect(configProblems({ METRICS_TOKEN: 'short' })).toEqual([]);
   });
 
   it('refuses a token with spaces in it', () => {

@@ -41,8 +41,9 @@ describe('SIEM configuration', () => {
     expect(testConfig({ SIEM_SPLUNK_HEC_URL: 'http://127.0.0.1:8088/services/collector/event', SIEM_SPLUNK_HEC_TOKEN: 't' }).siem.splunk?.url).toBe('http://127.0.0.1:8088/services/collector/event');
   });
 
-  it('refuses plain http off loopback, another path, a URL without a token and a token without a URL, never quoting the token', () => {
-    expect(problems({ SIEM_SPLUNK_HEC_URL: 'http://splunk.contoso.com:8088/services/collector/event', SIEM_SPLUNK_HEC_TOKEN: 'sekrit-token' })).toEqual([
+  it('takes plain http (start-up warns off loopback) but refuses another scheme, another path, a URL without a token and a token without a URL, never quoting the token', () => {
+    expect(problems({ SIEM_SPLUNK_HEC_URL: 'http://splunk.contoso.com:8088/services/collector/event', SIEM_SPLUNK_HEC_TOKEN: 'sekrit-token' })).toEqual([]);
+    expect(problems({ SIEM_SPLUNK_HEC_URL: 'ftp://splunk.contoso.com:8088/services/collector/event', SIEM_SPLUNK_HEC_TOKEN: 'sekrit-token' })).toEqual([
       expect.stringMatching(/^SIEM_SPLUNK_HEC_URL=.* is not valid: use the https URL/),
     ]);
     expect(problems({ SIEM_SPLUNK_HEC_URL: 'https://splunk.contoso.com:8088/services/collector/raw', SIEM_SPLUNK_HEC_TOKEN: 'sekrit-token' })).toEqual([expect.stringMatching(/^SIEM_SPLUNK_HEC_URL=/)]);

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { withoutPasswordShapes } from '../../src/disclosure/password-shaped.js';
 import { openFileAuditTrail } from '../../src/audit/file/file-audit-trail.js';
 import type { AuditRecord, AuditTrail } from '../../src/audit/types.js';
 import type { KeyDeskConfig } from '../../src/config/config.js';
@@ -60,9 +61,9 @@ export async function buildHarness(
         (response.statusCode === 200 && injectOptions.method === 'POST' && /^\/devices\/[^/?]+\/reveal$/.test(url));
       appendFileSync(
         responsesFile,
-        // The path only: a query is the test's own input (some tests paste a password-shaped value
-        // on purpose, to see it refused); what KeyDesk answers is the body.
-        JSON.stringify({ url: url.split('?')[0], status: response.statusCode, body: isDisclosure ? '[disclosure: not recorded]' : response.body }) + '\n',
+        // The path only, password shapes removed: the URL is the test's own input (some tests paste a
+        // password-shaped value on purpose, to see it refused); what KeyDesk answers is the body.
+        JSON.stringify({ url: withoutPasswordShapes(url.split('?')[0]!), status: response.statusCode, body: isDisclosure ? '[disclosure: not recorded]' : response.body }) + '\n',
       );
       return response;
     },

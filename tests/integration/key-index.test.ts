@@ -186,7 +186,12 @@ describe('the key-ID index against the simulated tenant', () => {
     const history = (await get('/api/v1/reports/escrow-coverage/history', auditor)).json();
     // Two syncs today: the day's last report stands for it.
     expect(history.days).toEqual([{ day: report.generatedAt.slice(0, 10), generatedAt: report.generatedAt, counts: report.counts }]);
-    expect((await get('/api/v1/reports/escrow-coverage', lookup)).statusCode).toBe(403);
+    // Lookup or Audit: the first-line helpdesk sees the gaps too; an app with no KeyDesk role does not.
+    expect((await get('/api/v1/reports/escrow-coverage', lookup)).json()).toEqual(report);
+    const roleless = await tenant.issueAppToken(tenant.ticketingApps.find((a) => a.roles.length === 0)!.clientId);
+    const refused = await get('/api/v1/reports/escrow-coverage', roleless);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().detail).toContain('BitLocker.Lookup or BitLocker.Audit');
   });
 
   it('answers 404 not_found before any report was computed', async () => {

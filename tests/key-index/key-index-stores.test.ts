@@ -29,7 +29,7 @@ async function fullSync(store: KeyIndexStore, startedAt: string, completedAt: st
   let keys = 0;
   for (const [n, page] of pages.entries()) {
     keys += page.length;
-    await store.applyPage(page, startedAt, { pages: n + 1, keys });
+    await store.applyPage(page, startedAt, { pages: n + 1, keys, at: startedAt });
   }
   await store.endSync({ startedAt, completedAt, pages: pages.length, keys, error: null });
 }
@@ -85,7 +85,7 @@ describe.each([
     try {
       await fullSync(store, '2026-12-01T03:00:00.000Z', '2026-12-01T03:05:00.000Z', [[K1, K2]]);
       expect(await store.beginSync('2026-12-02T03:00:00.000Z', '2000-01-01T00:00:00.000Z')).toBe(true);
-      await store.applyPage([K1], '2026-12-02T03:00:00.000Z', { pages: 1, keys: 1 });
+      await store.applyPage([K1], '2026-12-02T03:00:00.000Z', { pages: 1, keys: 1, at: '2026-12-02T03:00:30.000Z' });
       await store.endSync({ startedAt: '2026-12-02T03:00:00.000Z', completedAt: '2026-12-02T03:01:00.000Z', pages: 1, keys: 1, error: 'graph_unavailable: Graph kept throttling' });
       expect(await store.status()).toMatchObject({ state: 'failed', lastSuccessAt: '2026-12-01T03:05:00.000Z', error: 'graph_unavailable: Graph kept throttling' });
       expect((await store.entries()).every((e) => e.removedAt === null)).toBe(true);
@@ -94,13 +94,17 @@ describe.each([
     }
   });
 
-  it('lets one sync hold the lease at a time, until it ends or goes stale', async () => {
+  it('lets one sync hold the lease at a time, until it ends or stores no page for the stale time', async () => {
     const store = await open();
     try {
       expect(await store.beginSync('2026-12-01T03:00:00.000Z', '2026-11-30T21:00:00.000Z')).toBe(true);
       expect(await store.beginSync('2026-12-01T03:01:00.000Z', '2026-11-30T21:01:00.000Z')).toBe(false);
       expect(await store.status()).toMatchObject({ state: 'running', startedAt: '2026-12-01T03:00:00.000Z' });
-      expect(await store.beginSync('2026-12-01T10:00:00.000Z', '2026-12-01T04:00:00.000Z')).toBe(true);
+      // A page at 03:40 renews the lease: a sync still working is not taken over at 04:00 …
+      await store.applyPage([K1], '2026-12-01T03:00:00.000Z', { pages: 1, keys: 1, at: '2026-12-01T03:40:00.000Z' });
+      expect(await store.beginSync('2026-12-01T04:00:00.000Z', '2026-12-01T03:30:00.000Z')).toBe(false);
+      // … but one silent since then is, 30 minutes on.
+      expect(await store.beginSync('2026-12-01T04:11:00.000Z', '2026-12-01T03:41:00.000Z')).toBe(true);
     } finally {
       await store.close();
     }

@@ -90,6 +90,17 @@ describe('the email channel', () => {
     expect(graph.calls.some((call) => call.startsWith('readRecoveryPassword'))).toBe(false);
   });
 
+  it('tells the security mailbox and the owners of a self-service disclosure that the employee took it themselves', async () => {
+    const server = await mailServer('email-self-service');
+    const record: AuditRecord = { ...grantedRecord(), door: 'self_service', ticket: null, agentUpn: null };
+    await channelFor({ SMTP_URL: `smtp://127.0.0.1:${server.port}` }).deliver(record, AbortSignal.timeout(10_000));
+    const [security, owners] = server.mails;
+    expect(unfolded(security!.raw)).toContain('Door: self-service (the employee, for their own device)');
+    expect(owners!.to.sort()).toEqual(['ann.lee@contoso.com', 'bob.mailbox@contoso.com', 'carol@contoso.com']);
+    expect(unfolded(owners!.raw)).toContain(`The recovery key of LAPTOP-X was given to ${requester.userPrincipalName} through self-service (`);
+    expect(unfolded(owners!.raw)).not.toContain('helpdesk');
+  });
+
   it('sends nothing while the owners cannot be looked up, then one security mail and one owners mail on the retry', async () => {
     const server = await mailServer('email-owners-graph-down');
     const graph = directory();

@@ -132,4 +132,29 @@ describe('the file outbox', () => {
     await close();
     expect(receiver.received.filter((hook) => hook.headers['keydesk-event-id'] === alert.id)).toHaveLength(0);
   });
+
+  it('sets aside a notification the receiver keeps refusing and goes on with the next, retrying it across a restart', async () => {
+    const file = await tempAuditFile();
+    const receiver = await startWebhookReceiver('file-outbox-one-refused');
+    cleanups.push(() => receiver.close());
+    let refuse = true;
+    receiver.statusFor = (hook) => (refuse && hook.body.ticket === 'INC-REFUSED' ? 400 : undefined);
+    const first = await openKeyDesk(file, receiver, {}, { retryMs: 60_000 });
+    first.outbox.start();
+    const refused = await first.store.append(granted('INC-REFUSED'));
+    const after = await first.store.append(granted('INC-AFTER'));
+    await eventually(() => receiver.received.some((hook) => hook.headers['keydesk-event-id'] === after.id));
+    expect(receiver.received.filter((hook) => hook.headers['keydesk-event-id'] === refused.id).length).toBeGreaterThanOrEqual(1);
+    await first.close();
+    expect(JSON.parse(await readFile(cursorFileOf(file, 'webhook'), 'utf8'))).toMatchObject({ seq: after.seq, parked: [{ seq: refused.seq }] });
+
+    // After a restart the one set aside is still retried, and delivered once the receiver takes it.
+    refuse = false;
+    const second = await openKeyDesk(file, receiver, {}, { retryMs: 60_000 });
+    second.outbox.start();
+    await eventually(() => receiver.statusFor!(receiver.received.at(-1)!) === undefined && receiver.received.at(-1)!.headers['keydesk-event-id'] === refused.id);
+    await second.close();
+    expect(JSON.parse(await readFile(cursorFileOf(file, 'webhook'), 'utf8'))).toMatchObject({ seq: after.seq, parked: [] });
+    expect(receiver.received.filter((hook) => hook.headers['keydesk-event-id'] === after.id)).toHaveLength(1);
+  });
 });

@@ -33,6 +33,8 @@ export interface WebhookReceiver {
   received: ReceivedWebhook[];
   /** What it answers; 204 by default. */
   status: number;
+  /** The answer to this one webhook, when it is not `status`. */
+  statusFor?: (webhook: ReceivedWebhook) => number | undefined;
   /** Called with each webhook as it arrives, before the answer. */
   onReceive?: (webhook: ReceivedWebhook) => void;
   close(): Promise<void>;
@@ -60,7 +62,7 @@ export async function startWebhookReceiver(name: string, secret = WEBHOOK_SECRET
       const webhook = { headers: request.headers, raw, body: JSON.parse(raw) as Record<string, unknown>, verified: verifySignature(request.headers['keydesk-signature'] as string | undefined, raw, secret) };
       received.push(webhook);
       receiver.onReceive?.(webhook);
-      response.statusCode = receiver.status;
+      response.statusCode = receiver.statusFor?.(webhook) ?? receiver.status;
       response.end();
     });
   });

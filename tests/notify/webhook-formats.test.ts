@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { webhookBody } from '../../src/notify/webhook-formats.js';
 import type { AuditRecord } from '../../src/audit/types.js';
 import { disclosureEntry } from '../audit/audit-kit.js';
+import { alertEntry } from '../../src/alerts/alert-entry.js';
 
 const record: AuditRecord = {
   seq: 3,
@@ -14,6 +15,12 @@ const record: AuditRecord = {
 };
 
 describe('webhook formats', () => {
+  it("keydesk: an alert names its rule and sentence, a disclosure has no alert member", () => {
+    const alert: AuditRecord = { ...record, ...alertEntry({ rule: 'repeat_device', subject: 'device:d', summary: 'LAPTOP-X was disclosed again within 24 hours.' }) };
+    expect(webhookBody(alert, 'keydesk')).toMatchObject({ type: 'alert', alert: { rule: 'repeat_device', summary: 'LAPTOP-X was disclosed again within 24 hours.' } });
+    expect(webhookBody(record, 'keydesk')).not.toHaveProperty('alert');
+  });
+
   it('slack: an incoming-webhook message with text and blocks, mrkdwn escaped', () => {
     const body = webhookBody(record, 'slack') as { text: string; blocks: { type: string }[] };
     expect(body.text).toBe('The recovery key of LAPTOP-&lt;X&gt; was given to agent@contoso.example under ticket INC0012345');

@@ -77,7 +77,7 @@ export interface ReconcileBench {
   entra: FakeEntraLog;
   clock: { now: number };
   /** A reconciler as another instance (or a restarted process) builds it, on its own store handle. */
-  instance(options?: { graceMinutes?: number }): Promise<{ reconciler: Reconciler; store: ReconciliationStore }>;
+  instance(options?: { graceMinutes?: number; audit?: AuditStore }): Promise<{ reconciler: Reconciler; store: ReconciliationStore }>;
   /** Appends an intent (and, unless `outcome` is null, its outcome) for `keyId` at the clock's time. */
   disclose(keyId: string, options?: { outcome?: AuditEntry['outcome'] | null; clientRequestId?: string }): Promise<{ disclosureId: string; clientRequestId: string; grantedRecordId: string | null }>;
 }
@@ -103,7 +103,7 @@ export async function reconcileBench(kind: StoreKind): Promise<ReconcileBench> {
       const reconciler = createReconciler({
         auditLog: entra,
         graph: deviceGraph({ 'dev-portal': 'LAPTOP-PORTAL' }),
-        audit: opened.store,
+        audit: options.audit ?? opened.store,
         store,
         clientId: KEYDESK_APP,
         graceMinutes: options.graceMinutes ?? 60,

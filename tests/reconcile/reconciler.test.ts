@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import type { AuditEntry } from '../../src/audit/types.js';
 import { MINUTE, reconcileBench } from './reconcile-kit.js';
 
 /**
@@ -92,6 +93,76 @@ describe.each(['file', 'postgres'] as const)('reconciliation on the %s store', (
     expect(report.outOfBand.map((read) => read.entraEventId).sort()).toEqual([again, late].sort());
     expect(report.outOfBand.map((read) => read.entraEventId)).not.toContain(matched);
     expect(died.grantedRecordId).toBeNull();
+  });
+
+  it("takes KeyDesk's retried key read, which carries the same client-request-id, as the same disclosure and not as out of band", async () => {
+    const bench = await reconcileBench(kind);
+    const ours = await bench.disclose(KEY_A);
+    bench.entra.add({ at: bench.clock.now + 1_000, keyId: KEY_A, correlationId: ours.clientRequestId });
+    const retried = bench.entra.add({ at: bench.clock.now + 3_000, keyId: KEY_A, correlationId: ours.clientRequestId.toUpperCase() });
+    // A second disclosure of the same key a moment later keeps its own read.
+    bench.clock.now += 10_000;
+    const next = await bench.disclose(KEY_A);
+    bench.entra.add({ at: bench.clock.now + 1_000, keyId: KEY_A, correlationId: next.clientRequestId });
+    bench.clock.now += 90 * MINUTE;
+
+    const { reconciler } = await bench.instance();
+    expect(await reconciler.run()).toMatchObject({ status: 'done', run: { events: 3, newEvents: 3, outOfBand: 0 } });
+    const report = await reconciler.report({});
+    expect(report.outOfBand).toEqual([]);
+    expect(report.missingInEntra).toEqual([]);
+    expect((await bench.audit.query({ action: 'out_of_band_read' })).records).toEqual([]);
+    const stored = (await (await bench.instance()).store.keyReads({})).find((read) => read.entraEventId === retried);
+    expect(stored).toMatchObject({ matchedDisclosureId: null, retryOfDisclosureId: ours.disclosureId });
+  });
+
+  it('finishes a report a run could not finish, with one observation and one alert', async () => {
+    const bench = await reconcileBench(kind);
+    const portal = bench.entra.add({ at: bench.clock.now + MINUTE, keyId: KEY_B, upn: 'eve@contoso.example' });
+    bench.clock.now += 15 * MINUTE;
+    // The alert cannot be written (say the database went away between the two records).
+    const failing = new Proxy(bench.audit, {
+      get(target, name) {
+        if (name === 'append') return (entry: AuditEntry) => (entry.action === 'alert' ? Promise.reject(new Error('connection lost')) : target.append(entry));
+        const value: unknown = Reflect.get(target, name, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const broken = await bench.instance({ audit: failing });
+    expect(await broken.reconciler.run()).toMatchObject({ status: 'done', run: { error: expect.stringContaining('internal_error') } });
+    expect((await bench.audit.query({ action: 'out_of_band_read' })).records).toHaveLength(1);
+    expect((await bench.audit.query({ action: 'alert' })).records).toEqual([]);
+    // A run that died holding the claim leaves it claimed.
+    await broken.store.claimReport(portal);
+
+    bench.clock.now += 15 * MINUTE;
+    const healthy = await bench.instance();
+    await healthy.reconciler.run();
+    await healthy.reconciler.run();
+    const observed = (await bench.audit.query({ action: 'out_of_band_read' })).records;
+    const alerts = (await bench.audit.query({ action: 'alert' })).records;
+    expect(observed.map((record) => record.details?.entraEventId)).toEqual([portal]);
+    expect(alerts.map((record) => record.details?.outOfBandRecordId)).toEqual([observed[0]!.id]);
+    expect((await healthy.reconciler.report({})).outOfBand).toEqual([expect.objectContaining({ entraEventId: portal, reportedRecordId: observed[0]!.id })]);
+  });
+
+  it('judges nothing in a stretch it could not read after stopping for longer than Entra keeps events', async () => {
+    const bench = await reconcileBench(kind);
+    const { reconciler } = await bench.instance({ graceMinutes: 60 });
+    await reconciler.run();
+    const DAY = 24 * 60 * MINUTE;
+    bench.clock.now += 5 * DAY;
+    const unreadable = await bench.disclose(KEY_A);
+    bench.clock.now += 30 * DAY;
+    const unseen = await bench.disclose(KEY_B);
+    bench.clock.now += 2 * 60 * MINUTE;
+    await reconciler.run();
+
+    const report = await reconciler.report({});
+    expect(report.coveredSpans).toHaveLength(2);
+    expect(Date.parse(report.coveredSpans[1]!.from)).toBeGreaterThan(Date.parse(report.coveredSpans[0]!.to));
+    expect(report.missingInEntra.map((missing) => missing.disclosureId)).toEqual([unseen.disclosureId]);
+    expect(report.missingInEntra.map((missing) => missing.disclosureId)).not.toContain(unreadable.disclosureId);
   });
 
   it('runs one reconciliation at a time across instances', async () => {

@@ -66,7 +66,7 @@ async function fileStore(): Promise<RotationStore> {
 
 describe.each([
   ['the file store', fileStore],
-  ['PostgreSQL (migration 6, as the runtime role)', postgresStore],
+  ['PostgreSQL (migration 9, as the runtime role)', postgresStore],
 ] as const)('rotations in %s', (_name, open) => {
   it('keeps one rotation per disclosure: a second for the same disclosure gets the first', async () => {
     const store = await open();

@@ -121,6 +121,32 @@ describe('GET /api/v1/audit/records on the file store', () => {
       ['audit_query', 'api', 'reconciliation', 0],
     ]);
     expect(recorded[1]!.details?.filters).toEqual({ from: '2026-11-01T00:00:00Z' });
+    // A date alone is midnight UTC, as for the records; a time without its zone is refused.
+    expect((await get('/api/v1/audit/reconciliation?from=2026-11-01&to=2026-12-01')).statusCode).toBe(200);
+    const zoneless = await get('/api/v1/audit/reconciliation?from=2026-11-01T09:00');
+    expect(zoneless.statusCode).toBe(400);
+    expect(zoneless.json().code).toBe('invalid_request');
+  });
+
+  it('refuses a recovery password pasted into a filter, a path or an export, before recording, echoing or logging it', async () => {
+    const pasted = '236819-574453-160424-050402-683859-302225-457171-125103';
+    const before = (await trailRecords()).length;
+    for (const url of [
+      `/api/v1/audit/records?deviceName=${pasted}`,
+      `/api/v1/audit/records?ticket=${pasted.replaceAll('-', '%20')}&format=csv`,
+      `/api/v1/audit/records/${pasted}`,
+      `/api/v1/audit/records?requesterUpn=${pasted.replaceAll('-', '')}`,
+    ]) {
+      const answer = await get(url);
+      expect(answer.statusCode, url).toBe(400);
+      expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(answer.json()).toMatchObject({ code: 'invalid_request', errors: [{ location: 'url' }] });
+      expect(answer.body.replace(/\D/g, '')).not.toContain(pasted.replaceAll('-', ''));
+    }
+    expect((await trailRecords()).length).toBe(before);
+    const log = await readFile(harness.logFile, 'utf8');
+    expect(log.replace(/[^0-9\n]/g, '')).not.toContain(pasted.replaceAll('-', ''));
+    expect(log).toContain('[removed: shaped like a recovery password]');
   });
 
   it('refuses a caller without a token, without BitLocker.Audit, or with a delegated token, as problem+json, serving no record', async () => {

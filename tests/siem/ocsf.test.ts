@@ -89,6 +89,11 @@ describe('OCSF mapping of audit records', () => {
     expect(toOcsf(FIXTURES.chain_recovered)).not.toHaveProperty('actor');
   });
 
+  it("keeps the first record's prevHash of 64 zeros, so a SIEM can rebuild the chain from seq 1", () => {
+    const first = { ...FIXTURES.disclosure_granted, seq: 1, prevHash: '0'.repeat(64) };
+    expect(toOcsf(first).unmapped).toMatchObject({ prevHash: '0'.repeat(64), hash: first.hash });
+  });
+
   it('never holds a value shaped like a recovery password, even when one was planted in every text of a record', () => {
     for (const record of Object.values(FIXTURES)) {
       expect(passwordShapedPaths(toOcsf(record))).toEqual([]);

@@ -79,7 +79,7 @@ describe('client credentials', () => {
       idtyp: 'app',
       ver: '1.0',
     });
-    expect([...(claims.roles as string[])].sort()).toEqual(['AuditLog.Read.All', 'BitlockerKey.Read.All', 'Device.Read.All', 'DeviceManagementManagedDevices.Read.All', 'DeviceManagementManagedDevices.ReadWrite.All', 'User.Read.All']);
+    expect([...(claims.roles as string[])].sort()).toEqual(['AuditLog.Read.All', 'BitlockerKey.Read.All', 'Device.Read.All', 'DeviceManagementManagedDevices.Read.All', 'DeviceManagementManagedDevices.ReadWrite.All', 'GroupMember.Read.All', 'User.Read.All']);
     expect(claims).not.toHaveProperty('scp');
   });
 

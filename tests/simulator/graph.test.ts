@@ -249,6 +249,20 @@ describe('BitLocker recovery keys', () => {
     expect(answer.json()).not.toHaveProperty('key');
   });
 
+  it("writes Entra's \"Read BitLocker key\" for any $select on a key, even one without key, and never without one", async () => {
+    const [key] = sim.tenant.directory.keysOf(sim.tenant.directory.notable.typical.deviceId);
+    expect((await sim.graph(`informationProtection/bitlocker/recoveryKeys/${key!.id}`)).status).toBe(200);
+    expect(sim.tenant.directoryAudits).toEqual([]);
+    const selected = await sim.graph(`informationProtection/bitlocker/recoveryKeys/${key!.id}?$select=deviceId`);
+    expect(selected.json()).toEqual(expect.objectContaining({ deviceId: key!.deviceId }));
+    expect(selected.json()).not.toHaveProperty('key');
+    await sim.graph(`informationProtection/bitlocker/recoveryKeys/${key!.id}?$select=id,key`);
+    expect(sim.tenant.directoryAudits).toMatchObject([
+      { activityDisplayName: 'Read BitLocker key', keyId: key!.id },
+      { activityDisplayName: 'Read BitLocker key', keyId: key!.id },
+    ]);
+  });
+
   it('answers an unknown key ID with 404', async () => {
     const answer = await sim.graph('informationProtection/bitlocker/recoveryKeys/00000000-0000-4000-8000-000000000000?$select=key');
     expect(answer.status).toBe(404);

@@ -114,7 +114,7 @@ describe('the seeded organisation', () => {
     expect(roles).toContainEqual(['BitLocker.Lookup']);
     expect(roles).toContainEqual(['BitLocker.Audit']);
     expect(roles).toContainEqual([]);
-    expect(model.ticketingApps.map((a) => a.roles)).toEqual([['BitLocker.Disclose'], ['BitLocker.Lookup'], []]);
+    expect(model.ticketingApps.map((a) => a.roles)).toEqual([['BitLocker.Disclose'], ['BitLocker.Lookup'], [], ['BitLocker.Audit']]);
     for (const member of model.staff) expect(directory.userByUpn(member.upn)?.id).toBe(member.oid);
   });
 

@@ -57,7 +57,7 @@ describe('key index pages', () => {
     expect(byName.body).not.toContain('By key ID');
   });
 
-  it('shows the escrow coverage report to auditors only, with the planted gaps', async () => {
+  it('shows the escrow coverage report, linked from the header, to staff with Lookup or Audit, with the planted gaps', async () => {
     const client = await signIn(auditor);
     const page = await client.get('/reports/escrow-coverage');
     expect(page.statusCode).toBe(200);
@@ -66,7 +66,10 @@ describe('key index pages', () => {
     expect(page.body).toContain(tenant.escrowGaps.nearLimit.displayName);
     const csv = await client.get('/reports/escrow-coverage.csv');
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
-    const other = await signIn(lookup);
-    expect((await other.get('/reports/escrow-coverage')).statusCode).toBe(403);
+    expect(page.body).toContain('<a href="/reports/escrow-coverage">Escrow coverage</a>');
+    const helpdesk = await signIn(lookup);
+    const shown = await helpdesk.get('/reports/escrow-coverage');
+    expect(shown.statusCode).toBe(200);
+    expect(shown.body).toContain(tenant.escrowGaps.staleKey.displayName);
   });
 });

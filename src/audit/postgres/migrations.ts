@@ -288,24 +288,18 @@ GRANT SELECT, INSERT, UPDATE ON keydesk.outbox TO ${r};
 GRANT EXECUTE ON FUNCTION keydesk.append_records TO ${r};`,
   },
   {
-    // Not records: the rotations of disclosed recovery passwords (src/rotation/postgres-store.ts),
-    // one per disclosure, moved through their states by compare-and-set. Every state change is
-    // also an audit record (`rotation`); this table is what the leader's checks work from.
+    // A second Entra event for one disclosure's read is KeyDesk's retry of it (the same
+    // client-request-id): kept apart from the first, whose match stays unique, and never reported.
+    // The reconciliation's covered stretches of Entra's log, apart where it stopped for longer
+    // than Entra keeps events (src/reconcile/types.ts coveredAfter).
     version: 6,
-    description: 'rotations after disclosure',
+    description: "retried key reads and covered stretches of Entra's log",
     sql: `
-CREATE TABLE keydesk.rotations (
-  id uuid PRIMARY KEY,
-  disclosure_id text NOT NULL UNIQUE,
-  state text NOT NULL CHECK (state IN ('requested', 'pending', 'done', 'failed', 'not_supported', 'overdue')),
-  requested_at timestamptz NOT NULL,
-  updated_at timestamptz NOT NULL,
-  rotation jsonb NOT NULL
-);
-CREATE INDEX rotations_listed ON keydesk.rotations (requested_at DESC, id DESC);
-CREATE INDEX rotations_open ON keydesk.rotations (state, requested_at) WHERE state IN ('requested', 'pending', 'overdue');`,
-    grants: (r: string) => `
-GRANT SELECT, INSERT, UPDATE ON keydesk.rotations TO ${r};`,
+ALTER TABLE keydesk.entra_key_reads ADD COLUMN retry_of_disclosure_id text;
+ALTER TABLE keydesk.reconciliation_state ADD COLUMN covered_spans jsonb;
+DROP INDEX keydesk.entra_key_reads_unreported;
+CREATE INDEX entra_key_reads_unreported ON keydesk.entra_key_reads (activity_date_time)
+  WHERE matched_disclosure_id IS NULL AND retry_of_disclosure_id IS NULL AND report_state IS DISTINCT FROM 'reported';`,
   },
   {
     // Not records: the key-ID index (src/key-index/postgres-store.ts), a copy of the metadata of
@@ -359,6 +353,26 @@ CREATE TABLE keydesk.escrow_coverage (
 CREATE INDEX escrow_coverage_generated ON keydesk.escrow_coverage (generated_at);`,
     grants: (r: string) => `
 GRANT SELECT, INSERT, UPDATE ON keydesk.escrow_coverage TO ${r};`,
+  },
+  {
+    // Not records: the rotations of disclosed recovery passwords (src/rotation/postgres-store.ts),
+    // one per disclosure, moved through their states by compare-and-set. Every state change is
+    // also an audit record (`rotation`); this table is what the leader's checks work from.
+    version: 9,
+    description: 'rotations after disclosure',
+    sql: `
+CREATE TABLE keydesk.rotations (
+  id uuid PRIMARY KEY,
+  disclosure_id text NOT NULL UNIQUE,
+  state text NOT NULL CHECK (state IN ('requested', 'pending', 'done', 'failed', 'not_supported', 'overdue')),
+  requested_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  rotation jsonb NOT NULL
+);
+CREATE INDEX rotations_listed ON keydesk.rotations (requested_at DESC, id DESC);
+CREATE INDEX rotations_open ON keydesk.rotations (state, requested_at) WHERE state IN ('requested', 'pending', 'overdue');`,
+    grants: (r: string) => `
+GRANT SELECT, INSERT, UPDATE ON keydesk.rotations TO ${r};`,
   },
 ].sort((a: Migration, b: Migration) => a.version - b.version);
 

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KeyDeskProblem } from '../../problem/problem.js';
 import type { AccessTokenVerifier, VerifiedCaller } from '../../auth/access-token.js';
-import { holdsRole, type AppRole } from '../../auth/roles.js';
+import { holdsRole, rolesInWords, type RoleRequirement } from '../../auth/roles.js';
 import { refusal } from '../../disclosure/wording.js';
 
 /**
@@ -26,8 +26,8 @@ declare module 'fastify' {
     caller: VerifiedCaller | null;
   }
   interface FastifyContextConfig {
-    /** The app role a caller needs (any one of a list); a route with it requires a bearer token. */
-    requiredRole?: AppRole | readonly AppRole[];
+    /** The app role a caller needs; a route with it requires a bearer token. */
+    requiredRole?: RoleRequirement;
   }
 }
 
@@ -63,11 +63,10 @@ async function authentication(app: FastifyInstance, options: AuthenticationOptio
     const caller = await options.verifier.verify(match[1]!);
     request.caller = caller;
     if (caller.kind === 'user' && !listed.has((caller.appId ?? '').toLowerCase())) throw refusal('app_token_required');
-    const roles: readonly AppRole[] = typeof role === 'string' ? [role] : role;
-    if (!roles.some((needed) => holdsRole(caller.roles, needed))) {
+    if (!holdsRole(caller.roles, role)) {
       throw new KeyDeskProblem(
         'forbidden',
-        `The caller holds no app role that allows this; it needs ${roles.join(' or ')}. An administrator assigns it under Enterprise applications > KeyDesk > Users and groups (or the app's API permissions for an application).`,
+        `The caller holds no app role that allows this; it needs ${rolesInWords(role)}. An administrator assigns it under Enterprise applications > KeyDesk > Users and groups (or the app's API permissions for an application).`,
       );
     }
   });

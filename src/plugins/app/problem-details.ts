@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { KeyDeskProblem, isProblem } from '../../problem/problem.js';
 import { validationProblem } from '../../problem/validation.js';
 import { refusal } from '../../disclosure/wording.js';
+import { passwordShapedUrlProblem, urlHasPasswordShape, withoutPasswordShapes } from '../../disclosure/password-shaped.js';
 
 /**
  * Turns every error into `application/problem+json` with a stable `code`. Error bodies carry the
@@ -42,7 +43,7 @@ export function sendProblem(reply: FastifyReply, problem: KeyDeskProblem): Fasti
   return reply
     .code(problem.status)
     .type('application/problem+json; charset=utf-8')
-    .send(problem.toJSON(reply.request.url.split('?')[0]));
+    .send(problem.toJSON(withoutPasswordShapes(reply.request.url.split('?')[0]!)));
 }
 
 export function logProblem(request: FastifyRequest, problem: KeyDeskProblem, error: unknown): void {
@@ -51,15 +52,21 @@ export function logProblem(request: FastifyRequest, problem: KeyDeskProblem, err
 }
 
 export function notFoundProblem(request: FastifyRequest): KeyDeskProblem {
-  return new KeyDeskProblem('not_found', `${request.method} ${request.url.split('?')[0]} does not exist. See /docs for the API.`);
+  return new KeyDeskProblem('not_found', `${request.method} ${withoutPasswordShapes(request.url.split('?')[0]!)} does not exist. See /docs for the API.`);
 }
 
 /** Paths that are the API's (or its documentation's): their answers stay JSON whoever asks. */
 export function isApiPath(path: string): boolean {
-  return path === '/api' || path.startsWith('/api/') || path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/');
+  return path === '/api' || path.startsWith('/api/') || path === '/metrics' || path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/');
 }
 
 async function problemDetails(app: FastifyInstance, options: ProblemDetailsOptions): Promise<void> {
+  // No route takes a recovery password in its URL: one pasted into a search, a filter or a path is
+  // refused before anything looks it up, records it or echoes it.
+  app.addHook('onRequest', async (request) => {
+    if (urlHasPasswordShape(request.url)) throw passwordShapedUrlProblem();
+  });
+
   app.setErrorHandler(async (error: FastifyError | KeyDeskProblem, request, reply) => {
     const problem = toProblem(error);
     logProblem(request, problem, error);

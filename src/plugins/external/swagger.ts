@@ -3,7 +3,7 @@ import swagger, { type FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
 import type { KeyDeskConfig } from '../../config/config.js';
-import { holdsRole, KEYDESK_ROLES, type AppRole } from '../../auth/roles.js';
+import { holdsRole, KEYDESK_ROLES, type RoleRequirement } from '../../auth/roles.js';
 
 /** `/openapi.json` generated from the route schemas, and a browsable `/docs`. */
 
@@ -49,9 +49,8 @@ function securitySchemes(config: ApiDocsOptions['config']) {
 }
 
 /** Disclose includes look-up, so a route needing Lookup is open to both roles. */
-export function rolesAllowing(required: AppRole | readonly AppRole[]): string[] {
-  const anyOf: readonly AppRole[] = typeof required === 'string' ? [required] : required;
-  return KEYDESK_ROLES.filter((role) => anyOf.some((needed) => holdsRole([role], needed)));
+export function rolesAllowing(required: RoleRequirement): string[] {
+  return KEYDESK_ROLES.filter((role) => holdsRole([role], required));
 }
 
 /**

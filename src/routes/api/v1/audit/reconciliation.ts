@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { apiReaderOf } from '../../../../auth/audit-caller.js';
+import { auditTimeMs, checkAuditFilter } from '../../../../audit/query.js';
 import { APP_ROLES } from '../../../../auth/roles.js';
 import { problemResponses } from '../../../../schemas/api.js';
 import { inputProblem } from '../../../../schemas/problem-examples.js';
@@ -13,7 +14,7 @@ import { ReconciliationQuery, ReconciliationResponse, ReconciliationRunResponse 
 const AUDITOR_PROBLEMS = ['unauthorized', 'forbidden', 'app_token_required', 'internal_error', 'identity_provider_unavailable', 'shutting_down'] as const;
 
 const reportProblems = problemResponses(
-  { instance: '/api/v1/audit/reconciliation', invalidRequest: inputProblem('querystring', 'format', '/from', { format: 'date-time' }) },
+  { instance: '/api/v1/audit/reconciliation', invalidRequest: inputProblem('querystring', 'maxLength', '/from', { limit: 40 }) },
   'invalid_request',
   'audit_unavailable',
   ...AUDITOR_PROBLEMS,
@@ -35,8 +36,13 @@ const reconciliationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ReconciliationResponse, ...reportProblems },
       },
     },
-    async (request) =>
-      app.auditReader.report(apiReaderOf(request), 'reconciliation', { ...request.query }, () => app.reconciliation.report(request.query), (found) => found.outOfBand.length + found.missingInEntra.length),
+    async (request) => {
+      // The same times as the audit records' filters: a date alone is midnight UTC.
+      checkAuditFilter(request.query);
+      const instant = (value: string | undefined) => (value === undefined ? undefined : new Date(auditTimeMs(value)!).toISOString());
+      const window = { from: instant(request.query.from), to: instant(request.query.to) };
+      return app.auditReader.report(apiReaderOf(request), 'reconciliation', { ...request.query }, () => app.reconciliation.report(window), (found) => found.outOfBand.length + found.missingInEntra.length);
+    },
   );
 
   app.post(

@@ -26,7 +26,7 @@ const escrowCoverageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/reports/escrow-coverage',
     {
-      config: { requiredRole: APP_ROLES.audit },
+      config: { requiredRole: [APP_ROLES.lookup, APP_ROLES.audit] },
       schema: {
         operationId: 'getEscrowCoverage',
         summary: 'Where BitLocker recovery would fail today: the escrow coverage report',
@@ -62,7 +62,7 @@ const escrowCoverageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/reports/escrow-coverage/history',
     {
-      config: { requiredRole: APP_ROLES.audit },
+      config: { requiredRole: [APP_ROLES.lookup, APP_ROLES.audit] },
       schema: {
         operationId: 'getEscrowCoverageHistory',
         summary: "The escrow coverage report's counts, day by day",
