@@ -22,7 +22,7 @@ export interface RotationService {
   list(filter: RotationFilter): Promise<RotationPage>;
   /** The rotation of this disclosure, or null. */
   forDisclosure(disclosureId: string): Promise<Rotation | null>;
-  /** Told of each disclosure outcome record; with `auto`, a granted one is rotated after the answer. Returns at once. */
+  /** Told of each disclosure outcome record; with `auto` (or a self-service one unless `off`), a granted one is rotated after the answer. Returns at once. */
   afterDisclosure(record: AuditRecord): void;
   /** The leader's look at every open rotation. */
   checkOpen(): Promise<void>;
@@ -91,6 +91,14 @@ function isOpen(rotation: Rotation, now: number): boolean {
   return rotation.state === 'pending';
 }
 
+/**
+ * Whether a granted disclosure is rotated without anyone asking: always with `auto`; with
+ * `request`, a key an employee got through self-service (no agent is there to press "Rotate now").
+ */
+function rotatesOnItsOwn(mode: RotationService['mode'], record: AuditRecord): boolean {
+  return mode === 'auto' || (mode === 'request' && record.door === 'self_service');
+}
+
 export function createRotationService(deps: RotationServiceDeps): RotationService {
   const running = new Set<Promise<unknown>>();
   const track = (work: Promise<unknown>) => {
@@ -109,7 +117,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     list: (filter) => deps.store.list(filter),
     forDisclosure: (disclosureId) => deps.store.forDisclosure(disclosureId),
     afterDisclosure(record) {
-      if (deps.config.mode !== 'auto' || record.action !== 'disclosure' || record.outcome !== 'granted' || record.disclosureId === null) return;
+      if (!rotatesOnItsOwn(deps.config.mode, record) || record.action !== 'disclosure' || record.outcome !== 'granted' || record.disclosureId === null) return;
       const requester = { caller: record.caller, requestId: record.requestId, callerRequestId: record.callerRequestId };
       // After the answer: the key goes out first, whatever the rotation meets.
       const work = new Promise<void>((resolve) => setImmediate(resolve))

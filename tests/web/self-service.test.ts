@@ -132,6 +132,21 @@ describe('self-service', () => {
     expect(JSON.stringify(harness.auditRecords())).not.toContain(keyOf(device).key);
     // The intent record came first, as for every door: what the notifications are sent from.
     expect(harness.auditRecords().at(-2)).toMatchObject({ action: 'disclosure_intent', door: 'self_service', disclosureId: record.disclosureId });
+    // With ROTATE_AFTER_DISCLOSURE=request (the default) nobody is there to press "Rotate now": a self-service key is rotated on its own.
+    await harness.app.rotations.idle();
+    expect(await harness.app.rotations.forDisclosure(record.disclosureId!)).toMatchObject({ disclosureId: record.disclosureId, oldRecoveryKeyId: keyOf(device).id });
+    expect(harness.auditRecords().filter((r) => r.action === 'rotation').map((r) => r.disclosureId)).toContain(record.disclosureId);
+  });
+
+  it('asks for no rotation of a self-service key with ROTATE_AFTER_DISCLOSURE=off', async () => {
+    await harness.close();
+    harness = await keydesk({ ROTATE_AFTER_DISCLOSURE: 'off' });
+    const client = await signIn(mueller);
+    const device = keyedDeviceOf(mueller);
+    expect((await reveal(client, device)).statusCode).toBe(200);
+    await harness.app.rotations.idle();
+    const record = harness.auditRecords().filter((r) => r.action === 'disclosure').at(-1)!;
+    expect(await harness.app.rotations.forDisclosure(record.disclosureId!)).toBeNull();
   });
 
   it("refuses another person's device and records it, whatever REQUESTER_CHECK says, showing nothing of that device", async () => {
