@@ -90,10 +90,11 @@ describe("reconciliation with the simulated tenant's audit log", () => {
     expect(tenant.directoryAudits).toHaveLength(3);
   });
 
-  it('answers the run request with 202, and refuses the report to a caller without the Audit role', async () => {
+  it('answers the run request with 202, recording who asked, and refuses the report to a caller without the Audit role', async () => {
     const run = await harness.inject({ method: 'POST', url: '/api/v1/audit/reconciliation/run', headers: { authorization: `Bearer ${auditorToken}` } });
     expect(run.statusCode).toBe(202);
     expect(['started', 'already_running']).toContain(run.json().status);
+    expect(harness.auditRecords().find((record) => record.details?.run === 'requested')).toMatchObject({ action: 'audit_query', details: { via: 'api', report: 'reconciliation' } });
     await expect.poll(async () => (await report()).lastRun?.finishedAt ?? null).not.toBeNull();
 
     const refused = await harness.inject({ method: 'GET', url: '/api/v1/audit/reconciliation', headers: { authorization: `Bearer ${discloseToken}` } });

@@ -69,6 +69,16 @@ export class AuditReader {
     return found;
   }
 
+  /**
+   * A report's run asked for now (`POST …/reconciliation/run`): recorded first, as an
+   * `audit_query` naming the report with `details.run: "requested"`, so who started it is on the
+   * record; then started. Unrecorded, it does not start.
+   */
+  async requestRun<T>(context: ReaderContext, report: 'reconciliation', start: () => Promise<T>): Promise<T> {
+    await this.#record(context, 'audit_query', { report, run: 'requested' });
+    return start();
+  }
+
   /** Writes the started record, then hands over the file to stream. */
   async export(context: ReaderContext, filter: AuditFilter, format: ExportFormat): Promise<AuditExport> {
     const filters = { ...filter };

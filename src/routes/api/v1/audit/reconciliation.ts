@@ -19,7 +19,7 @@ const reportProblems = problemResponses(
   'audit_unavailable',
   ...AUDITOR_PROBLEMS,
 );
-const runProblems = problemResponses({ instance: '/api/v1/audit/reconciliation/run' }, ...AUDITOR_PROBLEMS);
+const runProblems = problemResponses({ instance: '/api/v1/audit/reconciliation/run' }, 'audit_unavailable', ...AUDITOR_PROBLEMS);
 
 const reconciliationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -53,12 +53,12 @@ const reconciliationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'runReconciliation',
         summary: 'Start a reconciliation run now',
         description:
-          "Starts a run in the background and answers 202 at once; while a run is under way (on any instance) it answers 202 `already_running` and starts none. Follow the result in `GET /api/v1/audit/reconciliation` (`lastRun`). Entra's audit log API takes at most 5 requests per 10 s: a run paces itself.",
+          "Starts a run in the background and answers 202 at once; while a run is under way (on any instance) it answers 202 `already_running` and starts none. Follow the result in `GET /api/v1/audit/reconciliation` (`lastRun`). The request is recorded first (`audit_query`, `details.report: \"reconciliation\"`, `details.run: \"requested\"`); unrecorded, no run starts (503 `audit_unavailable`). Entra's audit log API takes at most 5 requests per 10 s: a run paces itself.",
         tags: ['audit'],
         response: { 202: ReconciliationRunResponse, ...runProblems },
       },
     },
-    async (_request, reply) => reply.code(202).send({ status: await app.reconciliation.start() }),
+    async (request, reply) => reply.code(202).send({ status: await app.auditReader.requestRun(apiReaderOf(request), 'reconciliation', () => app.reconciliation.start()) }),
   );
 };
 
