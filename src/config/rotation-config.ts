@@ -26,7 +26,7 @@ function readDeadlineHours(reader: EnvReader): number {
   const raw = reader.text('ROTATION_DEADLINE_HOURS');
   if (raw === undefined) return 72;
   const value = Number(raw);
-  if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(value) || value < MIN_DEADLINE_HOURS || value > MAX_DEADLINE_HOURS) {
+  if (!/^(?:\d+(?:\.\d*)?|\.\d+)$/.test(raw.trim()) || !Number.isFinite(value) || value < MIN_DEADLINE_HOURS || value > MAX_DEADLINE_HOURS) {
     reader.problem(
       `ROTATION_DEADLINE_HOURS=${JSON.stringify(raw)} is not valid: set how many hours a rotation may take before it is overdue (a number from ${MIN_DEADLINE_HOURS} to ${MAX_DEADLINE_HOURS}, decimals allowed, e.g. 0.5)`,
     );

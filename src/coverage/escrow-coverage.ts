@@ -83,7 +83,12 @@ function deviceRows(byDevice: Map<string, IndexedKey[]>, names: Map<string, stri
   }));
 }
 
-export function computeEscrowCoverage({ entries, devices, managed, generatedAt, thresholds }: CoverageInputs): EscrowCoverageReport {
+export function computeEscrowCoverage(inputs: CoverageInputs): EscrowCoverageReport {
+  // GUIDs compared as GUIDs: the key list, /devices and Intune need not spell them in one case.
+  const entries = inputs.entries.map((entry) => ({ ...entry, deviceId: entry.deviceId.toLowerCase() }));
+  const devices = inputs.devices.map((device) => ({ ...device, deviceId: device.deviceId.toLowerCase() }));
+  const managed = inputs.managed.map((m) => ({ ...m, azureADDeviceId: m.azureADDeviceId.toLowerCase() }));
+  const { generatedAt, thresholds } = inputs;
   const names = new Map(devices.map((d) => [d.deviceId, d.displayName]));
   const byDevice = liveKeysByDevice(entries);
   const encrypted = managed.filter((m) => m.isEncrypted && m.operatingSystem.toLowerCase() === 'windows');

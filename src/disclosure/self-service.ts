@@ -36,7 +36,8 @@ export function createSelfService(deps: SelfServiceDeps) {
       if (!employee) throw notAllowed('Your account is not in the directory KeyDesk serves.', config);
       // A guest (B2B) account is someone else's employee: never theirs to unlock here.
       if (employee.userType?.toLowerCase() !== 'member') throw notAllowed('Self-service is for members of the organisation, and your account is a guest account.', config);
-      if (employee.accountEnabled === false) throw notAllowed('Your account is disabled in Entra ID.', config);
+      // The code every door gives a disabled requester: here the requester is the employee.
+      if (employee.accountEnabled === false) throw new KeyDeskProblem('requester_disabled', `Your account is disabled in Entra ID. To get a recovery key, call ${config.helpContact}.`);
       if (config.groupId !== null && !(await employees.isMemberOf(employee.id, config.groupId, budget))) {
         throw notAllowed('Self-service is open to the members of one group, and your account is not among them.', config);
       }

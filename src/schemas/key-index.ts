@@ -55,6 +55,9 @@ export const KeyIndexSyncResponse = Type.Object(
 );
 
 export const KeyIndexSyncStartResponse = Type.Object(
-  { status: Type.Enum(['started', 'already_running'], { description: 'Whether this request started a sync, or one was already under way (on any instance)', examples: ['started'] }) },
-  { additionalProperties: false },
+  {
+    status: Type.Enum(['started', 'already_running'], { description: 'Whether this request started a sync, or one was already under way (on any instance)', examples: ['started'] }),
+    ...KeyIndexSyncResponse.properties,
+  },
+  { additionalProperties: false, description: 'Whether a sync was started, and the sync as `GET /api/v1/recovery-keys/sync` answers it just after' },
 );

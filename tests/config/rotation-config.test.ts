@@ -9,6 +9,7 @@ describe('rotation configuration', () => {
   it('takes off, auto, the shortest check and a deadline in decimal hours', () => {
     expect(testConfig({ ROTATE_AFTER_DISCLOSURE: 'AUTO', ROTATION_CHECK_SECONDS: '5', ROTATION_DEADLINE_HOURS: '0.001' }).rotation).toEqual({ mode: 'auto', checkSeconds: 5, deadlineMs: 3_600 });
     expect(testConfig({ ROTATE_AFTER_DISCLOSURE: 'off', ROTATION_DEADLINE_HOURS: '1.5' }).rotation).toMatchObject({ mode: 'off', deadlineMs: 5_400_000 });
+    expect(testConfig({ ROTATION_DEADLINE_HOURS: '.5' }).rotation.deadlineMs).toBe(1_800_000);
   });
 
   it('names each bad variable and what to set', () => {

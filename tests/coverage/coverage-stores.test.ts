@@ -40,6 +40,18 @@ describe('the escrow coverage report', () => {
     expect(r.orphanedKeys).toEqual([expect.objectContaining({ id: 'k-gone-0', deviceId: 'dev-gone', note: ORPHANED_KEY_NOTE })]);
     expect(r.counts).toEqual({ devices: 5, managedWindowsEncrypted: 2, keys: 183, noEscrow: 1, staleKey: 1, nearLimit: 1, orphanedKeys: 1 });
   });
+
+  it('compares device IDs as GUIDs, whatever case each source spells them in', () => {
+    const id = '6D2E5C8F-3B1A-4F6E-9C2D-1A2B3C4D5E6F';
+    const r = computeEscrowCoverage({
+      entries: [entry('k-1', id.toLowerCase(), '2026-11-01T00:00:00Z')],
+      devices: [{ deviceId: id, displayName: 'LAPTOP-UPPER' }],
+      managed: [{ id: 'm-1', azureADDeviceId: id, deviceName: 'LAPTOP-UPPER', operatingSystem: 'Windows', isEncrypted: true }],
+      generatedAt: '2026-12-02T03:00:00.000Z',
+      thresholds: { maxKeyAgeDays: 365, keyCountWarn: 180 },
+    });
+    expect([r.noEscrow, r.orphanedKeys, r.staleKey]).toEqual([[], [], []]);
+  });
 });
 
 let database: TestDatabase | null = null;

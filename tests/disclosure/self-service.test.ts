@@ -34,11 +34,15 @@ describe('who may use self-service', () => {
   });
 
   it('refuses a guest, a disabled account and an unknown one, saying whom to call', async () => {
-    for (const who of [person({ userType: 'Guest' }), person({ userType: null }), person({ accountEnabled: false }), null]) {
+    for (const who of [person({ userType: 'Guest' }), person({ userType: null }), null]) {
       const problem = await problemOf(serviceFor(who).service().checkEmployee(randomUUID()));
       expect(problem).toMatchObject({ status: 403, code: 'self_service_not_allowed' });
       expect(problem.detail).toContain('call the Service Desk on 0100');
     }
+    // A disabled account gets the code every door gives a disabled requester.
+    const disabled = await problemOf(serviceFor(person({ accountEnabled: false })).service().checkEmployee(randomUUID()));
+    expect(disabled).toMatchObject({ status: 422, code: 'requester_disabled' });
+    expect(disabled.detail).toContain('call the Service Desk on 0100');
   });
 
   it('asks Graph about SELF_SERVICE_GROUP_ID when it is set, and refuses a non-member', async () => {

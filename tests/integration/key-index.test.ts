@@ -69,11 +69,16 @@ describe('the key-ID index against the simulated tenant', () => {
     expect(record).toMatchObject({ outcome: 'granted', details: { status: 'started' }, caller: { kind: 'user' } });
   });
 
-  it('answers a second start while a sync runs with already_running, and refuses a start without the Audit role', async () => {
-    expect((await startSync()).json()).toEqual({ status: 'started' });
-    expect((await startSync()).json()).toEqual({ status: 'already_running' });
+  it('answers a second start while a sync runs with already_running and the sync, to Lookup or Audit, and refuses a caller with neither', async () => {
+    expect((await startSync()).json()).toMatchObject({ status: 'started', state: 'running', startedAt: expect.any(String), pages: expect.any(Number), keys: expect.any(Number) });
+    expect((await startSync()).json()).toMatchObject({ status: 'already_running', state: 'running' });
+    // The auditor who started it may follow it.
+    expect((await get('/api/v1/recovery-keys/sync', auditor)).json()).toMatchObject({ state: 'running' });
     await harness.app.keyIndex.idle();
-    const refused = await harness.inject({ method: 'POST', url: '/api/v1/recovery-keys/sync', headers: { authorization: `Bearer ${lookup}` } });
+    expect((await harness.inject({ method: 'POST', url: '/api/v1/recovery-keys/sync', headers: { authorization: `Bearer ${lookup}` } })).statusCode).toBe(202);
+    await harness.app.keyIndex.idle();
+    const roleless = await tenant.issueAppToken(tenant.ticketingApps.find((a) => a.roles.length === 0)!.clientId);
+    const refused = await harness.inject({ method: 'POST', url: '/api/v1/recovery-keys/sync', headers: { authorization: `Bearer ${roleless}` } });
     expect(refused.statusCode).toBe(403);
     expect(refused.json().code).toBe('forbidden');
   });

@@ -154,6 +154,10 @@ describe('rotation routes', () => {
     expect(second).toEqual({ rotations: [expect.objectContaining({ id: ids[2] })], nextCursor: null });
     expect((await list('?state=done')).json().rotations).toEqual([]);
     expect((await list('?state=pending')).json().rotations).toHaveLength(3);
+    // Empty members, as the issue writes the route and a form sends it, are as if not given.
+    const blank = await list('?state=&limit=&cursor=');
+    expect(blank.statusCode).toBe(200);
+    expect(blank.json().rotations).toHaveLength(3);
     const badCursor = await list('?cursor=bm9wZQ');
     expect([badCursor.statusCode, badCursor.json().code]).toEqual([400, 'invalid_request']);
     const badState = await list('?state=finished');

@@ -44,7 +44,8 @@ const recoveryKeyRoutes: FastifyPluginAsyncTypebox<{ searchesPerMinute: number }
   app.get(
     '/recovery-keys/sync',
     {
-      config: { requiredRole: APP_ROLES.lookup },
+      // Whoever may look keys up, or start a sync, may follow it.
+      config: { requiredRole: [APP_ROLES.lookup, APP_ROLES.audit] },
       schema: {
         operationId: 'getKeyIndexSync',
         summary: "The key index's sync from Graph",
@@ -59,7 +60,7 @@ const recoveryKeyRoutes: FastifyPluginAsyncTypebox<{ searchesPerMinute: number }
   app.post(
     '/recovery-keys/sync',
     {
-      config: { requiredRole: APP_ROLES.audit },
+      config: { requiredRole: [APP_ROLES.lookup, APP_ROLES.audit] },
       schema: {
         operationId: 'startKeyIndexSync',
         summary: 'Start a full sync of the key index now',
@@ -72,7 +73,7 @@ const recoveryKeyRoutes: FastifyPluginAsyncTypebox<{ searchesPerMinute: number }
     async (request, reply) => {
       const identity = request.caller ?? { kind: 'app' as const, appId: null, oid: null, upn: null, name: null };
       const status = await app.keyIndex.startSync({ caller: auditCallerOf(identity, request), requestId: request.id, callerRequestId: request.callerRequestId });
-      return reply.code(202).send({ status });
+      return reply.code(202).send({ status, ...(await app.keyIndex.status()) });
     },
   );
 };

@@ -76,7 +76,7 @@ const rotationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { state, limit, cursor } = request.query;
-      const page = await app.rotations.list({ ...(state ? { state } : {}), limit: limit === undefined ? 50 : Number(limit), cursor: cursor ?? null });
+      const page = await app.rotations.list({ ...(state ? { state } : {}), limit: limit ? Number(limit) : 50, cursor: cursor || null });
       return { rotations: page.rotations.map(rotationView), nextCursor: page.nextCursor };
     },
   );
