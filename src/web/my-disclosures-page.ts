@@ -17,7 +17,7 @@ export const MY_DISCLOSURES_SHOWN = 50;
 type RotationCell = (record: AuditRecord) => SafeHtml | '';
 
 function recordRow(record: AuditRecord, rotation: RotationCell | null) {
-  const id = record.outcome === 'granted' && record.disclosureId ? `rotation-${record.disclosureId}` : '';
+  const id = rotation && record.outcome === 'granted' && record.disclosureId ? `rotation-${record.disclosureId}` : '';
   return html`<tr class="audit-record"${id ? html` id="${id}"` : ''}><td data-label="Time" class="date">${formatDateTime(record.time)}</td><td data-label="Device">${record.device?.displayName ?? record.device?.deviceId ?? ''}</td><td data-label="Requester">${breakableUpns(record.requesterUpn ?? '')}</td><td data-label="Ticket">${record.ticket ?? ''}</td><td data-label="Outcome">${record.outcome}${record.code ? html` (<code>${record.code}</code>)` : ''}</td>${rotation ? html`<td data-label="Rotation">${rotation(record)}</td>` : ''}<td data-label="Audit record"><code>${record.id}</code></td></tr>\n`;
 }
 

@@ -4,7 +4,7 @@ import { APP_ROLES } from '../auth/roles.js';
 import { staffHasRole } from '../auth/staff-session.js';
 import type { Rotation, RotationState } from '../rotation/types.js';
 import { ROTATION_STATES } from '../rotation/types.js';
-import { keyIdAsOnScreen, formatDateTime } from './device-text.js';
+import { formatDateTime } from './device-text.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, sendPage, viewerOf } from './pages.js';
 
@@ -34,7 +34,7 @@ const ROTATIONS_SHOWN = 50;
 /** A rotation's state as a page shows it: the new key ID when done, the error when it failed or cannot be done. */
 export function rotationState(rotation: Rotation): SafeHtml {
   const more = rotation.state === 'done' && rotation.newRecoveryKeyId
-    ? html`: new key <code class="new-key-id">${keyIdAsOnScreen(rotation.newRecoveryKeyId)}</code>`
+    ? html`: new key <code class="new-key-id">${rotation.newRecoveryKeyId.toUpperCase()}</code>`
     : rotation.error
       ? html`: ${rotation.error.detail} (<code>${rotation.error.code}</code>)`
       : '';
@@ -74,7 +74,7 @@ const listQuery = {
 
 function rotationRow(rotation: Rotation): SafeHtml {
   const device = rotation.deviceName ?? rotation.deviceId;
-  return html`<tr class="rotation"><td data-label="Requested" class="date">${formatDateTime(rotation.requestedAt)}</td><td data-label="Device"><a href="/devices/${encodeURIComponent(rotation.deviceId)}">${device}</a></td><td data-label="Disclosed key"><code>${keyIdAsOnScreen(rotation.oldRecoveryKeyId)}</code></td><td data-label="State">${rotationState(rotation)}</td><td data-label="Deadline" class="date">${formatDateTime(rotation.deadline)}</td><td data-label="Updated" class="date">${formatDateTime(rotation.updatedAt)}</td></tr>\n`;
+  return html`<tr class="rotation"><td data-label="Requested" class="date">${formatDateTime(rotation.requestedAt)}</td><td data-label="Device"><a href="/devices/${encodeURIComponent(rotation.deviceId)}">${device}</a></td><td data-label="Disclosed key"><code>${rotation.oldRecoveryKeyId.toUpperCase()}</code></td><td data-label="State">${rotationState(rotation)}</td><td data-label="Deadline" class="date">${formatDateTime(rotation.deadline)}</td><td data-label="Updated" class="date">${formatDateTime(rotation.updatedAt)}</td></tr>\n`;
 }
 
 function stateFilter(chosen: string): SafeHtml {
