@@ -36,7 +36,7 @@ ${groups.map((group, index) => html`<li><span class="group-number">Group ${index
 <p id="countdown">This browser runs no script, so the recovery password stays on this page until you leave it: close the page once ${employee ? 'you have' : 'the caller has'} typed it.</p>
 <p id="key-announcer" class="visually-hidden" aria-live="polite"></p>
 <p>Audit record <code class="audit-record-id">${granted.auditRecordId}</code> · disclosure <code>${granted.disclosureId}</code></p>
-${options.rotation ? html`<div class="rotation" id="rotation"><h2>Rotation</h2><p>Once the caller is back in, replace this recovery password: it has been read out. ${options.rotation}</p></div>` : ''}
+${options.rotation ? html`<div class="rotation" id="rotation"><h2>Rotation</h2><p>Once the caller is back in, have Intune replace this recovery password: it has been read out. KeyDesk checks that the new key reaches Entra ID; follow it in <a href="/my/disclosures">My disclosures</a>.</p>${options.rotation}</div>` : ''}
 ${links}`;
   return layout({ title: 'Recovery password', staff: viewer, body, script: KEY_PAGE_SCRIPT_PATH, employee });
 }

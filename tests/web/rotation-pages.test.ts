@@ -140,9 +140,27 @@ describe('rotation pages', () => {
     const forbidden = await viewer.post(`/disclosures/${disclosureId}/rotation`, { _csrf: hidden(mine.body, '_csrf') });
     expect(forbidden.statusCode).toBe(403);
     expect(forbidden.body).toContain('<code>forbidden</code>');
+    const unknown = await client.post('/disclosures/00000000-0000-4000-8000-000000000000/rotation', { _csrf: hidden(forged.body, '_csrf') });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.body).toContain('<code>not_found</code>');
     expect(tenant.rotationRequests).toHaveLength(0);
     expect(rotationRecords(disclosureId)).toEqual([]);
     expect(await harness.app.rotations.forDisclosure(disclosureId)).toBeNull();
+  });
+
+  it('shows why a rotation cannot be done: not_supported with its code for a device Intune does not manage', async () => {
+    const { directory } = tenant;
+    const notManaged = directory.devices.find(
+      (d) => d.accountEnabled && !directory.managedDevices.some((m) => m.azureADDeviceId === d.deviceId) && directory.owners(d).length > 0 && directory.keysOf(d.deviceId).some((k) => k.volumeType === '1'),
+    )!;
+    const client = await signIn(discloser);
+    const { page, disclosureId } = await reveal(client, notManaged);
+    const rotated = await client.post(`/disclosures/${disclosureId}/rotation`, { _csrf: hidden(page.body, '_csrf') });
+    expect(rotated.statusCode).toBe(303);
+    const mine = await client.get('/my/disclosures');
+    expect(stateOf(mine.body, disclosureId)).toBe('not_supported');
+    expect(mine.body).toContain('(<code>device_not_managed</code>)');
+    expect(tenant.rotationRequests).toHaveLength(0);
   });
 
   it('shows no button with ROTATE_AFTER_DISCLOSURE=off and refuses the post with rotation_off', async () => {
