@@ -68,7 +68,12 @@ const rotateBody = { type: 'object', properties: { _csrf: { type: 'string', maxL
 
 const listQuery = {
   type: 'object',
-  properties: { state: { type: 'string', enum: ['', ...ROTATION_STATES] }, cursor: { type: 'string', maxLength: 200 } },
+  properties: {
+    state: { type: 'string', enum: ['', ...ROTATION_STATES] },
+    // As the API's: a whole number from 1 to 500, as text.
+    limit: { type: 'string', pattern: '^(?:[1-9]|[1-9][0-9]|[1-4][0-9]{2}|500)$' },
+    cursor: { type: 'string', maxLength: 200 },
+  },
   additionalProperties: false,
 } as const;
 
@@ -84,9 +89,9 @@ ${ROTATION_STATES.map((state) => html`<option value="${state}"${chosen === state
 <button type="submit">Show</button></form>`;
 }
 
-function nextLink(state: string, cursor: string | null): SafeHtml | '' {
+function nextLink(state: string, limit: string | undefined, cursor: string | null): SafeHtml | '' {
   if (cursor === null) return '';
-  const query = new URLSearchParams({ ...(state ? { state } : {}), cursor });
+  const query = new URLSearchParams({ ...(state ? { state } : {}), ...(limit ? { limit } : {}), cursor });
   return html`<p class="links"><a href="/rotations?${query.toString()}" rel="next">Next page</a></p>`;
 }
 
@@ -102,12 +107,12 @@ export default async function rotationPages(app: FastifyInstance, options: Rotat
     },
   );
 
-  app.get<{ Querystring: { state?: RotationState | ''; cursor?: string } }>(
+  app.get<{ Querystring: { state?: RotationState | ''; limit?: string; cursor?: string } }>(
     '/rotations',
     { schema: { hide: true, querystring: listQuery }, preHandler: app.requireStaff([APP_ROLES.lookup, APP_ROLES.audit]) },
     async (request, reply) => {
       const state = request.query.state ?? '';
-      const page = await app.rotations.list({ ...(state ? { state } : {}), limit: ROTATIONS_SHOWN, cursor: request.query.cursor ?? null });
+      const page = await app.rotations.list({ ...(state ? { state } : {}), limit: request.query.limit ? Number(request.query.limit) : ROTATIONS_SHOWN, cursor: request.query.cursor ?? null });
       const body = html`<h1>Rotations</h1>
 <p>Every rotation of a disclosed recovery password (ROTATE_AFTER_DISCLOSURE=${app.rotations.mode}), newest request first.</p>
 ${stateFilter(state)}
@@ -120,7 +125,7 @@ ${
 ${page.rotations.map(rotationRow)}</tbody>
 </table>`
 }
-${nextLink(state, page.nextCursor)}`;
+${nextLink(state, request.query.limit, page.nextCursor)}`;
       return sendPage(reply, 200, layout({ title: 'Rotations', staff: viewerOf(request, reply), body }));
     },
   );

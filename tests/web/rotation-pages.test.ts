@@ -163,6 +163,24 @@ describe('rotation pages', () => {
     expect(tenant.rotationRequests).toHaveLength(0);
   });
 
+  it('pages /rotations newest first, the state filter kept on the next page', async () => {
+    // Never escrowed: both stay pending, whenever the leader looks.
+    for (const device of [tenant.directory.notable.typical, tenant.directory.notable.apostrophe]) tenant.knobs.setRotation(device.deviceId, 'never');
+    const client = await signIn(discloser);
+    const first = await reveal(client, tenant.directory.notable.typical);
+    const second = await reveal(client, tenant.directory.notable.apostrophe);
+    for (const { disclosureId, page } of [first, second]) await client.post(`/disclosures/${disclosureId}/rotation`, { _csrf: hidden(page.body, '_csrf') });
+    const one = await client.get('/rotations?state=pending&limit=1');
+    expect(one.body.match(/<tr class="rotation">/g)).toHaveLength(1);
+    expect(one.body).toContain(tenant.directory.notable.apostrophe.deviceId);
+    const next = /<a href="(\/rotations\?[^"]+)" rel="next">/.exec(one.body)![1]!.replace(/&amp;/g, '&');
+    expect(next).toMatch(/^\/rotations\?state=pending&limit=1&cursor=/);
+    const two = await client.get(next);
+    expect(two.body.match(/<tr class="rotation">/g)).toHaveLength(1);
+    expect(two.body).toContain(tenant.directory.notable.typical.deviceId);
+    expect(two.body).not.toContain('rel="next"');
+  });
+
   it('shows no button with ROTATE_AFTER_DISCLOSURE=off and refuses the post with rotation_off', async () => {
     await harness.close();
     harness = await keydesk({ ROTATE_AFTER_DISCLOSURE: 'off' });
