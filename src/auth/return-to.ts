@@ -12,9 +12,9 @@ const BASE = 'https://keydesk.invalid';
 const MAX_LENGTH = 2_048;
 
 /** KeyDesk's pages a sign-in may return to. */
-const PAGES = [/^\/$/, /^\/self-service\/$/, /^\/self-service\/devices\/[0-9A-Fa-f-]{1,64}$/, /^\/devices\/[0-9A-Fa-f-]{1,64}$/, /^\/my\/disclosures$/, /^\/audit$/, /^\/audit\/records\/[0-9A-Fa-f-]{1,64}$/, /^\/reports\/escrow-coverage$/];
+const PAGES = [/^\/$/, /^\/self-service\/$/, /^\/self-service\/devices\/[0-9A-Fa-f-]{1,64}$/, /^\/devices\/[0-9A-Fa-f-]{1,64}$/, /^\/my\/disclosures$/, /^\/audit$/, /^\/audit\/records\/[0-9A-Fa-f-]{1,64}$/, /^\/reports\/escrow-coverage$/, /^\/rotations$/];
 /** Query parameters a page keeps across a sign-in (the search forms'). */
-const KEPT_QUERY: Record<string, readonly string[]> = { '/': ['name', 'match'], '/audit': [...Object.keys(AuditFilterQuery), 'limit'] };
+const KEPT_QUERY: Record<string, readonly string[]> = { '/': ['name', 'match'], '/audit': [...Object.keys(AuditFilterQuery), 'limit'], '/rotations': ['state', 'limit'] };
 
 export function safeReturnTo(raw: unknown): string {
   if (typeof raw !== 'string' || raw.length > MAX_LENGTH || !raw.startsWith('/')) return '/';

@@ -51,6 +51,8 @@ button { font: inherit; padding: .45rem 1rem; margin-top: 1rem; border: 0; borde
 button[aria-pressed="true"] { background: #fff; color: var(--accent); box-shadow: inset 0 0 0 2px var(--accent); }
 button:disabled { background: #767676; cursor: not-allowed; }
 header button { margin-top: 0; }
+form.rotate-now { margin: 0; }
+form.rotate-now button, .rotation-filter button { margin-top: .25rem; }
 
 /* The device's facts: a term beside its value, or above it on a narrow screen. */
 dl { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .35rem 1.5rem; }

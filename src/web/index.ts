@@ -23,6 +23,7 @@ import formTokens from './form-token.js';
 import myDisclosuresPage from './my-disclosures-page.js';
 import { renderProblemPage, sendPage } from './pages.js';
 import revealRoute from './reveal.js';
+import rotationPages from './rotation-pages.js';
 import searchPage from './search-page.js';
 import selfServicePages from './self-service.js';
 import signInRoutes from './sign-in-routes.js';
@@ -148,6 +149,7 @@ export default async function webUi(app: FastifyInstance, options: WebUiOptions)
   await app.register(myDisclosuresPage);
   await app.register(auditPages, { clientId: config.clientId });
   await app.register(escrowCoveragePage);
+  await app.register(rotationPages, { clientId: config.clientId });
   if (config.selfService.enabled) {
     await app.register(selfServicePages, { web, selfService: config.selfService, clientId: config.clientId, disclosuresPerMinute: config.rateLimits.staffDisclosuresPerMinute, now });
   }

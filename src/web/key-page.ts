@@ -1,7 +1,7 @@
 import type { GrantedDisclosure } from '../disclosure/service.js';
 import { KEY_PAGE_SCRIPT_PATH } from './assets.js';
 import { VOLUME_TYPES, keyIdAsOnScreen } from './device-text.js';
-import { html } from './html.js';
+import { html, type SafeHtml } from './html.js';
 import { layout, type PageViewer } from './pages.js';
 
 /**
@@ -15,7 +15,7 @@ import { layout, type PageViewer } from './pages.js';
 /** The self-service key page speaks to the employee at their own locked-out laptop; the staff one to an agent on a call. */
 const EMPLOYEE_INTRO = html`<p class="key-intro">On the blue recovery screen, type these 48 digits group by group (the dashes come by themselves), then press Enter. Windows starts as usual; you may be asked for your PIN.</p>`;
 
-export function keyPage(viewer: PageViewer | null, granted: GrantedDisclosure, displaySeconds: number, options: { employee?: boolean } = {}): string {
+export function keyPage(viewer: PageViewer | null, granted: GrantedDisclosure, displaySeconds: number, options: { employee?: boolean; rotation?: SafeHtml | '' } = {}): string {
   const groups = granted.recoveryKey.key.split('-');
   const employee = options.employee ?? false;
   const links = employee
@@ -36,6 +36,7 @@ ${groups.map((group, index) => html`<li><span class="group-number">Group ${index
 <p id="countdown">This browser runs no script, so the recovery password stays on this page until you leave it: close the page once ${employee ? 'you have' : 'the caller has'} typed it.</p>
 <p id="key-announcer" class="visually-hidden" aria-live="polite"></p>
 <p>Audit record <code class="audit-record-id">${granted.auditRecordId}</code> · disclosure <code>${granted.disclosureId}</code></p>
+${options.rotation ? html`<div class="rotation" id="rotation"><h2>Rotation</h2><p>Once the caller is back in, have Intune replace this recovery password: it has been read out. KeyDesk checks that the new key reaches Entra ID; follow it in <a href="/my/disclosures">My disclosures</a>.</p>${options.rotation}</div>` : ''}
 ${links}`;
   return layout({ title: 'Recovery password', staff: viewer, body, script: KEY_PAGE_SCRIPT_PATH, employee });
 }

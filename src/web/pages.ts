@@ -28,7 +28,7 @@ export function staffHeader(staff: PageViewer | null, employee = false): SafeHtm
   const nav = employee
     ? html`<nav><a href="/self-service/">My devices</a></nav>`
     : html`<nav><a href="/my/disclosures">My disclosures</a>${staffHasRole(staff, APP_ROLES.audit) ? html` · <a href="/audit">Audit trail</a>` : ''}${
-        staffHasRole(staff, [APP_ROLES.lookup, APP_ROLES.audit]) ? html` · <a href="/reports/escrow-coverage">Escrow coverage</a>` : ''
+        staffHasRole(staff, [APP_ROLES.lookup, APP_ROLES.audit]) ? html` · <a href="/reports/escrow-coverage">Escrow coverage</a> · <a href="/rotations">Rotations</a>` : ''
       }</nav>`;
   return html`<header>
 <strong><a href="${employee ? '/self-service/' : '/'}">KeyDesk</a></strong>

@@ -12,6 +12,7 @@ import { deviceIdParam, renderDevicePage } from './device-page.js';
 import { consumeFormToken } from './form-token.js';
 import { keyPage } from './key-page.js';
 import { renderProblemPage, sendPage, viewerOf } from './pages.js';
+import { rotationCell } from './rotation-pages.js';
 import { disclosureInputOf, pickForm, shownForm, type RevealForm } from './reveal-form.js';
 
 /**
@@ -98,7 +99,7 @@ export default async function revealRoute(app: FastifyInstance, options: RevealO
       if (early) return refuse(request, reply, early);
       const result = await app.disclosures.disclose(webAttempt(request, options.clientId));
       if (result.outcome !== 'granted') return refusedPage(request, reply, result, options);
-      return sendPage(reply, 200, keyPage(viewerOf(request, reply), result, options.web.keyDisplaySeconds));
+      return sendPage(reply, 200, keyPage(viewerOf(request, reply), result, options.web.keyDisplaySeconds, { rotation: rotationCell(request, reply, result.disclosureId, null) }));
     },
   );
 }

@@ -50,6 +50,7 @@ describe('where a sign-in returns to', () => {
     ['/audit?deviceName=LAPTOP-X&outcome=granted&colour=red&cursor=abc', '/audit?outcome=granted&deviceName=LAPTOP-X'],
     ['/audit/records/6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f', '/audit/records/6d2e5c8f-3b1a-4f6e-9c2d-1a2b3c4d5e6f'],
     ['/reports/escrow-coverage', '/reports/escrow-coverage'],
+    ['/rotations?state=overdue&limit=20&cursor=abc', '/rotations?state=overdue&limit=20'],
   ])('keeps the KeyDesk page %s', (raw, expected) => {
     expect(safeReturnTo(raw)).toBe(expected);
   });

@@ -29,7 +29,7 @@ describe.skipIf(skipBrowserTests)('a disclosure in a real browser', () => {
     await kit?.close();
   }, 30_000);
 
-  it('signs in, searches, sees the device without its key IDs, is refused for a misread key ID, reveals, copies, sees the password removed, lists every attempt and signs out', { timeout: 60_000 }, async () => {
+  it('signs in, searches, sees the device without its key IDs, is refused for a misread key ID, reveals, copies, sees the password removed, lists every attempt, rotates the key and signs out', { timeout: 60_000 }, async () => {
     const { context, page, consoleErrors } = await kit.newPage();
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: kit.baseUrl });
     const ticket = `INC${Date.now().toString().slice(-7)}`;
@@ -121,6 +121,14 @@ describe.skipIf(skipBrowserTests)('a disclosure in a real browser', () => {
     ]);
     for (const row of await rows.all()) await expect(row.textContent()).resolves.toContain(requester);
     await screenshot(page, 'walkthrough-6-my-disclosures');
+
+    // Rotate now on the granted row: back on My disclosures, the rotation is pending at Intune.
+    const granted = rows.filter({ hasText: 'granted' });
+    await granted.getByRole('button', { name: 'Rotate now' }).click();
+    await page.waitForURL(/\/my\/disclosures#rotation-/, { timeout: 5_000 });
+    await expect(rows.filter({ hasText: 'granted' }).locator('.rotation-state').getAttribute('data-state')).resolves.toBe('pending');
+    await expect(rows.filter({ hasText: 'granted' }).getByRole('button', { name: 'Rotate now' }).count()).resolves.toBe(0);
+    await screenshot(page, 'walkthrough-7-rotation-pending');
 
     // Sign out.
     await page.getByRole('button', { name: 'Sign out' }).click();

@@ -302,7 +302,7 @@ describe('staff pages', () => {
     }
     const page = await mine.client.get('/my/disclosures');
     expect(page.statusCode).toBe(200);
-    expect(page.body.match(/<tr class="audit-record">/g)).toHaveLength(1);
+    expect(page.body.match(/<tr class="audit-record"[ >]/g)).toHaveLength(1);
     expect(page.body).toContain('INC0000001');
     expect(page.body).not.toContain('INC0000002');
     const granted = harness.auditRecords().find((r) => r.action === 'disclosure' && r.ticket === 'INC0000001')!;
