@@ -48,7 +48,7 @@ export const RotationParams = Type.Object(
 export const RotationListQuery = Type.Object(
   {
     // An empty value (`?state=&limit=&cursor=`, as a form sends it) means the member is not given.
-    state: Type.Optional(Type.Union([RotationStateSchema, Type.Literal('')])),
+    state: Type.Optional(Type.Union([RotationStateSchema, Type.Literal('')], { description: 'Only rotations in this state (empty: all)', examples: ['pending'] })),
     // Query strings are not coerced: a whole number from 1 to 500, as text.
     limit: Type.Optional(Type.String({ pattern: '^(?:[1-9]|[1-9][0-9]|[1-4][0-9]{2}|500)?$', description: 'Rotations per page, a whole number from 1 to 500; default 50 (also when empty)', examples: ['50'] })),
     cursor: Type.Optional(Type.String({ maxLength: 200, description: '`nextCursor` of the previous page, unchanged', examples: ['WyIyMDI2LTEyLTAyVDA5OjAwOjAwLjAwMFoiLCI5ZDNjMWIyYSJd'] })),
