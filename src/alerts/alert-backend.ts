@@ -9,8 +9,11 @@ export interface AlertBackend {
   /**
    * How many disclosure records of the check's outcome about its subject fall within the window
    * ending at `record` (inclusive), `record` itself counted: it is durable before it is counted.
+   * With `atMost`, counting may stop there: whether the limit is passed is all that is asked of
+   * every record, so a busy subject costs no more than its threshold (the exact count is asked
+   * only for the alert that is raised).
    */
-  count(check: AlertCheck, record: AuditRecord): Promise<number>;
+  count(check: AlertCheck, record: AuditRecord, atMost?: number): Promise<number>;
   /**
    * True for the one caller, across every instance, that may raise this rule about this subject
    * at `atMs`: no alert of it was claimed within the rule's window before.

@@ -78,11 +78,12 @@ async function evaluate(record: AuditRecord, config: AlertConfig, deps: AlertWat
 }
 
 async function evaluateCheck(check: AlertCheck, record: AuditRecord, config: AlertConfig, deps: AlertWatchDeps): Promise<void> {
-  const observed = check.counted ? await deps.backend.count(check, record) : 1;
-  if (check.counted && observed <= check.counted.limit) return;
+  const passed = check.counted ? await deps.backend.count(check, record, check.counted.limit + 1) : 1;
+  if (check.counted && passed <= check.counted.limit) return;
   const atMs = Date.parse(record.time);
   if (!(await deps.backend.claim(check, atMs))) return;
   try {
+    const observed = check.counted ? await deps.backend.count(check, record) : 1;
     const alert = await deps.audit.append(alertRecordOf(check, record, observed, config));
     deps.logger.info({ alert: { rule: check.rule, subject: check.subject.id, auditRecordId: alert.id } }, 'alert raised');
   } catch (error) {

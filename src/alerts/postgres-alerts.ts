@@ -33,10 +33,12 @@ function countSql(column: SubjectColumn, appOnly: boolean): string {
   if (!COLUMNS.has(column)) throw new Error(`not a subject column: ${column}`);
   // The subject's index is (column, seq): the lowest seq of the window (from the (time, seq)
   // index) bounds the scan to the window instead of every record the subject ever had.
-  return `SELECT count(*)::int AS n FROM keydesk.audit_records
+  // $6 (null: no bound) stops the scan once that many are found.
+  return `SELECT count(*)::int AS n FROM (SELECT 1 FROM keydesk.audit_records
     WHERE ${column} = $1 AND seq >= (SELECT coalesce(min(seq), 0) FROM keydesk.audit_records WHERE time > $3)
       AND seq <= $5 AND action = 'disclosure' AND outcome = $2 AND time > $3 AND time <= $4
-      ${appOnly ? `AND (line::jsonb #>> '{caller,kind}') = 'app'` : ''}`;
+      ${appOnly ? `AND (line::jsonb #>> '{caller,kind}') = 'app'` : ''}
+    LIMIT $6) AS counted`;
 }
 
 export class PostgresAlertBackend implements AlertBackend {
@@ -48,7 +50,7 @@ export class PostgresAlertBackend implements AlertBackend {
     this.#url = url;
   }
 
-  async count(check: AlertCheck, record: AuditRecord): Promise<number> {
+  async count(check: AlertCheck, record: AuditRecord, atMost?: number): Promise<number> {
     const to = Date.parse(record.time);
     const { rows } = await this.#query<{ n: number }>(countSql(check.subject.column, check.subject.appOnly), [
       check.subject.value,
@@ -57,6 +59,7 @@ export class PostgresAlertBackend implements AlertBackend {
       record.time,
       // Records written after this one (the same millisecond, while it was evaluated) are not its window's.
       record.seq,
+      atMost ?? null,
     ]);
     return rows[0]?.n ?? 0;
   }
