@@ -1,5 +1,6 @@
 import type { KeyIndex } from '../key-index/key-index.js';
-import type { JobFactory, LeaderJob } from './periodic-jobs.js';
+import type { JobFactory } from './periodic-jobs.js';
+import { timedLeaderJob } from './timed-job.js';
 
 /**
  * The leader syncs the key-ID index from Graph's tenant-wide key list once the last successful
@@ -16,8 +17,6 @@ export function keyIndexSyncJob(keyIndex: KeyIndex, now: () => number = Date.now
   return ({ config, isLeader, logger }) => {
     const hours = config.keyIndex.syncHours;
     if (hours === 0) return null;
-    let timer: NodeJS.Timeout | null = null;
-    let looking: Promise<unknown> | null = null;
     const due = async () => {
       const { state, lastSuccessAt, completedAt } = await keyIndex.status();
       if (state === 'running') return false;
@@ -25,29 +24,14 @@ export function keyIndexSyncJob(keyIndex: KeyIndex, now: () => number = Date.now
       if (state === 'failed' && completedAt !== null && now() - Date.parse(completedAt) < LOOK_EVERY_MS) return false;
       return lastSuccessAt === null || now() - Date.parse(lastSuccessAt) >= hours * 3_600_000;
     };
-    const look = () => {
-      if (!isLeader() || looking) return;
-      looking = due()
-        .then((yes) => (yes ? keyIndex.startSync() : null))
-        .catch((error: unknown) => logger.error({ err: error }, 'the key index sync could not be started'))
-        .finally(() => {
-          looking = null;
-        });
-    };
-    const job: LeaderJob = {
-      start() {
-        timer = setTimeout(function next() {
-          look();
-          timer = setTimeout(next, LOOK_EVERY_MS).unref();
-        }, FIRST_LOOK_DELAY_MS).unref();
-      },
-      async stop() {
-        if (timer) clearTimeout(timer);
-        timer = null;
-        await looking;
-        await keyIndex.stop();
-      },
-    };
-    return job;
+    return timedLeaderJob({
+      firstDelayMs: FIRST_LOOK_DELAY_MS,
+      everyMs: LOOK_EVERY_MS,
+      isLeader,
+      logger,
+      work: async () => ((await due()) ? keyIndex.startSync() : null),
+      failure: 'the key index sync could not be started',
+      onStop: () => keyIndex.stop(),
+    });
   };
 }

@@ -1,5 +1,6 @@
 import type { RotationService } from '../rotation/rotation-service.js';
-import type { JobFactory, LeaderJob } from './periodic-jobs.js';
+import type { JobFactory } from './periodic-jobs.js';
+import { timedLeaderJob } from './timed-job.js';
 
 /**
  * The leader looks at every open rotation each ROTATION_CHECK_SECONDS: a new key listed for the
@@ -10,30 +11,6 @@ import type { JobFactory, LeaderJob } from './periodic-jobs.js';
 export function rotationJob(rotations: Pick<RotationService, 'checkOpen'>): JobFactory {
   return ({ config, isLeader, logger }) => {
     const everyMs = config.rotation.checkSeconds * 1_000;
-    let timer: NodeJS.Timeout | null = null;
-    let looking: Promise<unknown> | null = null;
-    const look = () => {
-      if (!isLeader() || looking) return;
-      looking = rotations
-        .checkOpen()
-        .catch((error: unknown) => logger.error({ err: error }, 'the open rotations could not be checked'))
-        .finally(() => {
-          looking = null;
-        });
-    };
-    const job: LeaderJob = {
-      start() {
-        timer = setTimeout(function next() {
-          look();
-          timer = setTimeout(next, everyMs).unref();
-        }, everyMs).unref();
-      },
-      async stop() {
-        if (timer) clearTimeout(timer);
-        timer = null;
-        await looking;
-      },
-    };
-    return job;
+    return timedLeaderJob({ firstDelayMs: everyMs, everyMs, isLeader, logger, work: () => rotations.checkOpen(), failure: 'the open rotations could not be checked' });
   };
 }
