@@ -3,7 +3,8 @@ import type { AuditRecord, AuditTrail } from '../audit/types.js';
 import type { AlertConfig } from '../config/alert-config.js';
 import type { DatabaseConfig } from '../config/config.js';
 import { createAuditPool } from '../audit/postgres/connection.js';
-import type { AlertBackend } from './alert-backend.js';
+import { latestPerKey } from '../jobs/latest-per-key.js';
+import { claimKey, type AlertBackend } from './alert-backend.js';
 import { alertRecordOf } from './alert-facts.js';
 import { alertChecks, longestWindowMs, type AlertCheck } from './alert-rules.js';
 import { MemoryAlertBackend } from './memory-alerts.js';
@@ -14,6 +15,14 @@ import { PostgresAlertBackend } from './postgres-alerts.js';
  * calls `observe` with the record). Evaluation is scheduled after the answer and never fails it:
  * errors are logged (an outcome record holds no password, and neither does a log line here) and
  * the alert is given up. Each alert is one `alert` record in the trail, which the outbox notifies.
+ *
+ * On PostgreSQL, which counts committed records, each rule and subject is evaluated one record at
+ * a time, the latest record waiting (a busy subject's later record counts its window as well as
+ * an earlier one would), with no more evaluations at once than the alerts' pool has connections.
+ * Once a rule is claimed about a subject, its later records inside the claim's window are not
+ * counted at all: no alert could be raised from them, so a busy ticketing app past its threshold
+ * costs no statement per disclosure. In memory (the file store) every record is counted: that
+ * backend counts what it is shown.
  */
 
 export interface AlertWatch {
@@ -34,6 +43,12 @@ export interface AlertWatchDeps {
 /** Connections of the alerts' own pool on PostgreSQL: counting and claiming are short statements. */
 const ALERT_POOL_MAX = 2;
 
+/** Evaluations at once in memory, where each is a few microseconds of this thread. */
+const MEMORY_CONCURRENCY = 16;
+
+/** Claims remembered beyond this many are pruned of those whose window has ended. */
+const HELD_PRUNE_AT = 10_000;
+
 /** The backend the audit store calls for: PostgreSQL (counted across instances) or this process's memory. */
 export function alertBackendFor(
   config: AlertConfig,
@@ -45,46 +60,77 @@ export function alertBackendFor(
 }
 
 export function createAlertWatch(config: AlertConfig, deps: AlertWatchDeps): AlertWatch {
-  const running = new Set<Promise<void>>();
-  const track = (work: Promise<void>) => {
-    running.add(work);
-    void work.finally(() => running.delete(work));
-  };
-  const idle = async () => {
-    while (running.size > 0) await Promise.allSettled([...running]);
-  };
+  const trail = deps.backend.countsTheTrail;
+  const held = new ClaimsHeld(trail);
+  const queue = latestPerKey<{ check: AlertCheck; record: AuditRecord }>(({ check, record }) => evaluate(check, record, config, { ...deps, held }), {
+    concurrency: trail ? ALERT_POOL_MAX : MEMORY_CONCURRENCY,
+    onError: (error) => deps.logger.error({ err: error }, 'an alert rule could not be evaluated'),
+  });
   return {
     observe(record) {
-      if (alertChecks(record, config).length === 0) return;
-      // After the answer: the caller's disclosure goes out before any alert is counted.
-      track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => evaluate(record, config, deps)));
+      for (const check of alertChecks(record, config)) {
+        if (held.covers(check, Date.parse(record.time))) continue;
+        queue.submit(trail ? claimKey(check) : `${claimKey(check)}|${record.id}`, { check, record });
+      }
     },
-    idle,
+    idle: () => queue.idle(),
     async close() {
-      await idle();
+      await queue.idle();
       await deps.backend.close();
     },
   };
 }
 
-async function evaluate(record: AuditRecord, config: AlertConfig, deps: AlertWatchDeps): Promise<void> {
-  for (const check of alertChecks(record, config)) {
-    try {
-      await evaluateCheck(check, record, config, deps);
-    } catch (error) {
-      deps.logger.error({ err: error, alert: { rule: check.rule, subject: check.subject.id, auditRecordId: record.id } }, 'an alert rule could not be evaluated');
+/**
+ * Until when each rule about each subject is claimed (by this process or, learnt from a refused
+ * claim, another). Only where counts come from the trail: in memory a skipped record would be
+ * missing from the next window's count.
+ */
+class ClaimsHeld {
+  readonly #until = new Map<string, number>();
+  readonly #enabled: boolean;
+
+  constructor(enabled: boolean) {
+    this.#enabled = enabled;
+  }
+
+  covers(check: AlertCheck, atMs: number): boolean {
+    return (this.#until.get(claimKey(check)) ?? -Infinity) > atMs;
+  }
+
+  remember(check: AlertCheck, claimedAtMs: number | null): void {
+    if (!this.#enabled || claimedAtMs === null || !Number.isFinite(claimedAtMs)) return;
+    if (this.#until.size >= HELD_PRUNE_AT) {
+      const now = Date.now();
+      for (const [key, until] of this.#until) if (until <= now) this.#until.delete(key);
     }
+    this.#until.set(claimKey(check), claimedAtMs + check.windowMs);
   }
 }
 
-async function evaluateCheck(check: AlertCheck, record: AuditRecord, config: AlertConfig, deps: AlertWatchDeps): Promise<void> {
+async function evaluate(check: AlertCheck, record: AuditRecord, config: AlertConfig, deps: AlertWatchDeps & { held: ClaimsHeld }): Promise<void> {
+  // After the answer: the caller's disclosure goes out before any alert is counted.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  try {
+    await evaluateCheck(check, record, config, deps);
+  } catch (error) {
+    deps.logger.error({ err: error, alert: { rule: check.rule, subject: check.subject.id, auditRecordId: record.id } }, 'an alert rule could not be evaluated');
+  }
+}
+
+async function evaluateCheck(check: AlertCheck, record: AuditRecord, config: AlertConfig, deps: AlertWatchDeps & { held: ClaimsHeld }): Promise<void> {
+  const atMs = Date.parse(record.time);
+  if (deps.held.covers(check, atMs)) return;
   const passed = check.counted ? await deps.backend.count(check, record, check.counted.limit + 1) : 1;
   if (check.counted && passed <= check.counted.limit) return;
-  const atMs = Date.parse(record.time);
-  if (!(await deps.backend.claim(check, atMs))) return;
+  if (!(await deps.backend.claim(check, atMs))) {
+    deps.held.remember(check, await deps.backend.claimedAt(check));
+    return;
+  }
   try {
     const observed = check.counted ? await deps.backend.count(check, record) : 1;
     const alert = await deps.audit.append(alertRecordOf(check, record, observed, config));
+    deps.held.remember(check, atMs);
     deps.logger.info({ alert: { rule: check.rule, subject: check.subject.id, auditRecordId: alert.id } }, 'alert raised');
   } catch (error) {
     await deps.backend.release(check, atMs).catch(() => undefined);

@@ -32,6 +32,7 @@ interface Claim {
 }
 
 export class MemoryAlertBackend implements AlertBackend {
+  readonly countsTheTrail = false;
   readonly #times = new Map<string, { windowMs: number; times: number[] }>();
   readonly #claims = new Map<string, Claim>();
   readonly #options: MemoryAlertOptions;
@@ -71,6 +72,10 @@ export class MemoryAlertBackend implements AlertBackend {
     if (previous !== undefined && previous.atMs > atMs - check.windowMs) return false;
     this.#claims.set(key, { atMs, windowMs: check.windowMs });
     return true;
+  }
+
+  async claimedAt(check: AlertCheck): Promise<number | null> {
+    return this.#claims.get(claimKey(check))?.atMs ?? null;
   }
 
   async release(check: AlertCheck, atMs: number): Promise<void> {

@@ -25,6 +25,9 @@ RETURNING true AS claimed`;
 // -infinity: the next record may claim again at once.
 const RELEASE_SQL = `UPDATE keydesk.alert_windows SET window_start = '-infinity' WHERE rule = $1 AND subject = $2 AND window_start = $3`;
 
+// -infinity (a released claim) comes back as -Infinity, which the caller ignores.
+const CLAIMED_AT_SQL = `SELECT extract(epoch FROM window_start) * 1000 AS ms FROM keydesk.alert_windows WHERE rule = $1 AND subject = $2`;
+
 /** Counting and claiming are small indexed statements; they must not hold a connection for long. */
 const STATEMENT_TIMEOUT_MS = 5_000;
 
@@ -42,6 +45,7 @@ function countSql(column: SubjectColumn, appOnly: boolean): string {
 }
 
 export class PostgresAlertBackend implements AlertBackend {
+  readonly countsTheTrail = true;
   readonly #pool: pg.Pool;
   readonly #url: string;
 
@@ -67,6 +71,12 @@ export class PostgresAlertBackend implements AlertBackend {
   async claim(check: AlertCheck, atMs: number): Promise<boolean> {
     const { rows } = await this.#query(CLAIM_SQL, [check.rule, check.subject.id, new Date(atMs).toISOString(), check.windowMs]);
     return rows.length === 1;
+  }
+
+  async claimedAt(check: AlertCheck): Promise<number | null> {
+    const { rows } = await this.#query<{ ms: string | number | null }>(CLAIMED_AT_SQL, [check.rule, check.subject.id]);
+    const ms = rows[0]?.ms;
+    return ms === undefined || ms === null ? null : Number(ms);
   }
 
   async release(check: AlertCheck, atMs: number): Promise<void> {

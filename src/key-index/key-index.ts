@@ -6,6 +6,7 @@ import type { TenantKeyList } from '../graph/tenant-key-list.js';
 import { KeyDeskProblem, isProblem } from '../problem/problem.js';
 import { normaliseKeyId } from '../disclosure/rules.js';
 import { keyIndexKeys, keyIndexSyncsTotal } from '../metrics/metrics.js';
+import { latestPerKey } from '../jobs/latest-per-key.js';
 import type { IndexedKey, KeyIndexStore, KeyIndexSyncStatus } from './types.js';
 
 /**
@@ -50,7 +51,7 @@ export interface KeyIndex {
   findByKeyId(keyIdInput: string): Promise<IndexedKey[]>;
   /** Best effort: a failure is logged, never the reader's problem. */
   refreshDevice(deviceId: string, keys: readonly RecoveryKeyMetadata[]): void;
-  /** Resolves when the sync this process runs (if any) has ended. */
+  /** Resolves when the sync this process runs (if any) and the device refreshes waiting have ended. */
   idle(): Promise<void>;
   /** At shutdown: the running sync stops before its next page and records a failed end; waits a little for it. */
   stop(): Promise<void>;
@@ -97,10 +98,19 @@ async function recordStart(deps: KeyIndexDeps, requester: SyncRequester, status:
   }
 }
 
+/** Device refreshes written at once: the PostgreSQL index's pool is small and also serves look-ups and the sync. */
+const REFRESH_CONCURRENCY = 2;
+
 export function createKeyIndex(deps: KeyIndexDeps): KeyIndex {
   const { store, now, logger } = deps;
   let current: Promise<void> | null = null;
   let stopping = false;
+  // A device's latest key list supersedes one still waiting: a burst of cold look-ups (every
+  // worker warming its cache at once) waits here instead of past the pool's checkout timeout.
+  const refreshes = latestPerKey<{ deviceId: string; keys: readonly RecoveryKeyMetadata[]; at: string }>(
+    ({ deviceId, keys, at }) => store.refreshDevice(deviceId, keys, at),
+    { concurrency: REFRESH_CONCURRENCY, onError: (error) => logger.warn({ err: error }, "the key index could not refresh a device's keys") },
+  );
 
   return {
     async startSync(requester) {
@@ -121,10 +131,11 @@ export function createKeyIndex(deps: KeyIndexDeps): KeyIndex {
     status: () => store.status(),
     findByKeyId: (keyIdInput) => store.findByKeyIdPrefix(normaliseKeyId(keyIdInput)),
     refreshDevice(deviceId, keys) {
-      store.refreshDevice(deviceId, keys, iso(now())).catch((error: unknown) => logger.warn({ err: error }, "the key index could not refresh a device's keys"));
+      refreshes.submit(deviceId.toLowerCase(), { deviceId, keys, at: iso(now()) });
     },
     idle: async () => {
       await current;
+      await refreshes.idle();
     },
     async stop() {
       stopping = true;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { onTestFinished } from 'vitest';
 import { pino } from 'pino';
 import { alertBackendFor, createAlertWatch, type AlertWatch } from '../../src/alerts/alert-watch.js';
+import type { AlertBackend } from '../../src/alerts/alert-backend.js';
 import type { AuditCaller, AuditRecord } from '../../src/audit/types.js';
 import type { AuditStore } from '../../src/audit/store.js';
 import { DEFAULT_TICKET_PATTERN } from '../../src/config/config.js';
@@ -63,13 +64,15 @@ export interface InstanceOptions {
   /** The runtime role's URL with PostgreSQL: the rules then count and claim there. */
   databaseUrl?: string | null;
   now: () => number;
+  /** Instead of the backend the configuration calls for (a wrapped one that counts its calls). */
+  backend?: AlertBackend;
 }
 
 export function instanceOn(store: AuditStore, graph: FakeGraph, options: InstanceOptions): Instance {
   const config = testConfig(options.env ?? {}).alerts;
   const log = memoryLogger();
   const url = options.databaseUrl ?? null;
-  const backend = alertBackendFor(config, url === null ? null : { url, migrationUrl: url, poolMax: 2 }, { audit: store, now: options.now, logger: log.logger });
+  const backend = options.backend ?? alertBackendFor(config, url === null ? null : { url, migrationUrl: url, poolMax: 2 }, { audit: store, now: options.now, logger: log.logger });
   const watch = createAlertWatch(config, { audit: store, backend, logger: log.logger });
   onTestFinished(() => watch.close());
   const policy = { requesterCheck: 'enforce' as const, ticketPattern: new RegExp(DEFAULT_TICKET_PATTERN), disabledDeviceCheck: 'enforce' as const, disabledRequesterCheck: 'enforce' as const };
