@@ -173,7 +173,37 @@ async function startKeyDesk(tenant, scenario, database) {
     await stop();
     throw error;
   }
-  return { url, pid: child.pid, auditFile: files.auditFile, workerPids: () => childPids(child.pid), responseTimesSince: (since) => responseTimes(log, since), stop };
+  return {
+    url,
+    pid: child.pid,
+    auditFile: files.auditFile,
+    workerPids: () => childPids(child.pid),
+    responseTimesSince: (since) => responseTimes(log, since),
+    problemsLoggedSince: (since) => problemsLogged(log, since),
+    stop,
+  };
+}
+
+/**
+ * KeyDesk's warnings and errors since `since` (epoch ms), counted by message: a run that logs
+ * them (an alert rule that could not be evaluated, a refresh lost to a pool timeout) measured
+ * KeyDesk failing quietly, whatever its req/s says.
+ */
+function problemsLogged(log, since) {
+  const counts = {};
+  for (const line of Buffer.concat(log).toString('utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(line);
+      const level = typeof entry.level === 'number' ? entry.level : { warn: 40, error: 50, fatal: 60 }[entry.level] ?? 0;
+      if (level < 40 || Date.parse(entry.time) < since) continue;
+      const key = `${level >= 50 ? 'error' : 'warn'}: ${entry.msg}`;
+      counts[key] = (counts[key] ?? 0) + 1;
+    } catch {
+      // Not a log line of KeyDesk's.
+    }
+  }
+  return counts;
 }
 
 /** KeyDesk's own response times (its `request completed` lines, whole ms) logged since `since` (epoch ms). */
@@ -237,6 +267,7 @@ async function auditRecordsOf(keydesk, database) {
 async function measure(tenant, scenario, keydesk, database) {
   const token = await tenant.issueAppToken(tenant.ticketingApps.find((app) => app.roles.includes('BitLocker.Disclose')).clientId);
   const { request, targets } = requestsOf(tenant, scenario);
+  const warmedFrom = Date.now();
   const options = { url: keydesk.url, connections: scenario.connections, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, requests: [request] };
   // Warm-up: MSAL's token, the JWKS, V8's JIT, and every target's device resolution (the device
   // cache, one per worker), as in a running service; the timed run then stays inside
@@ -261,7 +292,8 @@ async function measure(tenant, scenario, keydesk, database) {
   const rss = { primary: peakRssMb(keydesk.pid), workers: keydesk.workerPids().map(peakRssMb) };
   const own = keydesk.responseTimesSince(timedFrom);
   const keydeskP50Ms = own.length ? own[Math.floor(own.length / 2)] : null;
-  return { result, cpu, rss, graphRequests, keydeskP50Ms, records: (await auditRecordsOf(keydesk, database)) - recordsBefore };
+  const problemsLogged = keydesk.problemsLoggedSince(warmedFrom);
+  return { result, cpu, rss, graphRequests, keydeskP50Ms, problemsLogged, records: (await auditRecordsOf(keydesk, database)) - recordsBefore };
 }
 
 async function runScenario(tenant, scenario, index) {
@@ -287,7 +319,7 @@ async function runScenario(tenant, scenario, index) {
 }
 
 function summary(scenario, measured) {
-  const { result, cpu, rss, graphRequests, records, hostBusyBefore, keydeskP50Ms } = measured;
+  const { result, cpu, rss, graphRequests, records, hostBusyBefore, keydeskP50Ms, problemsLogged } = measured;
   const ok = result['2xx'];
   const keydeskCpuSeconds = cpu.seconds.keydeskPrimary + cpu.seconds.keydeskWorkers;
   // Warm disclosure: the key read alone (key metadata is cached with the device). Prefix search
@@ -311,6 +343,8 @@ function summary(scenario, measured) {
     peakRssMb: rss,
     hostBusyPercentBefore: hostBusyBefore,
     auditRecords: records,
+    // From the warm-up on (start-up's own warnings, such as no signing key, are not counted).
+    problemsLogged,
   };
 }
 
