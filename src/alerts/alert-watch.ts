@@ -98,11 +98,11 @@ class ClaimsHeld {
     return (this.#until.get(claimKey(check)) ?? -Infinity) > atMs;
   }
 
-  remember(check: AlertCheck, claimedAtMs: number | null): void {
+  /** `atMs`: the time of the record evaluated, the clock the windows are measured by. */
+  remember(check: AlertCheck, claimedAtMs: number | null, atMs: number): void {
     if (!this.#enabled || claimedAtMs === null || !Number.isFinite(claimedAtMs)) return;
     if (this.#until.size >= HELD_PRUNE_AT) {
-      const now = Date.now();
-      for (const [key, until] of this.#until) if (until <= now) this.#until.delete(key);
+      for (const [key, until] of this.#until) if (until <= atMs) this.#until.delete(key);
     }
     this.#until.set(claimKey(check), claimedAtMs + check.windowMs);
   }
@@ -124,13 +124,13 @@ async function evaluateCheck(check: AlertCheck, record: AuditRecord, config: Ale
   const passed = check.counted ? await deps.backend.count(check, record, check.counted.limit + 1) : 1;
   if (check.counted && passed <= check.counted.limit) return;
   if (!(await deps.backend.claim(check, atMs))) {
-    deps.held.remember(check, await deps.backend.claimedAt(check));
+    deps.held.remember(check, await deps.backend.claimedAt(check), atMs);
     return;
   }
   try {
     const observed = check.counted ? await deps.backend.count(check, record) : 1;
     const alert = await deps.audit.append(alertRecordOf(check, record, observed, config));
-    deps.held.remember(check, atMs);
+    deps.held.remember(check, atMs, atMs);
     deps.logger.info({ alert: { rule: check.rule, subject: check.subject.id, auditRecordId: alert.id } }, 'alert raised');
   } catch (error) {
     await deps.backend.release(check, atMs).catch(() => undefined);
