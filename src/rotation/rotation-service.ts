@@ -1,6 +1,7 @@
 import type { AuditCaller, AuditRecord, AuditTrail } from '../audit/types.js';
 import { ROTATION_PERMISSIONS } from '../graph/intune-rotation.js';
 import { KeyDeskProblem } from '../problem/problem.js';
+import { latestPerKey } from '../jobs/latest-per-key.js';
 import { askIntune, checkRotation, recordChange, type RotationStepDeps } from './rotation-steps.js';
 import type { RotationRequestContext } from './rotation-records.js';
 import type { Rotation, RotationFilter, RotationPage } from './types.js';
@@ -99,18 +100,31 @@ function rotatesOnItsOwn(mode: RotationService['mode'], record: AuditRecord): bo
   return mode === 'auto' || (mode === 'request' && record.door === 'self_service');
 }
 
+/**
+ * Rotations asked for on their own at once: each is a few statements on the rotations' pool of 2
+ * connections and a Graph call. Queued beyond that, a burst of `auto` disclosures waits its turn
+ * instead of past the pool's one-second checkout timeout (which lost the rotation).
+ */
+const BACKGROUND_CONCURRENCY = 2;
+
 export function createRotationService(deps: RotationServiceDeps): RotationService {
-  const running = new Set<Promise<unknown>>();
-  const track = (work: Promise<unknown>) => {
-    running.add(work);
-    void work.finally(() => running.delete(work));
-  };
   const request: RotationService['request'] = async (disclosureId, requester) => {
     if (deps.config.mode === 'off') throw new KeyDeskProblem('rotation_off', 'This KeyDesk does not rotate recovery keys (ROTATE_AFTER_DISCLOSURE=off). Rotate the key in Intune, or ask its operators to set ROTATE_AFTER_DISCLOSURE=request.');
     const existing = await deps.store.forDisclosure(disclosureId);
     if (existing) return { rotation: existing, created: false };
     return start(await grantedRecord(deps.audit, disclosureId), requester, deps);
   };
+  const background = latestPerKey<AuditRecord>(
+    async (record) => {
+      // After the answer: the key goes out first, whatever the rotation meets.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const requester = { caller: record.caller, requestId: record.requestId, callerRequestId: record.callerRequestId };
+      await request(record.disclosureId!, requester).catch((error: unknown) =>
+        deps.logger.error({ err: error, rotation: { disclosureId: record.disclosureId } }, 'the rotation after the disclosure could not be asked for'),
+      );
+    },
+    { concurrency: BACKGROUND_CONCURRENCY, onError: (error) => deps.logger.error({ err: error }, 'the rotation after the disclosure could not be asked for') },
+  );
   return {
     mode: deps.config.mode,
     request,
@@ -118,12 +132,8 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     forDisclosure: (disclosureId) => deps.store.forDisclosure(disclosureId),
     afterDisclosure(record) {
       if (!rotatesOnItsOwn(deps.config.mode, record) || record.action !== 'disclosure' || record.outcome !== 'granted' || record.disclosureId === null) return;
-      const requester = { caller: record.caller, requestId: record.requestId, callerRequestId: record.callerRequestId };
-      // After the answer: the key goes out first, whatever the rotation meets.
-      const work = new Promise<void>((resolve) => setImmediate(resolve))
-        .then(() => request(record.disclosureId!, requester))
-        .catch((error: unknown) => deps.logger.error({ err: error, rotation: { disclosureId: record.disclosureId } }, 'the rotation after the disclosure could not be asked for'));
-      track(work);
+      // One per disclosure: never superseded, only queued.
+      background.submit(record.disclosureId, record);
     },
     async checkOpen() {
       const now = deps.now();
@@ -147,7 +157,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       );
     },
     async idle() {
-      while (running.size > 0) await Promise.allSettled([...running]);
+      await background.idle();
     },
   };
 }
