@@ -28,7 +28,11 @@ import { databaseLabel, describeDatabaseError } from '../audit/postgres/connecti
  * after it wakes, before it reads that its session was ended: jobs must tolerate running twice.
  */
 
-/** `keydesk\x01` as a 64-bit key: advisory locks are per database, so one leader per database. */
+/**
+ * A fixed 64-bit key of KeyDesk's own (0x6b63723a47302b01): advisory locks are per database, so
+ * one leader per database. Never change it: during a rolling update an old and a new instance
+ * would each take a different lock and both lead.
+ */
 export const LEADER_LOCK_KEY = '7738154179380652801';
 
 export const LEADER_RETRY_MS = 5_000;

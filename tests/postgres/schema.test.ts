@@ -182,16 +182,18 @@ describe('start-up with a role that does not own the schema', () => {
     expect(result.stderr).toContain(`The audit schema in database ${database.name} is at version ${SCHEMA_VERSION + 1}, newer than this KeyDesk understands (version ${SCHEMA_VERSION})`);
   });
 
-  it('refuses (ConfigError) naming both versions when the schema is behind this KeyDesk', async () => {
+  it('exits 78 naming both versions when the schema is behind this KeyDesk', async () => {
     const { runtime } = await ownerAndRuntime();
-    await superuser(SHARED_PG, (client) => client.query('DELETE FROM keydesk.schema_migrations'), database.name);
+    await superuser(SHARED_PG, (client) => client.query('DELETE FROM keydesk.schema_migrations WHERE version = $1', [SCHEMA_VERSION]), database.name);
+    const behind = `The audit schema in database ${database.name} is at version ${SCHEMA_VERSION - 1}, but this KeyDesk needs version ${SCHEMA_VERSION}: run \`npm run db:migrate\` with DATABASE_MIGRATION_URL set to the schema owner's connection, then start KeyDesk again.`;
 
     const error = await prepareAuditSchema(database.urlAs(runtime), memoryLogger().logger).catch((rejection: unknown) => rejection);
-
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems).toEqual([
-      `The audit schema in database ${database.name} is at version 0, but this KeyDesk needs version ${SCHEMA_VERSION}: run \`npm run db:migrate\` with DATABASE_MIGRATION_URL set to the schema owner's connection, then start KeyDesk again.`,
-    ]);
+    expect((error as ConfigError).problems).toEqual([behind]);
+
+    const result = await startEntry(database.urlAs(runtime));
+    expect(result.status).toBe(78);
+    expect(result.stderr).toContain(behind);
   });
 });
 

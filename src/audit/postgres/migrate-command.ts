@@ -21,7 +21,7 @@ export interface MigrateIo {
 
 const USAGE = [
   'usage: npm run db:migrate [-- --grant <runtime-role>]',
-  "Runs as the schema owner: DATABASE_MIGRATION_URL, or DATABASE_URL when that is unset. --grant gives the role KeyDesk runs as (DATABASE_URL's user) INSERT and SELECT on the trail and UPDATE on the chain head only.",
+  "Runs as the schema owner: DATABASE_MIGRATION_URL, or DATABASE_URL when that is unset. --grant gives the role KeyDesk runs as (DATABASE_URL's user) the runtime grants the README lists: INSERT and SELECT on the trail and its checkpoints, never UPDATE or DELETE on them; UPDATE only on the chain head and on the working tables beside the trail (outbox, alert windows, reconciliation, key index, coverage, rotations).",
 ].join('\n');
 
 function parseArgs(argv: readonly string[]): { grant: string | null } | null {
