@@ -32,12 +32,12 @@ async function database(): Promise<{ db: TestDatabase; runtimeUrl: string }> {
   return { db, runtimeUrl: db.urlAs(runtime) };
 }
 
-async function instance(url: string, receiver: WebhookReceiver) {
+async function instance(url: string, receiver: WebhookReceiver, pollMs = 20) {
   const config = testConfig({ AUDIT_STORE: 'postgres', DATABASE_URL: url, NOTIFY_WEBHOOK_URL: receiver.url, NOTIFY_WEBHOOK_SECRET: WEBHOOK_SECRET });
   const { logger } = memoryLogger();
   const store = await openPostgresAuditStore(config.database!, { hmacKey: null, logger });
   const notifications = createNotifications(config, { graph: new FakeGraph({ devices: [], intune: {}, keys: [], passwords: {} }), logger });
-  const outbox = (await openOutbox(store, notifications, config, logger, { pollMs: 20, backoffMs: () => 20 }))!;
+  const outbox = (await openOutbox(store, notifications, config, logger, { pollMs, backoffMs: () => 20 }))!;
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -115,5 +115,18 @@ describe('the PostgreSQL outbox', () => {
     await a.close();
     await b.close();
     expect(receiver.received.map((hook) => hook.headers['keydesk-event-id']).sort()).toEqual(records.map((record) => record.id).sort());
+  });
+
+  it('drains a backlog pass after pass without waiting a poll interval between them', async () => {
+    const { db, runtimeUrl } = await database();
+    const receiver = await startWebhookReceiver('pg-outbox-backlog');
+    cleanups.push(() => receiver.close());
+    // A poll a minute apart: a pass delivers at most 200, so a backlog of 450 needs three passes.
+    const keydesk = await instance(runtimeUrl, receiver, 60_000);
+    await Promise.all(Array.from({ length: 450 }, (_, n) => keydesk.store.append(granted(`INC${String(200000 + n)}`))));
+
+    keydesk.outbox.start();
+    await eventually(() => receiver.received.length === 450, 20_000);
+    await eventually(async () => (await outboxRows(db.url)).every((row) => row.state === 'delivered'));
   });
 });
