@@ -184,6 +184,21 @@ async function startKeyDesk(tenant, scenario, database) {
   };
 }
 
+/** KeyDesk's JSON log lines whose time is `since` (epoch ms) or later, parsed; anything else (a warning from Node, say) left out. */
+function logEntriesSince(log, since) {
+  const entries = [];
+  for (const line of Buffer.concat(log).toString('utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(line);
+      if (Date.parse(entry.time) >= since) entries.push(entry);
+    } catch {
+      // Not a log line of KeyDesk's.
+    }
+  }
+  return entries;
+}
+
 /**
  * KeyDesk's warnings and errors since `since` (epoch ms), counted by message: a run that logs
  * them (an alert rule that could not be evaluated, a refresh lost to a pool timeout) measured
@@ -191,34 +206,21 @@ async function startKeyDesk(tenant, scenario, database) {
  */
 function problemsLogged(log, since) {
   const counts = {};
-  for (const line of Buffer.concat(log).toString('utf8').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      const entry = JSON.parse(line);
-      const level = typeof entry.level === 'number' ? entry.level : { warn: 40, error: 50, fatal: 60 }[entry.level] ?? 0;
-      if (level < 40 || Date.parse(entry.time) < since) continue;
-      const key = `${level >= 50 ? 'error' : 'warn'}: ${entry.msg}`;
-      counts[key] = (counts[key] ?? 0) + 1;
-    } catch {
-      // Not a log line of KeyDesk's.
-    }
+  for (const entry of logEntriesSince(log, since)) {
+    const level = typeof entry.level === 'number' ? entry.level : ({ warn: 40, error: 50, fatal: 60 }[entry.level] ?? 0);
+    if (level < 40) continue;
+    const key = `${level >= 50 ? 'error' : 'warn'}: ${entry.msg}`;
+    counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;
 }
 
 /** KeyDesk's own response times (its `request completed` lines, whole ms) logged since `since` (epoch ms). */
 function responseTimes(log, since) {
-  const times = [];
-  for (const line of Buffer.concat(log).toString('utf8').split('\n')) {
-    if (!line.includes('"request completed"')) continue;
-    try {
-      const entry = JSON.parse(line);
-      if (Date.parse(entry.time) >= since) times.push(entry.responseTime);
-    } catch {
-      // Not a log line of KeyDesk's (a warning from Node, say).
-    }
-  }
-  return times.sort((a, b) => a - b);
+  return logEntriesSince(log, since)
+    .filter((entry) => entry.msg === 'request completed')
+    .map((entry) => entry.responseTime)
+    .sort((a, b) => a - b);
 }
 
 /** Cluster mode: the primary's children, each listening once /readyz has been answered by all. */

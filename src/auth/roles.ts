@@ -8,6 +8,9 @@ export type AppRole = (typeof APP_ROLES)[keyof typeof APP_ROLES];
 
 export const KEYDESK_ROLES: readonly string[] = Object.values(APP_ROLES);
 
+/** Whether any of these roles is one of KeyDesk's. */
+export const holdsAnyKeyDeskRole = (roles: readonly string[]): boolean => roles.some((role) => KEYDESK_ROLES.includes(role));
+
 /** One role a route or page needs, or a list of which any one will do (Lookup or Audit, say). */
 export type RoleRequirement = AppRole | readonly AppRole[];
 

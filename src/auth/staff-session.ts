@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { KeyDeskProblem } from '../problem/problem.js';
-import { KEYDESK_ROLES, holdsRole, rolesInWords, type RoleRequirement } from './roles.js';
+import { KEYDESK_ROLES, holdsAnyKeyDeskRole, holdsRole, rolesInWords, type RoleRequirement } from './roles.js';
 
 /**
  * Who is signed in to the web UI, for how long, and what they may open. Every request to a page
@@ -83,7 +83,7 @@ async function staffSession(app: FastifyInstance, options: StaffSessionOptions):
       const staff = request.staff;
       // A form post cannot be replayed after sign-in; its page can.
       if (!staff) return reply.redirect(signInPath(request.method === 'GET' ? request.url : '/'), 302);
-      const allowed = role ? staffHasRole(staff, role) : staff.roles.some((r) => KEYDESK_ROLES.includes(r));
+      const allowed = role ? staffHasRole(staff, role) : holdsAnyKeyDeskRole(staff.roles);
       if (allowed) return;
       request.log.info({ staff: { oid: staff.oid, roles: staff.roles }, needs: role ? rolesInWords(role) : 'any KeyDesk role' }, 'staff member not allowed');
       const needs = role ? `the app role ${rolesInWords(role)}` : `one of KeyDesk's app roles (${KEYDESK_ROLES.join(', ')})`;

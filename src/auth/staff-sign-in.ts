@@ -4,7 +4,7 @@ import type { KeyDeskConfig, WebConfig } from '../config/config.js';
 import { PROBLEM_CODES } from '../problem/problem.js';
 import { ENTRA_UNREACHABLE, type MsalClient } from '../graph/msal-client.js';
 import type { PendingSignIn } from './pending-sign-in.js';
-import { KEYDESK_ROLES } from './roles.js';
+import { KEYDESK_ROLES, holdsAnyKeyDeskRole } from './roles.js';
 import { authContextClaimsRequest, isFreshSignIn } from './sign-in-freshness.js';
 import type { StaffUser } from './staff-session.js';
 
@@ -190,7 +190,7 @@ export class StaffSignIn {
       const detail = `Entra ID did not apply the authentication context ${pending.authContext} (the ID token's acrs claim lacks it): an administrator must target it with a Conditional Access policy, as KeyDesk's README explains.`;
       return refusal('step_up_not_satisfied', detail, who, staff);
     }
-    if (!this.withoutRole && !staff.roles.some((role) => KEYDESK_ROLES.includes(role))) {
+    if (!this.withoutRole && !holdsAnyKeyDeskRole(staff.roles)) {
       const detail = `You signed in to Entra ID as ${staff.name} (${staff.upn}), but you hold none of KeyDesk's app roles (${KEYDESK_ROLES.join(', ')}). Ask an administrator to assign one under Enterprise applications > KeyDesk > Users and groups, then sign in again.`;
       return refusal('forbidden', detail, who, staff);
     }

@@ -48,7 +48,7 @@ export interface KeyRead {
  * the Intune primary user of), enabled, on an enabled account, whatever REQUESTER_CHECK,
  * DISABLED_DEVICE_CHECK and DISABLED_REQUESTER_CHECK let the helpdesk do.
  */
-export function policyFor(door: Door, policy: DisclosurePolicy): DisclosurePolicy {
+function policyFor(door: Door, policy: DisclosurePolicy): DisclosurePolicy {
   if (door !== 'self_service') return policy;
   return { ...policy, requesterCheck: 'enforce', disabledDeviceCheck: 'enforce', disabledRequesterCheck: 'enforce' };
 }

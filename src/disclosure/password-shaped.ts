@@ -16,10 +16,12 @@ export const PASSWORD_SHAPED_MESSAGE =
 
 /** The same in a URL as sent: the separators may be percent-encoded or `+`. */
 const PASSWORD_SHAPED_IN_URL = /\d{6}(?:(?:[\s+-]|%20|%2[dD])?\d{6}){7}/g;
+/** The same without `g`, so `test` keeps no lastIndex between calls (every request is tested). */
+const HAS_PASSWORD_SHAPE_IN_URL = new RegExp(PASSWORD_SHAPED_IN_URL.source);
 
 /** True when a URL (path or query string, encoded or not) carries something shaped like a recovery password. */
 export function urlHasPasswordShape(url: string): boolean {
-  return new RegExp(PASSWORD_SHAPED_IN_URL.source).test(url);
+  return HAS_PASSWORD_SHAPE_IN_URL.test(url);
 }
 
 /** The text with everything shaped like a recovery password replaced: for a URL or path put in a log line or an error body. */

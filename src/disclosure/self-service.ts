@@ -13,7 +13,7 @@ import { KeyDeskProblem } from '../problem/problem.js';
  * intake's (src/disclosure/service.ts), as for every door.
  */
 
-export const DAY_MS = 86_400_000;
+const DAY_MS = 86_400_000;
 
 export interface SelfServiceDeps {
   employees: EmployeeDirectory;

@@ -1,7 +1,9 @@
 import type { KeyDeskConfig } from '../config/config.js';
+import { GUID } from '../schemas/common.js';
 import { isObject, stringOrNull, toDevice } from './graph-answers.js';
 import type { GraphLogger } from './graph-call.js';
 import { createGraphClient, type GraphClientOptions } from './graph-client.js';
+import { DEVICE_SELECT } from './graph-gateway.js';
 import { GraphRequests, problemFor, unexpectedAnswer, type Operation } from './graph-requests.js';
 import { odataString, pathSegment, queryString } from './odata.js';
 import type { GraphBudget } from './request-budget.js';
@@ -31,8 +33,6 @@ export interface EmployeeDirectory {
   devicesOf(userId: string, budget: GraphBudget): Promise<Device[]>;
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const DEVICE_SELECT = 'id,deviceId,displayName,operatingSystem,operatingSystemVersion,approximateLastSignInDateTime,trustType,isManaged,accountEnabled';
 const EMPLOYEE_SELECT = 'id,userPrincipalName,displayName,accountEnabled,userType';
 /** More devices than anyone uses; it only bounds the paging. */
 const DEVICE_LIMIT = 100;

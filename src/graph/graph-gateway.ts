@@ -1,4 +1,5 @@
 import type { KeyDeskConfig } from '../config/config.js';
+import { GUID } from '../schemas/common.js';
 import { KeyDeskProblem } from '../problem/problem.js';
 import { currentIntuneRecord, isObject, stringOrNull, toDevice, toKeyMetadata, toUser, volumeTypeOf, isRecoveryPassword } from './graph-answers.js';
 import type { GraphLogger } from './graph-call.js';
@@ -31,7 +32,7 @@ export interface GraphGatewayOptions {
   retry?: GraphClientOptions['retry'];
 }
 
-const DEVICE_SELECT = 'id,deviceId,displayName,operatingSystem,operatingSystemVersion,approximateLastSignInDateTime,trustType,isManaged,accountEnabled';
+export const DEVICE_SELECT = 'id,deviceId,displayName,operatingSystem,operatingSystemVersion,approximateLastSignInDateTime,trustType,isManaged,accountEnabled';
 // Owners come inline so a device lookup stays one round trip; Graph expands at most 20 of them.
 // `mail` is where a notification to the device's owners goes (src/notify/email-recipients.ts).
 const DEVICE_EXPAND = 'registeredOwners($select=id,userPrincipalName,displayName,accountEnabled,mail)';
@@ -40,7 +41,6 @@ const DEVICE_PAGE_SIZE = 100;
 const INTUNE_SELECT = 'id,deviceName,userPrincipalName,userId,lastSyncDateTime';
 const USER_SELECT = 'id,userPrincipalName,displayName,accountEnabled,mail';
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const FIND_DEVICES: Operation = { name: 'findDevices', what: 'search devices', permission: 'Device.Read.All' };
 const GET_DEVICE: Operation = { name: 'getDevice', what: 'read the device', permission: 'Device.Read.All' };

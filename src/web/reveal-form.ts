@@ -27,9 +27,9 @@ export function pickForm(fields: Partial<Record<keyof RevealForm, unknown>> | nu
 }
 
 /** The form as a page shows it again: a field holding something shaped like a recovery password comes back empty, never echoed. */
-export function shownForm(form: RevealForm): RevealForm {
+export function shownForm<F extends { [K in keyof F]: string }>(form: F): F {
   const shown = { ...form };
-  for (const name of Object.keys(shown) as (keyof RevealForm)[]) if (passwordShapedPaths(shown[name]).length > 0) shown[name] = '';
+  for (const name of Object.keys(shown) as (keyof F)[]) if (passwordShapedPaths(shown[name]).length > 0) shown[name] = '' as F[keyof F];
   return shown;
 }
 

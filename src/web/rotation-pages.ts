@@ -32,7 +32,7 @@ const STATE_WORDS: Record<RotationState, string> = {
 const ROTATIONS_SHOWN = 50;
 
 /** A rotation's state as a page shows it: the new key ID when done, the error when it failed or cannot be done. */
-export function rotationState(rotation: Rotation): SafeHtml {
+function rotationState(rotation: Rotation): SafeHtml {
   const more = rotation.state === 'done' && rotation.newRecoveryKeyId
     ? html`: new key <code class="new-key-id">${rotation.newRecoveryKeyId.toUpperCase()}</code>`
     : rotation.error
@@ -42,7 +42,7 @@ export function rotationState(rotation: Rotation): SafeHtml {
 }
 
 /** The "Rotate now" form of one granted disclosure. */
-export function rotateNowForm(disclosureId: string, csrf: string): SafeHtml {
+function rotateNowForm(disclosureId: string, csrf: string): SafeHtml {
   return html`<form method="post" action="/disclosures/${encodeURIComponent(disclosureId)}/rotation" class="rotate-now"><input type="hidden" name="_csrf" value="${csrf}"><button type="submit">Rotate now</button></form>`;
 }
 

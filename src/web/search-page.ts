@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { APP_ROLES, KEYDESK_ROLES } from '../auth/roles.js';
+import { APP_ROLES, holdsAnyKeyDeskRole } from '../auth/roles.js';
 import { staffHasRole } from '../auth/staff-session.js';
 import type { DeviceQuery, DeviceSearchRow, DeviceSearchWithDetails } from '../disclosure/lookup.js';
 import { passwordShapedPaths, passwordShapedProblem } from '../disclosure/password-shaped.js';
@@ -104,7 +104,7 @@ async function searchResults(app: FastifyInstance, request: FastifyRequest, quer
 /** With SELF_SERVICE=on, a signed-in person without a KeyDesk role lands on their own devices instead of a refusal. */
 function employeesToSelfService(enabled: boolean): preHandlerAsyncHookHandler {
   return async (request, reply) => {
-    if (enabled && request.staff && !request.staff.roles.some((role) => KEYDESK_ROLES.includes(role))) return reply.redirect('/self-service/', 302);
+    if (enabled && request.staff && !holdsAnyKeyDeskRole(request.staff.roles)) return reply.redirect('/self-service/', 302);
   };
 }
 

@@ -40,8 +40,8 @@ const EMPLOYEE_WORDS: Partial<Record<string, (device: string) => string>> = {
   form_already_used: () => 'This form was already sent (a reload, or going back). Open your device again and fill in the form anew.',
 };
 
-export function employeeLayout(title: string, viewer: PageViewer | null, body: SafeHtml, script?: string): string {
-  return layout({ title, staff: viewer, body, employee: true, ...(script ? { script } : {}) });
+function employeeLayout(title: string, viewer: PageViewer | null, body: SafeHtml): string {
+  return layout({ title, staff: viewer, body, employee: true });
 }
 
 function helpLine(config: SelfServiceConfig): SafeHtml {
@@ -49,7 +49,7 @@ function helpLine(config: SelfServiceConfig): SafeHtml {
 }
 
 /** A refusal as the employee reads it: what happened, the code, and whom to call. */
-export function refusalHtml(problem: KeyDeskProblem, config: SelfServiceConfig, deviceName: string): SafeHtml {
+function refusalHtml(problem: KeyDeskProblem, config: SelfServiceConfig, deviceName: string): SafeHtml {
   const words = EMPLOYEE_WORDS[problem.code]?.(deviceName) ?? problem.detail;
   const disclosureId = problem.extensions.disclosureId;
   return html`<div class="refusal" role="alert"><h2>${problem.title}</h2><p>${words}</p>
@@ -96,7 +96,7 @@ export interface DeviceFormState {
   refusal: KeyDeskProblem | null;
 }
 
-export function deviceFormHtml(state: DeviceFormState): SafeHtml {
+function deviceFormHtml(state: DeviceFormState): SafeHtml {
   const { device, form, tokens } = state;
   return html`<form method="post" action="/self-service/devices/${encodeURIComponent(device.deviceId)}/reveal" autocomplete="off" class="disclosure-form self-service-form">
 <input type="hidden" name="_csrf" value="${tokens.csrf}">

@@ -6,7 +6,7 @@ import type { WebConfig } from '../config/config.js';
 import type { SelfServiceConfig } from '../config/self-service-config.js';
 import type { DisclosureAttempt, DisclosureResult } from '../disclosure/service.js';
 import { refusal } from '../disclosure/wording.js';
-import { passwordShapedPaths } from '../disclosure/password-shaped.js';
+import { shownForm } from './reveal-form.js';
 import type { Employee } from '../graph/employee-directory.js';
 import { perMinute, staffDisclosuresKey } from '../plugins/external/rate-limit.js';
 import { logProblem, toProblem } from '../plugins/app/problem-details.js';
@@ -53,17 +53,13 @@ const signedIn: preHandlerAsyncHookHandler = async function signedIn(request, re
   if (!request.staff) return reply.redirect(signInPath(request.method === 'GET' ? request.url : '/self-service/'), 302);
 };
 
-export function pickSelfServiceForm(body: RevealBody | null | undefined): SelfServiceForm {
+function pickSelfServiceForm(body: RevealBody | null | undefined): SelfServiceForm {
   const text = (value: unknown) => (typeof value === 'string' ? value : '');
   return { keyId: text(body?.keyId), reason: text(body?.reason), comment: text(body?.comment) };
 }
 
 /** The form as a page shows it again (or keeps it across Entra): a field holding something shaped like a recovery password comes back empty. */
-function shownForm(body: RevealBody | null | undefined): SelfServiceForm {
-  const form = pickSelfServiceForm(body);
-  for (const name of Object.keys(form) as (keyof SelfServiceForm)[]) if (passwordShapedPaths(form[name]).length > 0) form[name] = '';
-  return form;
-}
+const shownSelfServiceForm = (body: RevealBody | null | undefined): SelfServiceForm => shownForm(pickSelfServiceForm(body));
 
 function attemptOf(request: RevealRequest, clientId: string, employee: Employee | null): DisclosureAttempt {
   const person = request.staff!;
@@ -103,7 +99,7 @@ function resultPage(request: RevealRequest, reply: FastifyReply, result: Disclos
   const device = result.resolved.device;
   // Of another person's device the employee learns nothing, not even its name.
   if (!device || result.problem.code === 'requester_not_owner') return sendPage(reply, result.problem.status, problemPage(viewer, result.problem, options.selfService));
-  const state = { device, form: shownForm(request.body), tokens: { csrf: reply.generateCsrf(), form: newFormToken(request) }, refusal: result.problem };
+  const state = { device, form: shownSelfServiceForm(request.body), tokens: { csrf: reply.generateCsrf(), form: newFormToken(request) }, refusal: result.problem };
   return sendPage(reply, result.problem.status, devicePage(viewer, state, options.selfService));
 }
 
@@ -138,7 +134,7 @@ function takeDraft(request: DeviceRequest): SelfServiceForm {
   const draft = request.session.draft;
   if (!draft || draft.path !== `/self-service/devices/${encodeURIComponent(request.params.deviceId)}` || draft.forOid !== request.staff!.oid) return EMPTY_SELF_SERVICE_FORM;
   request.session.draft = undefined;
-  return shownForm(draft.fields);
+  return shownSelfServiceForm(draft.fields);
 }
 
 function revealRoute(app: FastifyInstance, options: SelfServiceOptions): void {
@@ -188,7 +184,7 @@ async function sentBackToEntra(app: FastifyInstance, request: RevealRequest, rep
     resultPage(request, reply, recorded, options);
     return true;
   }
-  const form = shownForm(request.body);
+  const form = shownSelfServiceForm(request.body);
   await app.sendToEntra(request, reply, { returnTo: `/self-service/devices/${encodeURIComponent(request.params.deviceId)}`, verdict, authContext, draft: { keyId: form.keyId, reason: form.reason, comment: form.comment } });
   return true;
 }
