@@ -150,16 +150,17 @@ class OutboxRunner implements Outbox {
 
   /**
    * Delivers what is due, batch after batch, until none is left or the receiver fails. True when
-   * it stopped at MAX_BATCHES with the receiver healthy: more is due, and the next pass starts at
-   * once rather than a poll interval later (a burst of disclosures otherwise drained at
-   * MAX_BATCHES × BATCH a second at most, its notifications falling minutes behind).
+   * it stopped at MAX_BATCHES with the receiver healthy and its last batch not empty: more may be
+   * due, and the next pass starts at once rather than a poll interval later (a burst of
+   * disclosures otherwise drained at MAX_BATCHES batches a second at most, its notifications
+   * falling minutes behind; the file store's batches hold one record from the trail each).
    */
   async #drain(channel: DeliveryChannel): Promise<boolean> {
     const failed: PendingNotification[] = [];
     let more = false;
     for (let batch = 0; batch < MAX_BATCHES && !this.#stopping; batch += 1) {
       const items = await this.#queue.due(channel.name, this.#clock(), BATCH);
-      more = items.length === BATCH && batch === MAX_BATCHES - 1;
+      more = items.length > 0 && batch === MAX_BATCHES - 1;
       if (items.length === 0) break;
       let healthy = true;
       for (const [index, item] of items.entries()) {

@@ -22,7 +22,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function openKeyDesk(file: string, receiver: WebhookReceiver, env: Record<string, string> = {}, tuning: { retryMs?: number } = {}) {
+async function openKeyDesk(file: string, receiver: WebhookReceiver, env: Record<string, string> = {}, tuning: { retryMs?: number; pollMs?: number } = {}) {
   const config = testConfig({ AUDIT_FILE: file, NOTIFY_WEBHOOK_URL: receiver.url, NOTIFY_WEBHOOK_SECRET: WEBHOOK_SECRET, NOTIFY_EVENTS: 'disclosure_granted,alert', ...env });
   const { logger } = memoryLogger();
   const store: AuditStore = fileAuditStore(await openFileAuditTrail({ file, hmacKey: null, logger }), file);
@@ -156,5 +156,18 @@ describe('the file outbox', () => {
     await second.close();
     expect(JSON.parse(await readFile(cursorFileOf(file, 'webhook'), 'utf8'))).toMatchObject({ seq: after.seq, parked: [] });
     expect(receiver.received.filter((hook) => hook.headers['keydesk-event-id'] === after.id)).toHaveLength(1);
+  });
+
+  it('drains a backlog pass after pass without waiting a poll interval between them', async () => {
+    const file = await tempAuditFile();
+    const receiver = await startWebhookReceiver('file-outbox-backlog');
+    cleanups.push(() => receiver.close());
+    // A poll a minute apart: a pass delivers at most 20 from the trail, so 60 need three passes.
+    const { store, outbox } = await openKeyDesk(file, receiver, {}, { pollMs: 60_000 });
+    for (let n = 0; n < 60; n += 1) await store.append(granted(`INC${String(300000 + n)}`));
+
+    outbox.start();
+    await eventually(() => receiver.received.length === 60, 20_000);
+    expect(receiver.received.map((hook) => (hook.body as { ticket: string }).ticket)).toEqual(Array.from({ length: 60 }, (_, n) => `INC${String(300000 + n)}`));
   });
 });
